@@ -1,0 +1,160 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Demi.Buffers;
+
+/// <summary>
+/// A fixed set of equal-sized buffers in one pinned native region (the process heap, or a NIC's
+/// memory such as an AF_XDP UMEM), handed out by index with a reference count. Renting and
+/// returning are lock-free and allocation-free so that any thread (app or shard) may use them on
+/// the per-packet path.
+/// </summary>
+public sealed unsafe class BufferPool : IDisposable
+{
+    private const int Empty = -1;
+
+    private readonly byte* _region;
+    private readonly bool _ownsRegion;
+    private readonly int[] _next;
+    private readonly int[] _refCounts;
+    // Treiber stack head: low 32 bits = top index (or -1), high 32 bits = ABA tag.
+    private long _head;
+    private int _available;
+    private long _exhaustions;
+    private int _disposed;
+
+    /// <summary>Allocates a pool of <paramref name="count"/> buffers of <paramref name="bufferSize"/> bytes in pinned native memory.</summary>
+    public BufferPool(int bufferSize, int count, int headroom)
+        : this((nint)NativeMemory.AlignedAlloc(checked((nuint)bufferSize * (nuint)count), 4096), bufferSize, count, headroom, ownsRegion: true)
+    {
+    }
+
+    /// <summary>Wraps an existing native region (for example an AF_XDP UMEM) of <paramref name="count"/> buffers.</summary>
+    public BufferPool(nint region, int bufferSize, int count, int headroom, bool ownsRegion = false)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bufferSize, 64);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(headroom);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(headroom, bufferSize);
+        if (region == 0)
+            throw new ArgumentNullException(nameof(region));
+        _region = (byte*)region;
+        _ownsRegion = ownsRegion;
+        BufferSize = bufferSize;
+        Count = count;
+        Headroom = headroom;
+        _next = new int[count];
+        _refCounts = new int[count];
+        for (int i = 0; i < count; i++)
+            _next[i] = i + 1 < count ? i + 1 : Empty;
+        _head = 0;
+        _available = count;
+    }
+
+    /// <summary>Start of the native region.</summary>
+    public nint BaseAddress => (nint)_region;
+
+    /// <summary>Size of each buffer in bytes, headroom included.</summary>
+    public int BufferSize { get; }
+
+    /// <summary>Number of buffers.</summary>
+    public int Count { get; }
+
+    /// <summary>Bytes kept free in front of data so that protocol headers can be prepended in place.</summary>
+    public int Headroom { get; }
+
+    /// <summary>Largest payload one buffer holds after the headroom.</summary>
+    public int Capacity => BufferSize - Headroom;
+
+    /// <summary>Buffers currently free.</summary>
+    public int Available => Volatile.Read(ref _available);
+
+    /// <summary>How many times a rent found the pool empty.</summary>
+    public long Exhaustions => Volatile.Read(ref _exhaustions);
+
+    /// <summary>Takes a free buffer with a reference count of 1; false when the pool is empty.</summary>
+    public bool TryRent(out int index)
+    {
+        while (true)
+        {
+            long head = Volatile.Read(ref _head);
+            int top = (int)head;
+            if (top == Empty)
+            {
+                Interlocked.Increment(ref _exhaustions);
+                index = Empty;
+                return false;
+            }
+            int next = Volatile.Read(ref _next[top]);
+            long newHead = ((head >> 32) + 1) << 32 | (uint)next;
+            if (Interlocked.CompareExchange(ref _head, newHead, head) == head)
+            {
+                Volatile.Write(ref _refCounts[top], 1);
+                Interlocked.Decrement(ref _available);
+                index = top;
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Adds a reference to a rented buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AddRef(int index)
+    {
+        int after = Interlocked.Increment(ref _refCounts[index]);
+        if (after <= 1)
+            ThrowReleased(index);
+    }
+
+    /// <summary>Drops a reference; the buffer returns to the pool when the last one goes. Returns true if it did.</summary>
+    public bool Release(int index)
+    {
+        int after = Interlocked.Decrement(ref _refCounts[index]);
+        if (after > 0)
+            return false;
+        if (after < 0)
+        {
+            Interlocked.Increment(ref _refCounts[index]);
+            ThrowReleased(index);
+        }
+        while (true)
+        {
+            long head = Volatile.Read(ref _head);
+            Volatile.Write(ref _next[index], (int)head);
+            long newHead = ((head >> 32) + 1) << 32 | (uint)index;
+            if (Interlocked.CompareExchange(ref _head, newHead, head) == head)
+                break;
+        }
+        Interlocked.Increment(ref _available);
+        return true;
+    }
+
+    /// <summary>The current reference count of a buffer (0 when free).</summary>
+    public int RefCount(int index) => Volatile.Read(ref _refCounts[index]);
+
+    /// <summary>Address of the first byte of buffer <paramref name="index"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Pointer(int index) => _region + (long)index * BufferSize;
+
+    /// <summary>Offset of buffer <paramref name="index"/> from the region start (the UMEM "address").</summary>
+    public long OffsetOf(int index) => (long)index * BufferSize;
+
+    /// <summary>Whether <paramref name="address"/> lies inside this pool's region.</summary>
+    public bool Contains(nint address) => (byte*)address >= _region && (byte*)address < _region + (long)Count * BufferSize;
+
+    /// <summary>The index of the buffer holding <paramref name="address"/>; -1 if outside the region.</summary>
+    public int IndexOf(nint address)
+        => Contains(address) ? (int)(((byte*)address - _region) / BufferSize) : Empty;
+
+    /// <summary>The whole buffer <paramref name="index"/>, headroom included.</summary>
+    public Span<byte> Whole(int index) => new(Pointer(index), BufferSize);
+
+    private static void ThrowReleased(int index)
+        => throw new InvalidOperationException($"Buffer {index} was already returned to its pool (double free or use after free).");
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _ownsRegion)
+            NativeMemory.AlignedFree(_region);
+    }
+}
