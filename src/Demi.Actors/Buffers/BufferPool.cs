@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Demi.Internal;
 
 namespace Demi.Buffers;
 
@@ -11,15 +12,12 @@ namespace Demi.Buffers;
 /// </summary>
 public sealed unsafe class BufferPool : IDisposable
 {
-    private const int Empty = -1;
+    private const int Empty = IndexStack.Empty;
 
     private readonly byte* _region;
     private readonly bool _ownsRegion;
-    private readonly int[] _next;
+    private readonly IndexStack _free;
     private readonly int[] _refCounts;
-    // Treiber stack head: low 32 bits = top index (or -1), high 32 bits = ABA tag.
-    private long _head;
-    private int _available;
     private long _exhaustions;
     private int _disposed;
 
@@ -43,12 +41,8 @@ public sealed unsafe class BufferPool : IDisposable
         BufferSize = bufferSize;
         Count = count;
         Headroom = headroom;
-        _next = new int[count];
+        _free = new IndexStack(count, full: true);
         _refCounts = new int[count];
-        for (int i = 0; i < count; i++)
-            _next[i] = i + 1 < count ? i + 1 : Empty;
-        _head = 0;
-        _available = count;
     }
 
     /// <summary>Start of the native region.</summary>
@@ -67,7 +61,7 @@ public sealed unsafe class BufferPool : IDisposable
     public int Capacity => BufferSize - Headroom;
 
     /// <summary>Buffers currently free.</summary>
-    public int Available => Volatile.Read(ref _available);
+    public int Available => _free.Count;
 
     /// <summary>How many times a rent found the pool empty.</summary>
     public long Exhaustions => Volatile.Read(ref _exhaustions);
@@ -75,26 +69,13 @@ public sealed unsafe class BufferPool : IDisposable
     /// <summary>Takes a free buffer with a reference count of 1; false when the pool is empty.</summary>
     public bool TryRent(out int index)
     {
-        while (true)
+        if (!_free.TryPop(out index))
         {
-            long head = Volatile.Read(ref _head);
-            int top = (int)head;
-            if (top == Empty)
-            {
-                Interlocked.Increment(ref _exhaustions);
-                index = Empty;
-                return false;
-            }
-            int next = Volatile.Read(ref _next[top]);
-            long newHead = ((head >> 32) + 1) << 32 | (uint)next;
-            if (Interlocked.CompareExchange(ref _head, newHead, head) == head)
-            {
-                Volatile.Write(ref _refCounts[top], 1);
-                Interlocked.Decrement(ref _available);
-                index = top;
-                return true;
-            }
+            Interlocked.Increment(ref _exhaustions);
+            return false;
         }
+        Volatile.Write(ref _refCounts[index], 1);
+        return true;
     }
 
     /// <summary>Adds a reference to a rented buffer.</summary>
@@ -117,15 +98,7 @@ public sealed unsafe class BufferPool : IDisposable
             Interlocked.Increment(ref _refCounts[index]);
             ThrowReleased(index);
         }
-        while (true)
-        {
-            long head = Volatile.Read(ref _head);
-            Volatile.Write(ref _next[index], (int)head);
-            long newHead = ((head >> 32) + 1) << 32 | (uint)index;
-            if (Interlocked.CompareExchange(ref _head, newHead, head) == head)
-                break;
-        }
-        Interlocked.Increment(ref _available);
+        _free.Push(index);
         return true;
     }
 

@@ -1,0 +1,32 @@
+using Demi.Buffers;
+using Demi.Internal.Native;
+using Demi.Runtime;
+
+namespace Demi.Kernel;
+
+/// <summary>
+/// Linux kernel sockets driven by the shards (Demikernel's catnap): non-blocking sockets in each
+/// shard's epoll set. Needs no privileges, so it is the embedded default.
+/// </summary>
+public sealed class KernelBackend : INetworkBackend
+{
+    public string Name => "kernel";
+
+    public BufferPool? BufferPool => null;
+
+    public IShardDriver CreateDriver(Shard shard) => new KernelShardDriver();
+
+    public int CreateSocket(Shard shard, int type, out SocketActor? socket)
+    {
+        socket = null;
+        int fd = Libc.socket(SocketConstants.AF_INET, type | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return Libc.LastErrno;
+        socket = type == SocketConstants.SOCK_STREAM ? new KernelTcpSocket(shard, fd, connected: false) : new KernelUdpSocket(shard, fd);
+        return 0;
+    }
+
+    public void Dispose()
+    {
+    }
+}

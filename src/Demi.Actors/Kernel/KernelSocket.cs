@@ -1,0 +1,138 @@
+using Demi.Buffers;
+using Demi.Internal.Native;
+using Demi.Runtime;
+
+namespace Demi.Kernel;
+
+/// <summary>
+/// What UDP and TCP kernel sockets share: the fd in the shard's epoll set (edge-triggered),
+/// queues of pending pops and pushes that readiness drains, bind, options and close.
+/// </summary>
+internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
+{
+    private int _registration = -1;
+
+    protected KernelSocket(Shard shard, int socketType, int fd)
+        : base(shard, socketType)
+    {
+        Fd = fd;
+    }
+
+    protected int Fd { get; private set; }
+
+    protected bool IsBound { get; set; }
+
+    protected Queue<ulong> PendingPops { get; } = new();
+
+    protected Queue<PendingPush> PendingPushes { get; } = new();
+
+    protected BufferManager Buffers => LibOS.Buffers;
+
+    protected KernelShardDriver Driver => (KernelShardDriver)Shard.Driver!;
+
+    protected internal override void OnAttached()
+        => _registration = Shard.RegisterFd(Fd, Libc.EPOLLIN | Libc.EPOLLOUT | Libc.EPOLLRDHUP | Libc.EPOLLET, this);
+
+    public void OnReady(uint events)
+    {
+        if ((events & (Libc.EPOLLOUT | Libc.EPOLLERR | Libc.EPOLLHUP)) != 0)
+            OnWritable();
+        if ((events & (Libc.EPOLLIN | Libc.EPOLLERR | Libc.EPOLLHUP | Libc.EPOLLRDHUP)) != 0)
+            OnReadable();
+    }
+
+    /// <summary>The fd may have data (or a connection, or an error): serve pending pops/accepts.</summary>
+    protected abstract void OnReadable();
+
+    /// <summary>The fd may accept more bytes: serve pending pushes/connects.</summary>
+    protected abstract void OnWritable();
+
+    protected internal override int Bind(Ipv4Endpoint local)
+    {
+        if (IsBound)
+            return Errno.EINVAL;
+        var addr = local.ToSockAddr();
+        if (Libc.bind(Fd, &addr, SockAddrIn.Size) != 0)
+            return Libc.LastErrno;
+        IsBound = true;
+        return 0;
+    }
+
+    protected internal override int GetSockName(out Ipv4Endpoint local)
+    {
+        SockAddrIn addr;
+        uint len = SockAddrIn.Size;
+        local = default;
+        if (Libc.getsockname(Fd, &addr, &len) != 0)
+            return Libc.LastErrno;
+        local = addr.Endpoint;
+        return 0;
+    }
+
+    protected internal override int SetOption(int level, int name, ReadOnlySpan<byte> value)
+    {
+        int required = RequiredOptionLength(level, name);
+        if (required < 0)
+            return Errno.ENOPROTOOPT;
+        if (value.Length < required)
+            return Errno.EINVAL;
+        fixed (byte* p = value)
+            return Libc.setsockopt(Fd, level, name, p, (uint)required) == 0 ? 0 : Libc.LastErrno;
+    }
+
+    protected internal override int GetOption(int level, int name, Span<byte> value, out int length)
+    {
+        length = 0;
+        int required = RequiredOptionLength(level, name);
+        if (required < 0)
+            return Errno.ENOPROTOOPT;
+        if (value.Length < required)
+            return Errno.EINVAL;
+        uint len = (uint)required;
+        fixed (byte* p = value)
+        {
+            if (Libc.getsockopt(Fd, level, name, p, &len) != 0)
+                return Libc.LastErrno;
+        }
+        length = (int)len;
+        return 0;
+    }
+
+    // The options Demi supports (Demikernel's SO_LINGER plus those its man pages name); the rest are ENOPROTOOPT.
+    private int RequiredOptionLength(int level, int name) => (level, name) switch
+    {
+        (SocketConstants.SOL_SOCKET, SocketConstants.SO_LINGER) => 8,
+        (SocketConstants.SOL_SOCKET, SocketConstants.SO_KEEPALIVE) => sizeof(int),
+        (SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEADDR) => sizeof(int),
+        (SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY) when SocketType == SocketConstants.SOCK_STREAM => sizeof(int),
+        _ => -1,
+    };
+
+    /// <summary>Rents a pool buffer for received data; false when the pool is exhausted.</summary>
+    protected bool TryRentReceiveBuffer(out PacketBuffer buffer) => PacketBuffer.TryRent(Buffers.Pool, out buffer);
+
+    protected internal override void OnClose()
+    {
+        while (PendingPops.TryDequeue(out var qt))
+            Fail(qt, Errno.ECANCELED);
+        while (PendingPushes.TryDequeue(out var push))
+            CompletePush(push.Request, Errno.ECANCELED);
+        CancelOther();
+        if (_registration >= 0)
+            Shard.UnregisterFd(_registration, Fd);
+        _registration = -1;
+        Libc.close(Fd);
+        Fd = -1;
+    }
+
+    /// <summary>Cancels operations kept by the subclass (accepts, connects).</summary>
+    protected virtual void CancelOther()
+    {
+    }
+
+    /// <summary>A push waiting for room in the kernel's send buffer.</summary>
+    protected struct PendingPush
+    {
+        public PushRequest Request;
+    }
+}

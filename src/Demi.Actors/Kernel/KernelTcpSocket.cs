@@ -1,0 +1,279 @@
+using Demi.Buffers;
+using Demi.Internal.Native;
+using Demi.Runtime;
+
+namespace Demi.Kernel;
+
+/// <summary>A TCP kernel socket: listener or connection. A pop returns what bytes are there; end of stream is a zero-length pop.</summary>
+internal sealed unsafe class KernelTcpSocket : KernelSocket
+{
+    private readonly Queue<ulong> _pendingAccepts = new();
+    private bool _listening;
+    private bool _connected;
+    private bool _endOfStream;
+    private ulong _connectQt;
+    private int _headSent;
+
+    public KernelTcpSocket(Shard shard, int fd, bool connected)
+        : base(shard, SocketConstants.SOCK_STREAM, fd)
+    {
+        _connected = connected;
+        IsBound = connected;
+        if (!connected)
+        {
+            // Lets a restarted server rebind while old connections sit in TIME_WAIT (not a second listener).
+            int one = 1;
+            Libc.setsockopt(fd, SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEADDR, &one, sizeof(int));
+        }
+    }
+
+    protected internal override int Listen(int backlog)
+    {
+        if (_listening)
+            return Errno.EADDRINUSE;
+        if (!IsBound)
+            return Errno.EDESTADDRREQ;
+        if (_connected || _connectQt != 0)
+            return Errno.EINVAL;
+        if (Libc.listen(Fd, backlog) != 0)
+            return Libc.LastErrno;
+        _listening = true;
+        return 0;
+    }
+
+    protected internal override void OnAccept(ulong qt)
+    {
+        if (!_listening)
+        {
+            Fail(qt, Errno.EINVAL);
+            return;
+        }
+        if (_pendingAccepts.Count > 0 || !TryAccept(qt))
+            _pendingAccepts.Enqueue(qt);
+    }
+
+    private bool TryAccept(ulong qt)
+    {
+        SockAddrIn peer;
+        uint len = SockAddrIn.Size;
+        int fd = Libc.accept4(Fd, &peer, &len, Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC);
+        if (fd < 0)
+        {
+            int errno = Libc.LastErrno;
+            if (errno == Errno.EAGAIN || errno == Errno.EINTR)
+                return false;
+            Fail(qt, errno);
+            return true;
+        }
+        var connection = new KernelTcpSocket(LibOS.PickShard(), fd, connected: true);
+        int qd = RegisterAccepted(connection);
+        if (qd < 0)
+        {
+            Libc.close(fd);
+            Fail(qt, Errno.EMFILE);
+            return true;
+        }
+        CompleteAccept(qt, qd, peer.Endpoint);
+        return true;
+    }
+
+    protected internal override void OnConnect(ulong qt, Ipv4Endpoint remote)
+    {
+        if (_listening)
+        {
+            Fail(qt, Errno.EINVAL);
+            return;
+        }
+        if (_connected)
+        {
+            Fail(qt, Errno.EISCONN);
+            return;
+        }
+        if (_connectQt != 0)
+        {
+            Fail(qt, Errno.EALREADY);
+            return;
+        }
+        var addr = remote.ToSockAddr();
+        if (Libc.connect(Fd, &addr, SockAddrIn.Size) == 0)
+        {
+            _connected = true;
+            IsBound = true;
+            CompleteConnect(qt);
+            return;
+        }
+        int errno = Libc.LastErrno;
+        if (errno != Errno.EINPROGRESS)
+        {
+            Fail(qt, errno);
+            return;
+        }
+        IsBound = true;
+        _connectQt = qt;
+    }
+
+    protected internal override int GetPeerName(out Ipv4Endpoint peer)
+    {
+        peer = default;
+        if (!_connected)
+            return Errno.ENOTCONN;
+        SockAddrIn addr;
+        uint len = SockAddrIn.Size;
+        if (Libc.getpeername(Fd, &addr, &len) != 0)
+            return Libc.LastErrno;
+        peer = addr.Endpoint;
+        return 0;
+    }
+
+    protected internal override void OnPush(in PushRequest request)
+    {
+        // A connected stream ignores a pushto's address, as Linux sendto does.
+        if (!_connected)
+        {
+            CompletePush(request, Errno.ENOTCONN);
+            return;
+        }
+        PendingPushes.Enqueue(new PendingPush { Request = request });
+        if (PendingPushes.Count == 1)
+            SendPending();
+    }
+
+    // Hands queued pushes to the kernel in order; a push completes once all its bytes are taken.
+    // Progress through a partially sent head push is kept in _headSent.
+    private void SendPending()
+    {
+        while (PendingPushes.TryPeek(out var push))
+        {
+            var sga = push.Request.Sga;
+            while (_headSent < sga.Length)
+            {
+                nint n = Libc.sendto(Fd, (byte*)sga.Segment.Buffer + _headSent, (nuint)(sga.Length - _headSent), Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, null, 0);
+                if (n >= 0)
+                {
+                    _headSent += (int)n;
+                    continue;
+                }
+                int errno = Libc.LastErrno;
+                if (errno == Errno.EAGAIN)
+                    return;
+                if (errno == Errno.EINTR)
+                    continue;
+                PendingPushes.Dequeue();
+                _headSent = 0;
+                CompletePush(push.Request, errno);
+                goto next;
+            }
+            PendingPushes.Dequeue();
+            _headSent = 0;
+            CompletePush(push.Request);
+        next:;
+        }
+    }
+
+    protected override void OnWritable()
+    {
+        if (_connectQt != 0)
+        {
+            int error = 0;
+            uint len = sizeof(int);
+            Libc.getsockopt(Fd, SocketConstants.SOL_SOCKET, SocketConstants.SO_ERROR, &error, &len);
+            ulong qt = _connectQt;
+            _connectQt = 0;
+            if (error != 0)
+            {
+                Fail(qt, error);
+                return;
+            }
+            _connected = true;
+            CompleteConnect(qt);
+        }
+        SendPending();
+    }
+
+    protected internal override void OnPop(ulong qt)
+    {
+        if (!_connected)
+        {
+            Fail(qt, _listening ? Errno.EINVAL : Errno.ENOTCONN);
+            return;
+        }
+        if (PendingPops.Count > 0 || !TryReceive(qt))
+            PendingPops.Enqueue(qt);
+    }
+
+    protected override void OnReadable()
+    {
+        if (_listening)
+        {
+            while (_pendingAccepts.TryPeek(out var aqt) && TryAccept(aqt))
+                _pendingAccepts.Dequeue();
+            return;
+        }
+        if (_connectQt != 0)
+            OnWritable();
+        while (PendingPops.TryPeek(out var qt) && TryReceive(qt))
+            PendingPops.Dequeue();
+    }
+
+    private bool TryReceive(ulong qt)
+    {
+        if (!TryRentReceiveBuffer(out var packet))
+        {
+            // Pool exhausted: degrade to a dedicated buffer rather than stall the pop.
+            var large = Buffers.AllocateLarge(16 * 1024);
+            int got = ReceiveInto((byte*)large.Pointer, large.Size, out int err);
+            if (got < 0)
+            {
+                large.Release();
+                if (err == Errno.EAGAIN)
+                    return false;
+                Fail(qt, err);
+                return true;
+            }
+            CompletePop(qt, BufferManager.ToSga(large, got));
+            return true;
+        }
+        int errno = 0;
+        int n = _endOfStream ? 0 : ReceiveInto((byte*)packet.Address, packet.Pool.Capacity, out errno);
+        if (n < 0)
+        {
+            packet.Release();
+            if (errno == Errno.EAGAIN)
+                return false;
+            Fail(qt, errno);
+            return true;
+        }
+        if (n == 0)
+            _endOfStream = true;
+        packet.Length = n;
+        CompletePop(qt, BufferManager.ToSga(packet));
+        return true;
+    }
+
+    private int ReceiveInto(byte* destination, int capacity, out int errno)
+    {
+        errno = 0;
+        var iov = new Libc.IoVec { Base = destination, Length = (nuint)capacity };
+        var msg = new Libc.MsgHdr { Iov = &iov, IovLength = 1 };
+        while (true)
+        {
+            nint n = Libc.recvmsg(Fd, &msg, Libc.MSG_DONTWAIT);
+            if (n >= 0)
+                return (int)n;
+            errno = Libc.LastErrno;
+            if (errno != Errno.EINTR)
+                return -1;
+        }
+    }
+
+    protected override void CancelOther()
+    {
+        while (_pendingAccepts.TryDequeue(out var qt))
+            Fail(qt, Errno.ECANCELED);
+        if (_connectQt != 0)
+        {
+            Fail(_connectQt, Errno.ECANCELED);
+            _connectQt = 0;
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using Demi.Buffers;
+using Demi.Internal.Native;
+using Demi.Runtime;
+
+namespace Demi.Kernel;
+
+/// <summary>A UDP kernel socket: each pop is one datagram with its source address; each push one datagram.</summary>
+internal sealed unsafe class KernelUdpSocket : KernelSocket
+{
+    private bool _connected;
+
+    public KernelUdpSocket(Shard shard, int fd)
+        : base(shard, SocketConstants.SOCK_DGRAM, fd)
+    {
+    }
+
+    protected internal override int Listen(int backlog) => Errno.ENOTSUP;
+
+    protected internal override void OnAccept(ulong qt) => Fail(qt, Errno.ENOTSUP);
+
+    protected internal override void OnConnect(ulong qt, Ipv4Endpoint remote)
+    {
+        // Connecting a datagram socket only fixes its default peer; it completes at once.
+        var addr = remote.ToSockAddr();
+        if (Libc.connect(Fd, &addr, SockAddrIn.Size) != 0)
+        {
+            Fail(qt, Libc.LastErrno);
+            return;
+        }
+        _connected = true;
+        IsBound = true;
+        CompleteConnect(qt);
+    }
+
+    protected internal override int GetPeerName(out Ipv4Endpoint peer)
+    {
+        peer = default;
+        return Errno.ENOTSUP;
+    }
+
+    protected internal override void OnPush(in PushRequest request)
+    {
+        if (!request.HasDestination && !_connected)
+        {
+            CompletePush(request, Errno.EDESTADDRREQ);
+            return;
+        }
+        if (PendingPushes.Count > 0)
+        {
+            PendingPushes.Enqueue(new PendingPush { Request = request });
+            return;
+        }
+        if (!TrySend(request))
+            PendingPushes.Enqueue(new PendingPush { Request = request });
+    }
+
+    // True when the push is finished (sent or failed); false when the kernel said EAGAIN.
+    private bool TrySend(in PushRequest request)
+    {
+        var sga = request.Sga;
+        SockAddrIn dest = request.HasDestination && !_connected ? request.Destination.ToSockAddr() : default;
+        nint n = Libc.sendto(Fd, (void*)sga.Segment.Buffer, sga.Segment.Length, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL,
+            dest.Family == 0 ? null : &dest, dest.Family == 0 ? 0u : SockAddrIn.Size);
+        if (n >= 0)
+        {
+            IsBound = true;
+            CompletePush(request);
+            return true;
+        }
+        int errno = Libc.LastErrno;
+        if (errno == Errno.EAGAIN)
+            return false;
+        CompletePush(request, errno);
+        return true;
+    }
+
+    protected override void OnWritable()
+    {
+        while (PendingPushes.TryPeek(out var push))
+        {
+            if (!TrySend(push.Request))
+                return;
+            PendingPushes.Dequeue();
+        }
+    }
+
+    protected internal override void OnPop(ulong qt)
+    {
+        if (PendingPops.Count > 0 || !TryReceive(qt))
+            PendingPops.Enqueue(qt);
+    }
+
+    protected override void OnReadable()
+    {
+        while (PendingPops.TryPeek(out var qt) && TryReceive(qt))
+            PendingPops.Dequeue();
+    }
+
+    // Receives one datagram for pop qt. The datagram lands in a pool buffer, spilling into the shard's
+    // scratch area only when it is bigger than a pool buffer (then it is copied into a large buffer).
+    private bool TryReceive(ulong qt)
+    {
+        bool pooled = TryRentReceiveBuffer(out var packet);
+        int capacity = pooled ? packet.Pool.Capacity : 0;
+        SockAddrIn from;
+        var iov = stackalloc Libc.IoVec[2];
+        iov[0] = pooled ? new Libc.IoVec { Base = (void*)packet.Address, Length = (nuint)capacity } : new Libc.IoVec { Base = Driver.Scratch, Length = KernelShardDriver.ScratchSize };
+        iov[1] = new Libc.IoVec { Base = Driver.Scratch, Length = KernelShardDriver.ScratchSize };
+        var msg = new Libc.MsgHdr { Name = &from, NameLength = SockAddrIn.Size, Iov = iov, IovLength = pooled ? 2u : 1u };
+        nint n = Libc.recvmsg(Fd, &msg, Libc.MSG_DONTWAIT);
+        if (n < 0)
+        {
+            int errno = Libc.LastErrno;
+            if (pooled)
+                packet.Release();
+            if (errno == Errno.EAGAIN)
+                return false;
+            Fail(qt, errno);
+            return true;
+        }
+        int length = (int)n;
+        if (pooled && length <= capacity)
+        {
+            packet.Length = length;
+            CompletePop(qt, BufferManager.ToSga(packet, from));
+            return true;
+        }
+        var large = Buffers.AllocateLarge(Math.Max(length, 1));
+        var destination = new Span<byte>((void*)large.Pointer, length);
+        if (pooled)
+        {
+            packet.Pool.Whole(packet.Index).Slice(packet.Offset, capacity).CopyTo(destination);
+            new Span<byte>(Driver.Scratch, length - capacity).CopyTo(destination[capacity..]);
+            packet.Release();
+        }
+        else
+        {
+            new Span<byte>(Driver.Scratch, length).CopyTo(destination);
+        }
+        CompletePop(qt, BufferManager.ToSga(large, length, from));
+        return true;
+    }
+}

@@ -1,0 +1,508 @@
+using System.Diagnostics;
+using System.Reactive.Linq;
+using System.Reactive.Subjects;
+using System.Runtime.InteropServices;
+using Demi.Buffers;
+using Demi.Internal;
+using Demi.Kernel;
+using Demi.Queues;
+using Demi.Runtime;
+
+namespace Demi;
+
+/// <summary>
+/// The Demi library OS: the Demikernel queue API over a network backend, run by pinned
+/// single-threaded shards. Every method is thread-safe and returns 0 or a positive Linux errno;
+/// asynchronous operations write a queue token that <see cref="Wait"/>, <see cref="WaitAny"/> or
+/// <see cref="WaitNextN"/> redeem. The same completions are published on <see cref="Completions"/>,
+/// and the <c>*Async</c> methods and typed sockets (<see cref="Async.DemiUdpSocket"/>, ...) offer them as
+/// <see cref="ValueTask{TResult}"/>s.
+/// </summary>
+public sealed partial class LibOS : IDisposable
+{
+    private readonly Shard[] _shards;
+    private readonly DescriptorTable _descriptors;
+    private readonly TokenTable _tokens;
+    private readonly CompletionSignal _signal = new();
+    private readonly Subject<QResult> _completions = new();
+    private readonly object _publishGate = new();
+    private readonly IdleStrategy _waitIdle;
+    private int _nextShard;
+    private int _disposed;
+    private long _shardFaults;
+
+    /// <summary>Creates a libOS and starts its shards.</summary>
+    /// <exception cref="ArgumentException">The options name a core that does not exist, or a bad size.</exception>
+    public LibOS(LibOSOptions? options = null)
+    {
+        options ??= new LibOSOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MailboxCapacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxDescriptors, 1);
+        int?[] cores = options.Cores is null
+            ? Enumerable.Repeat<int?>(null, Math.Max(1, options.ShardCount)).ToArray()
+            : CpuSet.Parse(options.Cores).Select(c => (int?)c).ToArray();
+        Backend = options.Backend ?? new KernelBackend();
+        var pool = Backend.BufferPool;
+        Buffers = pool is not null
+            ? new BufferManager(pool, options.MaxSgaSize, ownsPool: false)
+            : new BufferManager(new BufferPool(options.BufferSize, options.BufferCount, options.Headroom), options.MaxSgaSize, ownsPool: true);
+        _descriptors = new DescriptorTable(options.MaxDescriptors);
+        _tokens = new TokenTable(options.MaxTokens);
+        _waitIdle = options.WaitIdle;
+        Options = options;
+        _shards = new Shard[cores.Length];
+        try
+        {
+            for (int i = 0; i < cores.Length; i++)
+            {
+                _shards[i] = new Shard(this, i, cores[i], options.ShardIdle, options.MailboxCapacity, Backend);
+                _shards[i].Start();
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public LibOSOptions Options { get; }
+
+    /// <summary>The network backend sockets are created on.</summary>
+    public INetworkBackend Backend { get; }
+
+    /// <summary>Buffer allocation (the pool behind <see cref="SgaAlloc"/>).</summary>
+    public BufferManager Buffers { get; }
+
+    /// <summary>The shards, one per configured core.</summary>
+    public IReadOnlyList<Shard> Shards => _shards;
+
+    /// <summary>Open queue descriptors.</summary>
+    public int OpenDescriptors => _descriptors.Count;
+
+    /// <summary>Operations in flight or completed but not yet redeemed.</summary>
+    public int TokensInUse => _tokens.InUse;
+
+    /// <summary>Exceptions caught on shard threads (a bug in an actor; the shard keeps serving).</summary>
+    public long ShardFaults => Interlocked.Read(ref _shardFaults);
+
+    /// <summary>Raised (on the shard thread) when an actor throws; the shard carries on.</summary>
+    public event Action<Shard, Exception>? ShardFault;
+
+    /// <summary>
+    /// Every completion of this libOS, in order per shard, the reactive stand-in for <c>wait_any</c>.
+    /// Subscribers run on shard threads: keep them short and never block in them.
+    /// </summary>
+    public IObservable<QResult> Completions => _completions.AsObservable();
+
+    /// <summary>Completions of one queue descriptor.</summary>
+    public IObservable<QResult> CompletionsOf(int qd) => _completions.Where(r => r.Qd == qd);
+
+    // ---------------------------------------------------------------- descriptors
+
+    /// <summary>Creates a socket queue: AF_INET with SOCK_STREAM or SOCK_DGRAM; anything else is ENOTSUP.</summary>
+    public int Socket(out int qd, int domain, int type, int protocol)
+    {
+        qd = -1;
+        if (IsDisposed)
+            return Errno.EBADF;
+        if (domain != SocketConstants.AF_INET)
+            return Errno.ENOTSUP;
+        if (type != SocketConstants.SOCK_STREAM && type != SocketConstants.SOCK_DGRAM)
+            return Errno.ENOTSUP;
+        if (protocol != 0 && protocol != (type == SocketConstants.SOCK_STREAM ? SocketConstants.IPPROTO_TCP : SocketConstants.IPPROTO_UDP))
+            return Errno.ENOTSUP;
+        var shard = NextShard();
+        int err = Backend.CreateSocket(shard, type, out var socket);
+        if (err != 0)
+            return err;
+        return Register(socket!, out qd);
+    }
+
+    /// <summary>Creates an in-process memory queue: one thread pushes, another pops.</summary>
+    public int Queue(out int qd)
+    {
+        qd = -1;
+        if (IsDisposed)
+            return Errno.EBADF;
+        return Register(new MemoryQueue(NextShard()), out qd);
+    }
+
+    private int Register(QueueActor actor, out int qd)
+    {
+        qd = _descriptors.Add(actor);
+        if (qd < 0)
+        {
+            actor.Shard.Invoke(() => { actor.OnClose(); return 0; });
+            return Errno.EMFILE;
+        }
+        actor.Shard.Invoke(() => { actor.OnAttached(); return 0; });
+        return 0;
+    }
+
+    /// <summary>Registers a connection accepted on a shard (called by socket actors, on their shard).</summary>
+    internal int RegisterAccepted(SocketActor connection)
+    {
+        int qd = _descriptors.Add(connection);
+        if (qd < 0)
+            return -1;
+        if (connection.Shard.IsCurrentThread)
+            connection.OnAttached();
+        else
+            connection.Shard.TryPost(new ShardMessage { Kind = MessageKind.Attach, Actor = connection });
+        return qd;
+    }
+
+    /// <summary>The actor behind a descriptor (for backends and diagnostics); null if not open.</summary>
+    public QueueActor? GetActor(int qd) => _descriptors.Get(qd);
+
+    /// <summary>Binds a socket. The address must be a <c>sockaddr_in</c> (16 bytes, AF_INET), else EINVAL.</summary>
+    public int Bind(int qd, ReadOnlySpan<byte> sockaddr)
+    {
+        if (!TryGetSocket(qd, out var socket))
+            return Errno.EBADF;
+        int err = SockAddrIn.TryRead(sockaddr, out var local);
+        return err != 0 ? err : socket.Shard.Invoke(() => socket.Bind(local));
+    }
+
+    /// <summary>Binds a socket to <paramref name="local"/> (address 0 = wildcard, port 0 = ephemeral).</summary>
+    public int Bind(int qd, Ipv4Endpoint local) => Bind(qd, AsBytes(local.ToSockAddr()));
+
+    /// <summary>Marks a stream socket as listening. EINVAL for backlog outside [1, SOMAXCONN], EDESTADDRREQ if unbound.</summary>
+    public int Listen(int qd, int backlog)
+    {
+        if (!TryGetSocket(qd, out var socket))
+            return Errno.EBADF;
+        if (backlog < 1 || backlog > SocketConstants.SOMAXCONN)
+            return Errno.EINVAL;
+        if (socket.SocketType != SocketConstants.SOCK_STREAM)
+            return Errno.ENOTSUP;
+        return socket.Shard.Invoke(() => socket.Listen(backlog));
+    }
+
+    /// <summary>Closes a descriptor. Pending operations complete as Failed with ECANCELED.</summary>
+    public int Close(int qd)
+    {
+        var actor = _descriptors.Remove(qd);
+        if (actor is null)
+            return Errno.EBADF;
+        actor.MarkClosed();
+        return actor.Shard.Invoke(() => { actor.OnClose(); return 0; });
+    }
+
+    // ---------------------------------------------------------------- options
+
+    /// <summary>Sets a socket option (SOL_SOCKET: SO_LINGER, SO_KEEPALIVE; IPPROTO_TCP: TCP_NODELAY). Unknown options are ENOPROTOOPT.</summary>
+    public int SetSockOpt(int qd, int level, int optionName, ReadOnlySpan<byte> value)
+    {
+        if (!TryGetSocket(qd, out var socket))
+            return Errno.EBADF;
+        var copy = value.ToArray();
+        return socket.Shard.Invoke(() => socket.SetOption(level, optionName, copy));
+    }
+
+    /// <summary>Reads a socket option into <paramref name="value"/>; <paramref name="length"/> is the bytes written.</summary>
+    public int GetSockOpt(int qd, int level, int optionName, Span<byte> value, out int length)
+    {
+        length = 0;
+        if (!TryGetSocket(qd, out var socket))
+            return Errno.EBADF;
+        var buffer = new byte[value.Length];
+        int written = 0;
+        int err = socket.Shard.Invoke(() => socket.GetOption(level, optionName, buffer, out written));
+        if (err == 0)
+        {
+            buffer.AsSpan(0, written).CopyTo(value);
+            length = written;
+        }
+        return err;
+    }
+
+    /// <summary>The connected peer of a stream socket: ENOTCONN when unconnected, ENOTSUP for datagram sockets.</summary>
+    public int GetPeerName(int qd, out Ipv4Endpoint peer)
+    {
+        peer = default;
+        if (!TryGetSocket(qd, out var socket))
+            return Errno.EBADF;
+        Ipv4Endpoint result = default;
+        int err = socket.Shard.Invoke(() => socket.GetPeerName(out result));
+        peer = result;
+        return err;
+    }
+
+    /// <summary>The local address a socket is bound to.</summary>
+    public int GetSockName(int qd, out Ipv4Endpoint local)
+    {
+        local = default;
+        if (!TryGetSocket(qd, out var socket))
+            return Errno.EBADF;
+        Ipv4Endpoint result = default;
+        int err = socket.Shard.Invoke(() => socket.GetSockName(out result));
+        local = result;
+        return err;
+    }
+
+    // ---------------------------------------------------------------- asynchronous operations
+
+    /// <summary>Accepts a connection on a listening socket; the result carries the new descriptor.</summary>
+    public int Accept(out ulong qt, int qd) => Submit(out qt, qd, MessageKind.Accept, default, default, false, asyncOwned: false, out _);
+
+    /// <summary>Connects a socket to <paramref name="sockaddr"/> (a 16-byte AF_INET <c>sockaddr_in</c>, else EINVAL).</summary>
+    public int Connect(out ulong qt, int qd, ReadOnlySpan<byte> sockaddr)
+    {
+        qt = 0;
+        int err = SockAddrIn.TryRead(sockaddr, out var remote);
+        if (err != 0)
+            return _descriptors.Get(qd) is SocketActor ? err : Errno.EBADF;
+        return Submit(out qt, qd, MessageKind.Connect, default, remote, true, asyncOwned: false, out _);
+    }
+
+    /// <summary>Connects a socket to <paramref name="remote"/>.</summary>
+    public int Connect(out ulong qt, int qd, Ipv4Endpoint remote) => Connect(out qt, qd, AsBytes(remote.ToSockAddr()));
+
+    /// <summary>Pushes an sga on a connected socket or a memory queue. The buffer stays the caller's (free it when you like).</summary>
+    public int Push(out ulong qt, int qd, in Sga sga) => Submit(out qt, qd, MessageKind.Push, sga, default, false, asyncOwned: false, out _);
+
+    /// <summary>
+    /// Pushes an sga to <paramref name="sockaddr"/>: a datagram on UDP; on a connected TCP socket the
+    /// address is ignored (as Linux sendto). EBADF: not an open socket queue. EINVAL: bad address
+    /// structure or size, bad sga, zero-length segment. EAGAIN: no operation could be queued.
+    /// </summary>
+    public int PushTo(out ulong qt, int qd, in Sga sga, ReadOnlySpan<byte> sockaddr)
+    {
+        qt = 0;
+        if (_descriptors.Get(qd) is not SocketActor)
+            return Errno.EBADF;
+        int err = SockAddrIn.TryRead(sockaddr, out var destination);
+        if (err != 0)
+            return err;
+        return Submit(out qt, qd, MessageKind.Push, sga, destination, true, asyncOwned: false, out _);
+    }
+
+    /// <summary>Pushes an sga to <paramref name="destination"/> (see the span overload).</summary>
+    public int PushTo(out ulong qt, int qd, in Sga sga, Ipv4Endpoint destination) => PushTo(out qt, qd, sga, AsBytes(destination.ToSockAddr()));
+
+    /// <summary>Pops the next datagram, stream bytes or queue item. The result's sga is the caller's to free; on TCP a zero-length pop is end of stream.</summary>
+    public int Pop(out ulong qt, int qd) => Submit(out qt, qd, MessageKind.Pop, default, default, false, asyncOwned: false, out _);
+
+    private int Submit(out ulong qt, int qd, MessageKind kind, in Sga sga, Ipv4Endpoint endpoint, bool hasEndpoint, bool asyncOwned, out TokenSlot? slot)
+    {
+        qt = 0;
+        slot = null;
+        var actor = _descriptors.Get(qd);
+        if (actor is null || actor.IsClosed)
+            return Errno.EBADF;
+        if ((kind == MessageKind.Accept || kind == MessageKind.Connect) && actor is not SocketActor)
+            return Errno.ENOTSUP;
+        BufferRef buffer = default;
+        if (kind == MessageKind.Push)
+        {
+            int err = Buffers.Validate(sga, out buffer);
+            if (err != 0)
+                return err;
+            buffer.AddRef();
+        }
+        if (!_tokens.TryAllocate(asyncOwned, out slot))
+        {
+            if (kind == MessageKind.Push)
+                buffer.Release();
+            return Errno.EAGAIN;
+        }
+        qt = slot.Token;
+        var message = new ShardMessage
+        {
+            Kind = kind, Actor = actor, Qt = qt, Sga = sga, Buffer = buffer, Endpoint = endpoint, HasEndpoint = hasEndpoint,
+        };
+        if (!actor.Shard.TryPost(message))
+        {
+            if (kind == MessageKind.Push)
+                buffer.Release();
+            _tokens.Release(slot);
+            qt = 0;
+            slot = null;
+            return Errno.EAGAIN;
+        }
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- buffers
+
+    /// <summary>
+    /// Allocates a buffer of <paramref name="size"/> bytes with headroom for headers, in memory the
+    /// backend can transmit from. A failed allocation (size 0 or above the maximum) has no segments.
+    /// </summary>
+    public Sga SgaAlloc(long size)
+    {
+        if (size <= 0 || size > Buffers.MaxAllocation || IsDisposed)
+            return default;
+        return Buffers.Allocate((int)size);
+    }
+
+    /// <summary>Frees an sga (drops the caller's reference; a push in flight keeps its own). EINVAL if it is not live.</summary>
+    public int SgaFree(in Sga sga)
+    {
+        if (sga.NumSegments != 1 || !Buffers.TryResolve(sga.Handle, out var buffer))
+            return Errno.EINVAL;
+        buffer.Release();
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- waiting
+
+    /// <summary>
+    /// Waits for <paramref name="qt"/> to complete and consumes it. Null timeout waits forever, zero
+    /// polls once; ETIMEDOUT on expiry; EINVAL for an unknown or consumed token. A failed operation
+    /// still returns 0 with an <see cref="Opcode.Failed"/> result.
+    /// </summary>
+    public int Wait(out QResult result, ulong qt, TimeSpan? timeout = null)
+    {
+        long deadline = Deadline(timeout);
+        int idleRounds = 0;
+        while (true)
+        {
+            int seen = _signal.Version;
+            int err = _tokens.TryConsume(qt, out result);
+            if (err != Errno.EAGAIN)
+                return err;
+            if (!Idle(ref idleRounds, seen, deadline))
+                return Errno.ETIMEDOUT;
+        }
+    }
+
+    /// <summary>
+    /// Waits until any of <paramref name="qts"/> completes, consumes it and writes its index to
+    /// <paramref name="readyOffset"/>. Other completions stay for later waits.
+    /// </summary>
+    public int WaitAny(out QResult result, out int readyOffset, ReadOnlySpan<ulong> qts, TimeSpan? timeout = null)
+    {
+        result = default;
+        readyOffset = -1;
+        if (qts.IsEmpty)
+            return Errno.EINVAL;
+        long deadline = Deadline(timeout);
+        int idleRounds = 0;
+        while (true)
+        {
+            int seen = _signal.Version;
+            for (int i = 0; i < qts.Length; i++)
+            {
+                int err = _tokens.TryConsume(qts[i], out result);
+                if (err == 0)
+                {
+                    readyOffset = i;
+                    return 0;
+                }
+                if (err != Errno.EAGAIN)
+                    return err;
+            }
+            if (!Idle(ref idleRounds, seen, deadline))
+                return Errno.ETIMEDOUT;
+        }
+    }
+
+    /// <summary>
+    /// Waits for the next completions of any operation not redeemed otherwise, oldest first, and
+    /// returns up to <c>results.Length</c> of them (at least one unless it times out).
+    /// </summary>
+    public int WaitNextN(Span<QResult> results, out int count, TimeSpan? timeout = null)
+    {
+        count = 0;
+        if (results.IsEmpty)
+            return Errno.EINVAL;
+        long deadline = Deadline(timeout);
+        int idleRounds = 0;
+        while (true)
+        {
+            int seen = _signal.Version;
+            while (count < results.Length && _tokens.TryConsumeNext(out results[count]))
+                count++;
+            if (count > 0)
+                return 0;
+            if (!Idle(ref idleRounds, seen, deadline))
+                return Errno.ETIMEDOUT;
+        }
+    }
+
+    private static long Deadline(TimeSpan? timeout)
+        => timeout is null ? long.MaxValue
+            : timeout.Value <= TimeSpan.Zero ? 0
+            : Stopwatch.GetTimestamp() + (long)(timeout.Value.TotalSeconds * Stopwatch.Frequency);
+
+    // Spin, then yield, then park on the completion signal; false once the deadline has passed.
+    private bool Idle(ref int rounds, int seen, long deadline)
+    {
+        if (deadline == 0)
+            return false;
+        long now = Stopwatch.GetTimestamp();
+        if (now >= deadline)
+            return false;
+        rounds++;
+        if (_waitIdle.NeverParks || rounds <= _waitIdle.SpinIterations)
+        {
+            Thread.SpinWait(10);
+            return true;
+        }
+        if (rounds <= _waitIdle.SpinIterations + _waitIdle.YieldIterations)
+        {
+            Thread.Yield();
+            return true;
+        }
+        int timeoutMs = deadline == long.MaxValue ? 1000 : (int)Math.Clamp((deadline - now) * 1000 / Stopwatch.Frequency + 1, 1, 1000);
+        _signal.WaitForChange(seen, timeoutMs);
+        return true;
+    }
+
+    // ---------------------------------------------------------------- completions (shard side)
+
+    /// <summary>Publishes a completion: Rx subscribers first, then the token's waiter.</summary>
+    internal void Complete(in QResult result)
+    {
+        if (_completions.HasObservers)
+        {
+            // Shards complete concurrently; Rx requires serialized OnNext calls.
+            lock (_publishGate)
+                _completions.OnNext(result);
+        }
+        if (_tokens.Complete(result))
+            _signal.Notify();
+    }
+
+    internal void ReportShardFault(Shard shard, Exception exception)
+    {
+        Interlocked.Increment(ref _shardFaults);
+        ShardFault?.Invoke(shard, exception);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// <summary>The shard for a new descriptor (round robin).</summary>
+    internal Shard PickShard() => NextShard();
+
+    private Shard NextShard() => _shards[(int)((uint)Interlocked.Increment(ref _nextShard) % (uint)_shards.Length)];
+
+    private bool TryGetSocket(int qd, out SocketActor socket)
+    {
+        socket = (_descriptors.Get(qd) as SocketActor)!;
+        return socket is not null && !socket.IsClosed;
+    }
+
+    internal static ReadOnlySpan<byte> AsBytes(in SockAddrIn address) => MemoryMarshal.AsBytes(new ReadOnlySpan<SockAddrIn>(in address));
+
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Closes every descriptor (pending operations complete with ECANCELED) and stops the shards.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        foreach (var actor in _descriptors.Snapshot())
+            Close(actor.Qd);
+        foreach (var shard in _shards)
+            shard?.Dispose();
+        _completions.OnCompleted();
+        _completions.Dispose();
+        Backend.Dispose();
+        Buffers.Dispose();
+    }
+}

@@ -1,0 +1,65 @@
+namespace Demi.Runtime;
+
+/// <summary>
+/// The state behind one queue descriptor. It lives on one shard and is touched only by that shard's
+/// thread: the runtime validates calls on the caller's thread and posts them to the shard, which
+/// calls the <c>On*</c> methods below in order.
+/// </summary>
+public abstract class QueueActor
+{
+    private volatile bool _closed;
+
+    protected QueueActor(Shard shard)
+    {
+        Shard = shard;
+    }
+
+    public Shard Shard { get; }
+
+    public LibOS LibOS => Shard.LibOS;
+
+    /// <summary>The queue descriptor (set when registered).</summary>
+    public int Qd { get; internal set; } = -1;
+
+    /// <summary>Set once <c>Close</c> begins; later calls see EBADF.</summary>
+    public bool IsClosed => _closed;
+
+    internal void MarkClosed() => _closed = true;
+
+    /// <summary>Called on the shard thread once, before any other message (register fds here).</summary>
+    protected internal virtual void OnAttached()
+    {
+    }
+
+    /// <summary>A push (or pushto) arrived. Complete it with <see cref="CompletePush"/> or <see cref="Fail"/>.</summary>
+    protected internal abstract void OnPush(in PushRequest request);
+
+    /// <summary>A pop arrived. Complete it with a Pop result carrying the data, or fail it.</summary>
+    protected internal abstract void OnPop(ulong qt);
+
+    /// <summary>
+    /// The descriptor is closing: complete every pending operation as Failed/ECANCELED (releasing push
+    /// buffers) and free the actor's resources. Runs on the shard thread; the caller of Close waits for it.
+    /// </summary>
+    protected internal abstract void OnClose();
+
+    /// <summary>Publishes a completion.</summary>
+    protected void Complete(in QResult result) => LibOS.Complete(result);
+
+    /// <summary>Completes operation <paramref name="qt"/> as Failed with <paramref name="errno"/>.</summary>
+    protected void Fail(ulong qt, int errno) => LibOS.Complete(QResult.Fail(Qd, qt, errno));
+
+    /// <summary>Releases the push's buffer reference and completes it (as Failed when <paramref name="errno"/> is not 0).</summary>
+    protected void CompletePush(in PushRequest request, int errno = 0)
+    {
+        request.Buffer.Release();
+        if (errno != 0)
+            Fail(request.Qt, errno);
+        else
+            LibOS.Complete(new QResult { Opcode = Opcode.Push, Qd = Qd, Qt = request.Qt, Sga = request.Sga });
+    }
+
+    /// <summary>Completes a pop with data the app now owns (it frees the sga).</summary>
+    protected void CompletePop(ulong qt, in Sga sga)
+        => LibOS.Complete(new QResult { Opcode = Opcode.Pop, Qd = Qd, Qt = qt, Sga = sga });
+}
