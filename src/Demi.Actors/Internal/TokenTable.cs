@@ -82,11 +82,16 @@ internal sealed class TokenTable
         var slot = Find(token);
         if (slot is null || slot.AsyncOwned)
             return Errno.EINVAL;
-        if (Interlocked.CompareExchange(ref slot.State, TokenSlot.Free, TokenSlot.Completed) != TokenSlot.Completed)
-            return Volatile.Read(ref slot.State) == TokenSlot.Pending ? Errno.EAGAIN : Errno.EINVAL;
+        int state = Interlocked.CompareExchange(ref slot.State, TokenSlot.Free, TokenSlot.Completed);
+        if (state != TokenSlot.Completed)
+            return state == TokenSlot.Pending ? Errno.EAGAIN : Errno.EINVAL;
         // The slot is ours alone now: read it, then retire the token and recycle the slot.
         if (slot.Generation != (uint)(token >> 32))
+        {
+            // A stale token whose slot was recycled meanwhile: give the completion back to its owner.
+            Volatile.Write(ref slot.State, TokenSlot.Completed);
             return Errno.EINVAL;
+        }
         result = slot.Result;
         Recycle(slot);
         return 0;
