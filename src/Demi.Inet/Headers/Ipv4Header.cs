@@ -1,0 +1,80 @@
+using System.Buffers.Binary;
+
+namespace Demi.Inet.Headers;
+
+/// <summary>An IPv4 header (RFC 791). Options are skipped on receive and never sent.</summary>
+public readonly record struct Ipv4Header(
+    int HeaderLength, byte TypeOfService, ushort TotalLength, ushort Identification, ushort FlagsAndFragmentOffset,
+    byte Ttl, byte Protocol, ushort Checksum, Ipv4Address Source, Ipv4Address Destination)
+{
+    /// <summary>Size of a header without options.</summary>
+    public const int MinLength = 20;
+
+    /// <summary>Protocol number of ICMP.</summary>
+    public const byte ProtocolIcmp = 1;
+
+    /// <summary>Protocol number of TCP.</summary>
+    public const byte ProtocolTcp = 6;
+
+    /// <summary>Protocol number of UDP.</summary>
+    public const byte ProtocolUdp = 17;
+
+    /// <summary>The Don't Fragment flag bit in <see cref="FlagsAndFragmentOffset"/>.</summary>
+    public const ushort FlagDontFragment = 0x4000;
+
+    /// <summary>The More Fragments flag bit in <see cref="FlagsAndFragmentOffset"/>.</summary>
+    public const ushort FlagMoreFragments = 0x2000;
+
+    /// <summary>True for a fragment of a larger datagram (MF set or a non-zero offset).</summary>
+    public bool IsFragment => (FlagsAndFragmentOffset & (FlagMoreFragments | 0x1FFF)) != 0;
+
+    /// <summary>
+    /// Reads and validates a header: version 4, IHL at least 5 and inside the packet, total length at
+    /// least the header and at most <c>packet.Length</c> (longer frames are link padding), checksum
+    /// (when <paramref name="verifyChecksum"/>), TTL non-zero. Addresses and fragments are the caller's
+    /// policy. Returns <see cref="DropReason.None"/> on success.
+    /// </summary>
+    public static DropReason TryRead(ReadOnlySpan<byte> packet, bool verifyChecksum, out Ipv4Header header)
+    {
+        header = default;
+        if (packet.Length < MinLength)
+            return DropReason.Ipv4Truncated;
+        byte versionIhl = packet[0];
+        if ((versionIhl >> 4) != 4)
+            return DropReason.Ipv4BadVersion;
+        int headerLength = (versionIhl & 0xF) * 4;
+        if (headerLength < MinLength || headerLength > packet.Length)
+            return DropReason.Ipv4BadHeaderLength;
+        ushort totalLength = BinaryPrimitives.ReadUInt16BigEndian(packet[2..]);
+        if (totalLength < headerLength || totalLength > packet.Length)
+            return DropReason.Ipv4BadTotalLength;
+        if (verifyChecksum && InternetChecksum.Fold(InternetChecksum.Add(0, packet[..headerLength])) != 0xFFFF)
+            return DropReason.Ipv4BadChecksum;
+        header = new Ipv4Header(headerLength, packet[1], totalLength, BinaryPrimitives.ReadUInt16BigEndian(packet[4..]),
+            BinaryPrimitives.ReadUInt16BigEndian(packet[6..]), packet[8], packet[9], BinaryPrimitives.ReadUInt16BigEndian(packet[10..]),
+            Ipv4Address.Read(packet[12..]), Ipv4Address.Read(packet[16..]));
+        return header.Ttl == 0 ? DropReason.Ipv4TtlExpired : DropReason.None;
+    }
+
+    /// <summary>
+    /// Writes a 20-byte header (no options; <see cref="HeaderLength"/> is ignored) into <paramref name="destination"/>.
+    /// The checksum is computed when <paramref name="computeChecksum"/>, else written as zero (device offload).
+    /// </summary>
+    public void Write(Span<byte> destination, bool computeChecksum)
+    {
+        _ = destination[MinLength - 1];
+        destination[0] = 0x45;
+        destination[1] = TypeOfService;
+        BinaryPrimitives.WriteUInt16BigEndian(destination[2..], TotalLength);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[4..], Identification);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[6..], FlagsAndFragmentOffset);
+        destination[8] = Ttl;
+        destination[9] = Protocol;
+        destination[10] = 0;
+        destination[11] = 0;
+        Source.Write(destination[12..]);
+        Destination.Write(destination[16..]);
+        if (computeChecksum)
+            BinaryPrimitives.WriteUInt16BigEndian(destination[10..], InternetChecksum.Compute(destination[..MinLength]));
+    }
+}

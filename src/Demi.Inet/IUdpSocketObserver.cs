@@ -1,0 +1,14 @@
+namespace Demi.Inet;
+
+/// <summary>
+/// Receives a <see cref="UdpSocket"/>'s events on the shard thread (for example the runtime's socket
+/// actor, to complete pending pops and pushes). Called on the per-packet path: do not block or allocate.
+/// </summary>
+public interface IUdpSocketObserver
+{
+    /// <summary>A datagram was queued on the socket; <see cref="UdpSocket.TryPop"/> will return it.</summary>
+    void OnDatagram(UdpSocket socket);
+
+    /// <summary>A push that returned <see cref="UdpSocket.Pending"/> finished: 0 (sent) or an errno (ETIMEDOUT, ECANCELED).</summary>
+    void OnPushCompleted(UdpSocket socket, ulong tag, int errno);
+}

@@ -1,0 +1,370 @@
+using Demi.Buffers;
+using Demi.Inet.Headers;
+using Demi.Inet.Internal;
+using Demi.Inet.Nic;
+using Demi.Inet.Pcap;
+
+namespace Demi.Inet;
+
+/// <summary>
+/// The user-space IPv4 stack of one NIC queue: Ethernet II, ARP, IPv4, ICMP echo and UDP, with a slot
+/// for TCP (<see cref="RegisterProtocol"/>). Single-threaded and run to completion: the owning shard
+/// calls <see cref="Poll"/>, which takes a burst of frames, parses them in place and delivers their
+/// payloads to sockets, fires due timers and flushes the burst of frames built meanwhile.
+/// Nothing on that path allocates managed memory or takes a lock.
+/// </summary>
+public sealed class InetStack : IIpLayer, IDisposable
+{
+    /// <summary>Ethernet plus IPv4 header bytes the stack prepends to a transport segment.</summary>
+    public const int LinkAndIpHeaderRoom = EthernetHeader.Length + Ipv4Header.MinLength;
+
+    private readonly INicQueue _nic;
+    private readonly InetStackOptions _options;
+    private readonly PacketBuffer[] _rx;
+    private readonly PacketBuffer[] _tx;
+    private readonly IIpProtocolHandler?[] _handlers = new IIpProtocolHandler?[256];
+    private readonly List<IIpProtocolHandler> _timerHandlers = new();
+    private readonly ArpResolver _arp;
+    private readonly UdpLayer _udp;
+    private readonly InetMetrics _metrics;
+    private readonly CapturingNicQueue? _capture;
+    private readonly uint _prefixMask;
+    private readonly bool _verifyRx;
+    private readonly bool _computeTx;
+    private int _txCount;
+    private ushort _ipIdentification;
+    private bool _disposed;
+
+    /// <summary>Creates a stack on <paramref name="nic"/> (which the caller keeps owning and disposes after the stack).</summary>
+    public InetStack(INicQueue nic, InetStackOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(nic);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (nic.Pool.Headroom < LinkAndIpHeaderRoom + UdpHeader.HeaderLength)
+            throw new ArgumentException($"The NIC pool's headroom ({nic.Pool.Headroom}) is smaller than the {LinkAndIpHeaderRoom + UdpHeader.HeaderLength} bytes of headers.", nameof(nic));
+        _options = options;
+        if (options.CapturePath is { } path)
+        {
+            _capture = new CapturingNicQueue(nic, new PcapWriter(path), ownsInner: false);
+            nic = _capture;
+        }
+        _nic = nic;
+        Mac = options.MacAddress ?? nic.MacAddress;
+        LocalAddress = options.LocalAddress;
+        Mtu = options.Mtu is { } mtu && mtu < nic.Mtu ? mtu : nic.Mtu;
+        Clock = options.Clock;
+        _prefixMask = options.PrefixLength == 0 ? 0 : uint.MaxValue << (32 - options.PrefixLength);
+        _verifyRx = (nic.Offloads & NicOffloads.RxChecksum) == 0;
+        _computeTx = (nic.Offloads & NicOffloads.TxChecksum) == 0;
+        _rx = new PacketBuffer[options.BurstSize];
+        _tx = new PacketBuffer[options.BurstSize];
+        Counters = new InetCounters();
+        _arp = new ArpResolver(this, options, Counters);
+        _udp = new UdpLayer(this, options, Counters);
+        _handlers[Ipv4Header.ProtocolUdp] = _udp;
+        _metrics = new InetMetrics(Counters, LocalAddress.ToString());
+    }
+
+    /// <summary>This stack's IPv4 address.</summary>
+    public Ipv4Address LocalAddress { get; }
+
+    /// <summary>This stack's MAC address.</summary>
+    public MacAddress Mac { get; }
+
+    /// <summary>Largest IPv4 packet sent (IP header included).</summary>
+    public int Mtu { get; }
+
+    /// <summary>The NIC queue's buffer pool: rent payload buffers for pushes from it.</summary>
+    public BufferPool Pool => _nic.Pool;
+
+    /// <inheritdoc />
+    public int HeaderRoom => LinkAndIpHeaderRoom;
+
+    /// <inheritdoc />
+    public InetClock Clock { get; }
+
+    /// <summary>Offloads for transports: the NIC's, plus both checksum directions when <c>tcp_checksum_offload</c> is set.</summary>
+    public NicOffloads Offloads => _options.TcpChecksumOffload ? NicOffloads | NicOffloads.RxChecksum | NicOffloads.TxChecksum : NicOffloads;
+
+    /// <summary>The NIC queue's own offloads.</summary>
+    public NicOffloads NicOffloads => _nic.Offloads;
+
+    /// <summary>Drop and traffic counters (also on the "Demi.Inet" meter).</summary>
+    public InetCounters Counters { get; }
+
+    /// <summary>Sends waiting for ARP resolution.</summary>
+    public int PendingResolutions => _arp.WaitingCount;
+
+    /// <summary>The NIC queue's wait file descriptor (for parking an idle shard), or -1.</summary>
+    public int WaitFd => _nic.WaitFd;
+
+    /// <summary>Earliest timer deadline (ARP retries, transports) in microseconds, or <see cref="long.MaxValue"/>.</summary>
+    public long NextDeadline
+    {
+        get
+        {
+            long next = _arp.NextDeadline;
+            foreach (var handler in _timerHandlers)
+                next = Math.Min(next, handler.NextDeadline);
+            return next;
+        }
+    }
+
+    /// <summary>
+    /// Registers a transport (TCP) for its IP protocol number. ICMP (1) and UDP (17) are built in.
+    /// Throws if the number is taken.
+    /// </summary>
+    public void RegisterProtocol(IIpProtocolHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        if (handler.Protocol == Ipv4Header.ProtocolIcmp || _handlers[handler.Protocol] is not null)
+            ThrowHelper.ThrowInvalidOperation($"IP protocol {handler.Protocol} already has a handler.");
+        _handlers[handler.Protocol] = handler;
+        _timerHandlers.Add(handler);
+    }
+
+    /// <summary>Creates an unbound UDP socket.</summary>
+    public UdpSocket CreateUdpSocket() => _udp.CreateSocket();
+
+    /// <summary>Adds or replaces a static ARP entry.</summary>
+    public void AddStaticArpEntry(Ipv4Address address, MacAddress mac) => _arp.AddStatic(address, mac);
+
+    /// <summary>Looks up a valid (static or unexpired) ARP entry.</summary>
+    public bool TryGetArpEntry(Ipv4Address address, out MacAddress mac) => _arp.TryGet(address, Clock.NowMicroseconds, out mac);
+
+    /// <summary>
+    /// One turn of the shard loop for the network: receive a burst, process it, run due timers, flush
+    /// transmissions. Returns the amount of work done: frames received and sent, timers run (0 when idle).
+    /// </summary>
+    public int Poll()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        int work = 0;
+        int received = _nic.Receive(_rx);
+        long now = Clock.NowMicroseconds;
+        for (int i = 0; i < received; i++)
+        {
+            var frame = _rx[i];
+            _rx[i] = default;
+            ProcessFrame(frame, now);
+        }
+        work += received;
+        work += RunTimers(now);
+        work += FlushTransmit();
+        _nic.Flush();
+        return work;
+    }
+
+    /// <summary>Runs due timers without receiving (also called by <see cref="Poll"/>).</summary>
+    public int RunTimers(long now)
+    {
+        int work = 0;
+        if (_arp.NextDeadline <= now)
+            work += _arp.OnTimer(now);
+        foreach (var handler in _timerHandlers)
+            if (handler.NextDeadline <= now)
+                work += handler.OnTimer(now);
+        return work;
+    }
+
+    /// <summary>Hands the frames built so far to the NIC (also done by <see cref="Poll"/>); frames it refuses are dropped. Returns the frames handed over.</summary>
+    public int FlushTransmit()
+    {
+        if (_txCount == 0)
+            return 0;
+        int sent = _nic.Transmit(_tx.AsSpan(0, _txCount));
+        Counters.TxFramesCount += sent;
+        for (int i = sent; i < _txCount; i++)
+        {
+            _tx[i].Release();
+            Counters.Drop(DropReason.TxQueueFull);
+        }
+        _tx.AsSpan(0, _txCount).Clear();
+        int flushed = _txCount;
+        _txCount = 0;
+        return flushed;
+    }
+
+    private void ProcessFrame(PacketBuffer frame, long now)
+    {
+        Counters.RxFramesCount++;
+        try
+        {
+            if (!EthernetHeader.TryRead(frame.Span, out var eth))
+            {
+                Drop(frame, DropReason.EthernetTruncated);
+                return;
+            }
+            if (eth.Destination != Mac && !eth.Destination.IsBroadcast)
+            {
+                Drop(frame, DropReason.EthernetNotForUs);
+                return;
+            }
+            frame.TrimFront(EthernetHeader.Length);
+            switch (eth.EtherType)
+            {
+                case EthernetHeader.EtherTypeIpv4:
+                    ReceiveIpv4(frame);
+                    break;
+                case EthernetHeader.EtherTypeArp:
+                    _arp.Receive(frame, now);
+                    break;
+                default:
+                    Drop(frame, DropReason.UnsupportedEtherType);
+                    break;
+            }
+        }
+        catch (Exception)
+        {
+            // A parser bug must not take the shard down; count it (the frame's reference may leak).
+            Counters.Drop(DropReason.InternalError);
+        }
+    }
+
+    private void ReceiveIpv4(PacketBuffer packet)
+    {
+        var reason = Ipv4Header.TryRead(packet.Span, _verifyRx, out var ip);
+        if (reason != DropReason.None)
+        {
+            Drop(packet, reason);
+            return;
+        }
+        if (ip.Destination != LocalAddress && !ip.Destination.IsBroadcast)
+        {
+            Drop(packet, DropReason.Ipv4NotForUs);
+            return;
+        }
+        if (ip.Source.IsAny || ip.Source.IsBroadcast || ip.Source.IsMulticast)
+        {
+            Drop(packet, DropReason.Ipv4BadSource);
+            return;
+        }
+        if (ip.IsFragment)
+        {
+            Drop(packet, DropReason.Ipv4Fragment);
+            return;
+        }
+        packet.Truncate(ip.TotalLength); // strip link padding
+        packet.TrimFront(ip.HeaderLength);
+        if (ip.Protocol == Ipv4Header.ProtocolIcmp)
+        {
+            Counters.IpPacketsDeliveredCount++;
+            ReceiveIcmp(ip, packet);
+            return;
+        }
+        var handler = _handlers[ip.Protocol];
+        if (handler is null)
+        {
+            Drop(packet, DropReason.Ipv4NoProtocolHandler);
+            return;
+        }
+        Counters.IpPacketsDeliveredCount++;
+        handler.Receive(ip.Source, ip.Destination, packet, !_verifyRx);
+    }
+
+    private void ReceiveIcmp(in Ipv4Header ip, PacketBuffer message)
+    {
+        var reason = IcmpHeader.TryRead(message.Span, out var icmp);
+        if (reason != DropReason.None)
+        {
+            Drop(message, reason);
+            return;
+        }
+        // Only unicast echo requests are answered (like Linux's icmp_echo_ignore_broadcasts).
+        if (icmp.Type != IcmpHeader.TypeEchoRequest || icmp.Code != 0 || ip.Destination.IsBroadcast)
+        {
+            Drop(message, DropReason.IcmpUnsupported);
+            return;
+        }
+        // The request's buffer becomes the reply: same identifier, sequence and data.
+        new IcmpHeader(IcmpHeader.TypeEchoReply, 0, 0, icmp.Identifier, icmp.Sequence).WriteWithChecksum(message.Span);
+        Counters.IcmpEchoRepliesSentCount++;
+        SendIp(ip.Source, Ipv4Header.ProtocolIcmp, message, null, 0);
+    }
+
+    /// <inheritdoc />
+    public int Send(Ipv4Address destination, byte protocol, PacketBuffer segment)
+    {
+        int result = SendIp(destination, protocol, segment, null, 0);
+        return result == UdpSocket.Pending ? 0 : result;
+    }
+
+    internal int SendIp(Ipv4Address destination, byte protocol, PacketBuffer segment, ISendCompletion? completion, ulong tag)
+    {
+        if (segment.HeadroomLeft < LinkAndIpHeaderRoom)
+        {
+            segment.Release();
+            return Errno.EINVAL;
+        }
+        int total = segment.Length + Ipv4Header.MinLength;
+        if (total > Mtu)
+        {
+            segment.Release();
+            return Errno.EMSGSIZE;
+        }
+        uint nextHop = destination.Value;
+        if (_prefixMask != 0 && (nextHop & _prefixMask) != (LocalAddress.Value & _prefixMask) && !destination.IsBroadcast)
+        {
+            if (_options.Gateway.IsAny)
+            {
+                segment.Release();
+                return Errno.ENETUNREACH;
+            }
+            nextHop = _options.Gateway.Value;
+        }
+        if (destination == LocalAddress)
+        {
+            // No loopback path on a NIC queue.
+            segment.Release();
+            return Errno.EHOSTUNREACH;
+        }
+        // DF set: the stack never fragments (RFC 791 identification still unique per packet).
+        new Ipv4Header(Ipv4Header.MinLength, 0, (ushort)total, _ipIdentification++, Ipv4Header.FlagDontFragment, _options.Ttl, protocol, 0, LocalAddress, destination)
+            .Write(segment.Prepend(Ipv4Header.MinLength), _computeTx);
+        if (destination.IsBroadcast)
+        {
+            SendFrame(segment, MacAddress.Broadcast, EthernetHeader.EtherTypeIpv4);
+            return 0;
+        }
+        long now = Clock.NowMicroseconds;
+        switch (_arp.Find(nextHop, now, out var mac))
+        {
+            case ArpResolver.Lookup.Hit:
+                SendFrame(segment, mac, EthernetHeader.EtherTypeIpv4);
+                return 0;
+            case ArpResolver.Lookup.Failed:
+                segment.Release();
+                return Errno.EHOSTUNREACH;
+            default:
+                return _arp.Enqueue(nextHop, segment, completion, tag, now);
+        }
+    }
+
+    /// <summary>Prepends the Ethernet header and adds the frame to the transmit burst. Takes the reference.</summary>
+    internal void SendFrame(PacketBuffer packet, MacAddress destination, ushort etherType)
+    {
+        new EthernetHeader(destination, Mac, etherType).Write(packet.Prepend(EthernetHeader.Length));
+        if (_txCount == _tx.Length)
+            FlushTransmit();
+        _tx[_txCount++] = packet;
+    }
+
+    internal void Drop(PacketBuffer buffer, DropReason reason)
+    {
+        buffer.Release();
+        Counters.Drop(reason);
+    }
+
+    /// <summary>Releases queued frames and the capture file; the NIC queue stays the caller's.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        FlushTransmit();
+        _arp.Clear();
+        _metrics.Dispose();
+        _capture?.Dispose();
+    }
+}

@@ -1,0 +1,331 @@
+using Demi.Buffers;
+using Demi.Inet.Headers;
+
+namespace Demi.Inet.Internal;
+
+/// <summary>
+/// ARP (RFC 826) for one stack: the cache (static and learned entries with a TTL), answers to
+/// requests for our address, and resolution with retries for sends, which wait in a bounded queue.
+/// Single-threaded (the shard's). Every table is allocated up front so the per-packet path does not allocate.
+/// </summary>
+internal sealed class ArpResolver
+{
+    internal enum Lookup { Hit, Miss, Failed }
+
+    private struct Entry
+    {
+        public MacAddress Mac;
+        public long ExpiresAt;
+        public bool Static;
+    }
+
+    private struct Resolution
+    {
+        public uint Address;
+        public bool Active;
+        public int RetriesLeft;
+        public long Deadline;
+        public long FailedUntil;
+    }
+
+    private struct Waiting
+    {
+        public PacketBuffer Packet;
+        public uint NextHop;
+        public ISendCompletion? Completion;
+        public ulong Tag;
+        public long Sequence;
+        public bool Used;
+    }
+
+    private const int MaxResolutions = 32;
+
+    private readonly InetStack _stack;
+    private readonly InetCounters _counters;
+    private readonly Dictionary<uint, Entry> _cache;
+    private readonly Resolution[] _resolutions = new Resolution[MaxResolutions];
+    private readonly Waiting[] _waiting;
+    private readonly long _ttl;
+    private readonly long _timeout;
+    private readonly long _failureHold;
+    private readonly int _retries;
+    private readonly int _cacheCapacity;
+    private int _learned;
+    private int _waitingCount;
+    private long _sequence;
+
+    public ArpResolver(InetStack stack, InetStackOptions options, InetCounters counters)
+    {
+        _stack = stack;
+        _counters = counters;
+        _cacheCapacity = options.ArpCacheCapacity;
+        _cache = new Dictionary<uint, Entry>(options.ArpCacheCapacity + options.ArpTable.Count);
+        _waiting = new Waiting[options.ArpPendingLimit];
+        _ttl = (long)(options.ArpCacheTtl.TotalMilliseconds * 1000);
+        _timeout = (long)(options.ArpRequestTimeout.TotalMilliseconds * 1000);
+        _failureHold = (long)(options.ArpFailureHoldTime.TotalMilliseconds * 1000);
+        _retries = options.ArpRequestRetries;
+        foreach (var (ip, mac) in options.ArpTable)
+            _cache[ip.Value] = new Entry { Mac = mac, Static = true, ExpiresAt = long.MaxValue };
+    }
+
+    public int WaitingCount => _waitingCount;
+
+    public long NextDeadline
+    {
+        get
+        {
+            long next = long.MaxValue;
+            foreach (ref readonly var r in _resolutions.AsSpan())
+                if (r.Active && r.Deadline < next)
+                    next = r.Deadline;
+            return next;
+        }
+    }
+
+    public void AddStatic(Ipv4Address address, MacAddress mac)
+    {
+        if (_cache.TryGetValue(address.Value, out var old) && !old.Static)
+            _learned--;
+        _cache[address.Value] = new Entry { Mac = mac, Static = true, ExpiresAt = long.MaxValue };
+    }
+
+    public bool TryGet(Ipv4Address address, long now, out MacAddress mac)
+    {
+        if (_cache.TryGetValue(address.Value, out var e) && e.ExpiresAt > now)
+        {
+            mac = e.Mac;
+            return true;
+        }
+        mac = default;
+        return false;
+    }
+
+    public Lookup Find(uint address, long now, out MacAddress mac)
+    {
+        if (_cache.TryGetValue(address, out var e))
+        {
+            if (e.ExpiresAt > now)
+            {
+                mac = e.Mac;
+                return Lookup.Hit;
+            }
+            _cache.Remove(address);
+            _learned--;
+        }
+        mac = default;
+        foreach (ref readonly var r in _resolutions.AsSpan())
+            if (!r.Active && r.Address == address && r.FailedUntil > now)
+                return Lookup.Failed;
+        return Lookup.Miss;
+    }
+
+    /// <summary>Queues an IPv4 packet (IP header written) until <paramref name="nextHop"/> resolves. Takes the reference.</summary>
+    public int Enqueue(uint nextHop, PacketBuffer packet, ISendCompletion? completion, ulong tag, long now)
+    {
+        int slot = -1;
+        if (_waitingCount < _waiting.Length)
+        {
+            for (int i = 0; i < _waiting.Length; i++)
+                if (!_waiting[i].Used) { slot = i; break; }
+        }
+        int resolution = FindResolution(nextHop);
+        if (resolution < 0)
+            resolution = StartResolution(nextHop, now);
+        if (slot < 0 || resolution < 0)
+        {
+            packet.Release();
+            _counters.Drop(DropReason.ArpPendingQueueFull);
+            return Errno.ENOBUFS;
+        }
+        _waiting[slot] = new Waiting { Packet = packet, NextHop = nextHop, Completion = completion, Tag = tag, Sequence = _sequence++, Used = true };
+        _waitingCount++;
+        return UdpSocket.Pending;
+    }
+
+    private int FindResolution(uint address)
+    {
+        for (int i = 0; i < _resolutions.Length; i++)
+            if (_resolutions[i].Active && _resolutions[i].Address == address)
+                return i;
+        return -1;
+    }
+
+    private int StartResolution(uint address, long now)
+    {
+        // Reuse a free slot, preferring one whose failure hold has lapsed, else the same address's old failure.
+        int slot = -1;
+        for (int i = 0; i < _resolutions.Length; i++)
+        {
+            ref var r = ref _resolutions[i];
+            if (r.Active)
+                continue;
+            if (r.Address == address || r.FailedUntil <= now)
+            {
+                slot = i;
+                break;
+            }
+        }
+        if (slot < 0)
+            return -1;
+        _resolutions[slot] = new Resolution { Address = address, Active = true, RetriesLeft = _retries, Deadline = now + _timeout };
+        SendRequest(address);
+        return slot;
+    }
+
+    private void SendRequest(uint target)
+    {
+        if (!PacketBuffer.TryRent(_stack.Pool, out var buffer))
+        {
+            _counters.Drop(DropReason.NoBuffer);
+            return;
+        }
+        new ArpPacket(ArpPacket.OperationRequest, _stack.Mac, _stack.LocalAddress, MacAddress.Zero, new Ipv4Address(target)).Write(buffer.Append(ArpPacket.Length));
+        _counters.ArpRequestsSentCount++;
+        _stack.SendFrame(buffer, MacAddress.Broadcast, EthernetHeader.EtherTypeArp);
+    }
+
+    /// <summary>Handles a received ARP packet (Ethernet header stripped). Takes the reference.</summary>
+    public void Receive(PacketBuffer packet, long now)
+    {
+        var reason = ArpPacket.TryRead(packet.Span, out var arp);
+        if (reason != DropReason.None)
+        {
+            _stack.Drop(packet, reason);
+            return;
+        }
+        var local = _stack.LocalAddress;
+        bool senderValid = !arp.SenderAddress.IsAny && !arp.SenderAddress.IsBroadcast && !arp.SenderAddress.IsMulticast
+                           && !arp.SenderMac.IsMulticast && arp.SenderMac != MacAddress.Zero && arp.SenderAddress != local;
+        // RFC 826 merge: refresh an entry we already have, whoever the packet is for.
+        bool merged = false;
+        if (senderValid && _cache.TryGetValue(arp.SenderAddress.Value, out var existing))
+        {
+            if (!existing.Static)
+                _cache[arp.SenderAddress.Value] = new Entry { Mac = arp.SenderMac, ExpiresAt = now + _ttl };
+            merged = true;
+        }
+        if (arp.TargetAddress != local)
+        {
+            if (merged)
+                Resolved(arp.SenderAddress.Value, now);
+            _stack.Drop(packet, DropReason.ArpNotForUs);
+            return;
+        }
+        if (senderValid && !merged && _learned < _cacheCapacity)
+        {
+            _cache[arp.SenderAddress.Value] = new Entry { Mac = arp.SenderMac, ExpiresAt = now + _ttl };
+            _learned++;
+        }
+        if (senderValid)
+            Resolved(arp.SenderAddress.Value, now);
+        if (arp.Operation == ArpPacket.OperationRequest)
+        {
+            // Answer in place: the request's buffer becomes the reply (no allocation, no copy).
+            new ArpPacket(ArpPacket.OperationReply, _stack.Mac, local, arp.SenderMac, arp.SenderAddress).Write(packet.Span);
+            packet.Truncate(ArpPacket.Length);
+            _counters.ArpRepliesSentCount++;
+            _stack.SendFrame(packet, arp.SenderMac, EthernetHeader.EtherTypeArp);
+        }
+        else
+        {
+            packet.Release();
+        }
+    }
+
+    /// <summary>An address resolved: send what waited for it, oldest first.</summary>
+    private void Resolved(uint address, long now)
+    {
+        int r = FindResolution(address);
+        if (r >= 0)
+            _resolutions[r] = default;
+        if (_waitingCount == 0 || !_cache.TryGetValue(address, out var entry))
+            return;
+        while (true)
+        {
+            int oldest = OldestWaiting(address);
+            if (oldest < 0)
+                break;
+            ref var w = ref _waiting[oldest];
+            var packet = w.Packet;
+            var completion = w.Completion;
+            ulong tag = w.Tag;
+            w = default;
+            _waitingCount--;
+            _stack.SendFrame(packet, entry.Mac, EthernetHeader.EtherTypeIpv4);
+            completion?.OnSendCompleted(tag, 0);
+        }
+    }
+
+    private int OldestWaiting(uint address)
+    {
+        int best = -1;
+        for (int i = 0; i < _waiting.Length; i++)
+        {
+            ref readonly var w = ref _waiting[i];
+            if (w.Used && w.NextHop == address && (best < 0 || w.Sequence < _waiting[best].Sequence))
+                best = i;
+        }
+        return best;
+    }
+
+    /// <summary>Retries or fails due resolutions; returns the work done.</summary>
+    public int OnTimer(long now)
+    {
+        int work = 0;
+        for (int i = 0; i < _resolutions.Length; i++)
+        {
+            ref var r = ref _resolutions[i];
+            if (!r.Active || r.Deadline > now)
+                continue;
+            work++;
+            if (r.RetriesLeft > 0)
+            {
+                r.RetriesLeft--;
+                r.Deadline = now + _timeout;
+                SendRequest(r.Address);
+                continue;
+            }
+            // Give up: the waiting sends fail with ETIMEDOUT; new ones fail fast with EHOSTUNREACH for a while.
+            r.Active = false;
+            r.FailedUntil = now + _failureHold;
+            FailWaiting(r.Address, Errno.ETIMEDOUT);
+        }
+        return work;
+    }
+
+    private void FailWaiting(uint address, int errno)
+    {
+        while (true)
+        {
+            int oldest = OldestWaiting(address);
+            if (oldest < 0)
+                return;
+            ref var w = ref _waiting[oldest];
+            var completion = w.Completion;
+            ulong tag = w.Tag;
+            w.Packet.Release();
+            w = default;
+            _waitingCount--;
+            _counters.Drop(DropReason.ArpResolutionFailed);
+            completion?.OnSendCompleted(tag, errno);
+        }
+    }
+
+    /// <summary>Releases every waiting packet (stack shutdown).</summary>
+    public void Clear()
+    {
+        for (int i = 0; i < _waiting.Length; i++)
+        {
+            if (_waiting[i].Used)
+            {
+                var completion = _waiting[i].Completion;
+                ulong tag = _waiting[i].Tag;
+                _waiting[i].Packet.Release();
+                _waiting[i] = default;
+                completion?.OnSendCompleted(tag, Errno.ECANCELED);
+            }
+        }
+        _waitingCount = 0;
+    }
+}

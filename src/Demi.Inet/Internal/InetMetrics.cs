@@ -1,0 +1,39 @@
+using System.Diagnostics.Metrics;
+
+namespace Demi.Inet.Internal;
+
+/// <summary>
+/// Publishes a stack's <see cref="InetCounters"/> as observable instruments on a meter named "Demi.Inet".
+/// Observable instruments read the counters only when a listener collects, so the hot path pays nothing.
+/// </summary>
+internal sealed class InetMetrics : IDisposable
+{
+    public const string MeterName = "Demi.Inet";
+
+    private readonly Meter _meter;
+
+    public InetMetrics(InetCounters counters, string local)
+    {
+        _meter = new Meter(MeterName);
+        var stackTag = new KeyValuePair<string, object?>("demi.inet.local", local);
+        _meter.CreateObservableCounter("demi.inet.drops", () => Drops(counters, stackTag), "{frame}", "Frames dropped, by reason");
+        _meter.CreateObservableCounter("demi.inet.rx.frames", () => new Measurement<long>(counters.RxFrames, stackTag), "{frame}", "Frames received");
+        _meter.CreateObservableCounter("demi.inet.tx.frames", () => new Measurement<long>(counters.TxFrames, stackTag), "{frame}", "Frames sent");
+        _meter.CreateObservableCounter("demi.inet.arp.requests", () => new Measurement<long>(counters.ArpRequestsSent, stackTag), "{packet}", "ARP requests sent");
+        _meter.CreateObservableCounter("demi.inet.arp.replies", () => new Measurement<long>(counters.ArpRepliesSent, stackTag), "{packet}", "ARP replies sent");
+        _meter.CreateObservableCounter("demi.inet.icmp.echo_replies", () => new Measurement<long>(counters.IcmpEchoRepliesSent, stackTag), "{packet}", "ICMP echo replies sent");
+        _meter.CreateObservableCounter("demi.inet.udp.received", () => new Measurement<long>(counters.UdpDatagramsReceived, stackTag), "{datagram}", "UDP datagrams delivered to sockets");
+        _meter.CreateObservableCounter("demi.inet.udp.sent", () => new Measurement<long>(counters.UdpDatagramsSent, stackTag), "{datagram}", "UDP datagrams sent");
+    }
+
+    private static IEnumerable<Measurement<long>> Drops(InetCounters counters, KeyValuePair<string, object?> stackTag)
+    {
+        var reasons = InetCounters.Reasons;
+        var result = new List<Measurement<long>>(reasons.Length);
+        for (int i = 1; i < reasons.Length; i++)
+            result.Add(new Measurement<long>(counters[reasons[i]], stackTag, new KeyValuePair<string, object?>("reason", reasons[i].ToString())));
+        return result;
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,16 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Demi.Inet.Internal;
+
+/// <summary>Keeps throw sites out of hot methods so they stay small enough to inline.</summary>
+internal static class ThrowHelper
+{
+    [DoesNotReturn]
+    public static void ThrowInvalidOperation(string message) => throw new InvalidOperationException(message);
+
+    [DoesNotReturn]
+    public static void ThrowArgument(string message, string paramName) => throw new ArgumentException(message, paramName);
+
+    [DoesNotReturn]
+    public static void ThrowObjectDisposed(string name) => throw new ObjectDisposedException(name);
+}

@@ -1,0 +1,133 @@
+using Demi.Buffers;
+using Demi.Inet.Headers;
+
+namespace Demi.Inet.Internal;
+
+/// <summary>UDP (RFC 768) for one stack: the port table, demultiplexing and the send path.</summary>
+internal sealed class UdpLayer : IIpProtocolHandler
+{
+    private const int EphemeralFirst = 49152;
+    private const int EphemeralCount = 65536 - EphemeralFirst;
+
+    private readonly InetStack _stack;
+    private readonly InetCounters _counters;
+    private readonly Dictionary<ushort, UdpSocket> _ports = new();
+    private readonly Random _random;
+    private readonly bool _checksumOffloadOption;
+    private readonly int _queueLength;
+
+    public UdpLayer(InetStack stack, InetStackOptions options, InetCounters counters)
+    {
+        _stack = stack;
+        _counters = counters;
+        _random = options.Seed is { } seed ? new Random(seed) : new Random();
+        _checksumOffloadOption = options.UdpChecksumOffload;
+        _queueLength = options.UdpReceiveQueueLength;
+    }
+
+    public byte Protocol => Ipv4Header.ProtocolUdp;
+
+    public long NextDeadline => long.MaxValue;
+
+    public int OnTimer(long nowMicroseconds) => 0;
+
+    public int BoundCount => _ports.Count;
+
+    public UdpSocket CreateSocket() => new(this, _queueLength);
+
+    public int Bind(UdpSocket socket, Ipv4Endpoint local)
+    {
+        if (socket.IsBound)
+            return Errno.EINVAL;
+        if (!local.Address.IsAny && local.Address != _stack.LocalAddress)
+            return Errno.EADDRNOTAVAIL;
+        ushort port = local.Port;
+        if (port == 0)
+        {
+            // Random start, then linear probe: ports are unpredictable but every free one is found.
+            int start = _random.Next(EphemeralCount);
+            for (int i = 0; i < EphemeralCount; i++)
+            {
+                ushort candidate = (ushort)(EphemeralFirst + (start + i) % EphemeralCount);
+                if (!_ports.ContainsKey(candidate))
+                {
+                    port = candidate;
+                    break;
+                }
+            }
+            if (port == 0)
+                return Errno.EADDRINUSE;
+        }
+        // One local address: the wildcard and it overlap, so any holder of the port conflicts.
+        if (!_ports.TryAdd(port, socket))
+            return Errno.EADDRINUSE;
+        socket.LocalEndpoint = new Ipv4Endpoint(local.Address, port);
+        return 0;
+    }
+
+    public void Unbind(UdpSocket socket)
+    {
+        if (socket.IsBound && _ports.TryGetValue(socket.LocalEndpoint.Port, out var holder) && holder == socket)
+            _ports.Remove(socket.LocalEndpoint.Port);
+    }
+
+    public int Send(UdpSocket socket, PacketBuffer payload, Ipv4Endpoint destination, ulong tag)
+    {
+        if (destination.Port == 0 || destination.Address.IsAny)
+        {
+            payload.Release();
+            return Errno.EINVAL;
+        }
+        if (payload.Length + UdpHeader.HeaderLength + Ipv4Header.MinLength > _stack.Mtu)
+        {
+            payload.Release();
+            return Errno.EMSGSIZE;
+        }
+        if (payload.HeadroomLeft < UdpHeader.HeaderLength + _stack.HeaderRoom)
+        {
+            payload.Release();
+            return Errno.EINVAL;
+        }
+        if (!socket.IsBound)
+        {
+            int err = Bind(socket, new Ipv4Endpoint(Ipv4Address.Any, 0));
+            if (err != 0)
+            {
+                payload.Release();
+                return err;
+            }
+        }
+        var source = _stack.LocalAddress;
+        var header = new UdpHeader(socket.LocalEndpoint.Port, destination.Port, (ushort)(payload.Length + UdpHeader.HeaderLength), 0);
+        payload.Prepend(UdpHeader.HeaderLength);
+        header.Write(payload.Span, source, destination.Address, computeChecksum: !TxOffloaded);
+        _counters.UdpDatagramsSentCount++;
+        return _stack.SendIp(destination.Address, Ipv4Header.ProtocolUdp, payload, socket, tag);
+    }
+
+    private bool TxOffloaded => _checksumOffloadOption || (_stack.NicOffloads & Nic.NicOffloads.TxChecksum) != 0;
+
+    public void Receive(Ipv4Address source, Ipv4Address destination, PacketBuffer segment, bool checksumVerified)
+    {
+        bool verify = !checksumVerified && !_checksumOffloadOption;
+        var reason = UdpHeader.TryRead(segment.Span, source, destination, verify, out var header);
+        if (reason != DropReason.None)
+        {
+            _stack.Drop(segment, reason);
+            return;
+        }
+        if (!_ports.TryGetValue(header.DestinationPort, out var socket) || !socket.Accepts(source, header.SourcePort, destination))
+        {
+            _stack.Drop(segment, DropReason.UdpNoSocket);
+            return;
+        }
+        segment.Truncate(header.Length);
+        segment.TrimFront(UdpHeader.HeaderLength);
+        if (!socket.Enqueue(segment, new Ipv4Endpoint(source, header.SourcePort)))
+        {
+            _stack.Drop(segment, DropReason.UdpReceiveQueueFull);
+            return;
+        }
+        _counters.UdpDatagramsReceivedCount++;
+    }
+}

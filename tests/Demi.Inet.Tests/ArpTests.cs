@@ -1,0 +1,142 @@
+using Demi.Inet.Headers;
+
+namespace Demi.Inet.Tests;
+
+public sealed class ArpTests
+{
+    [Fact]
+    public void ResolvesAndBothSidesLearn()
+    {
+        using var net = new TwoStacks();
+        Assert.False(net.A.TryGetArpEntry(TwoStacks.AddressB, out _));
+        var s = net.A.CreateUdpSocket();
+        s.PushTo(TwoStacks.Payload(net.A, "1"u8), new Ipv4Endpoint(TwoStacks.AddressB, 1));
+        net.Pump();
+        Assert.True(net.A.TryGetArpEntry(TwoStacks.AddressB, out var macB));
+        Assert.Equal(TwoStacks.MacB, macB);
+        Assert.True(net.B.TryGetArpEntry(TwoStacks.AddressA, out var macA));
+        Assert.Equal(TwoStacks.MacA, macA);
+        Assert.Equal(1, net.A.Counters.ArpRequestsSent);
+        Assert.Equal(1, net.B.Counters.ArpRepliesSent);
+        Assert.Equal(0, net.A.PendingResolutions);
+    }
+
+    [Fact]
+    public void TimesOutWhenPeerAbsentThenFailsFastWithEhostunreach()
+    {
+        using var net = new TwoStacks(configureA: o =>
+        {
+            o.ArpRequestRetries = 2;
+            o.ArpRequestTimeout = TimeSpan.FromMilliseconds(100);
+            o.ArpFailureHoldTime = TimeSpan.FromSeconds(1);
+        });
+        var observer = new RecordingObserver();
+        var s = net.A.CreateUdpSocket();
+        s.Observer = observer;
+        int available = net.A.Pool.Available;
+        var absent = new Ipv4Endpoint(Ipv4Address.Parse("10.0.0.99"), 9);
+        Assert.Equal(UdpSocket.Pending, s.PushTo(TwoStacks.Payload(net.A, "lost"u8), absent, tag: 7));
+        net.Run(TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(10));
+        Assert.Empty(observer.Completions); // still retrying
+        net.Run(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(10));
+        Assert.Equal([(7UL, Errno.ETIMEDOUT)], observer.Completions);
+        Assert.Equal(3, net.A.Counters.ArpRequestsSent); // first try + 2 retries
+        Assert.Equal(1, net.A.Counters[DropReason.ArpResolutionFailed]);
+        Assert.Equal(available, net.A.Pool.Available);
+        Assert.Equal(long.MaxValue, net.A.NextDeadline);
+        // Within the hold time new sends fail at once; after it, resolution is tried again.
+        Assert.Equal(Errno.EHOSTUNREACH, s.PushTo(TwoStacks.Payload(net.A, "x"u8), absent));
+        net.Clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(UdpSocket.Pending, s.PushTo(TwoStacks.Payload(net.A, "x"u8), absent, tag: 8));
+        Assert.Equal(4, net.A.Counters.ArpRequestsSent);
+    }
+
+    [Fact]
+    public void PendingQueueIsBounded()
+    {
+        using var net = new TwoStacks(configureA: o => o.ArpPendingLimit = 3);
+        var s = net.A.CreateUdpSocket();
+        var absent = new Ipv4Endpoint(Ipv4Address.Parse("10.0.0.99"), 9);
+        for (int i = 0; i < 3; i++)
+            Assert.Equal(UdpSocket.Pending, s.PushTo(TwoStacks.Payload(net.A, "x"u8), absent));
+        Assert.Equal(Errno.ENOBUFS, s.PushTo(TwoStacks.Payload(net.A, "x"u8), absent));
+        Assert.Equal(1, net.A.Counters[DropReason.ArpPendingQueueFull]);
+        Assert.Equal(3, net.A.PendingResolutions);
+    }
+
+    [Fact]
+    public void StaticEntriesSkipResolution()
+    {
+        using var net = new TwoStacks(configureA: o => o.ArpTable[TwoStacks.AddressB] = TwoStacks.MacB);
+        var b = net.B.CreateUdpSocket();
+        Assert.Equal(0, b.Bind(new Ipv4Endpoint(Ipv4Address.Any, 5)));
+        var s = net.A.CreateUdpSocket();
+        Assert.Equal(0, s.PushTo(TwoStacks.Payload(net.A, "s"u8), new Ipv4Endpoint(TwoStacks.AddressB, 5)));
+        net.Pump();
+        Assert.Equal(0, net.A.Counters.ArpRequestsSent);
+        Assert.Equal("s"u8.ToArray(), TwoStacks.PopBytes(b, out _));
+        // A static entry is never overwritten by what the wire says.
+        net.Raw.TransmitCopy(Frames.Arp(ArpPacket.OperationReply, TwoStacks.MacRaw, TwoStacks.AddressB, TwoStacks.MacA, TwoStacks.AddressA, TwoStacks.MacA));
+        net.Pump();
+        Assert.True(net.A.TryGetArpEntry(TwoStacks.AddressB, out var mac));
+        Assert.Equal(TwoStacks.MacB, mac);
+    }
+
+    [Fact]
+    public void LearnedEntriesExpireAfterTtl()
+    {
+        using var net = new TwoStacks(configureA: o => o.ArpCacheTtl = TimeSpan.FromSeconds(5));
+        var s = net.A.CreateUdpSocket();
+        s.PushTo(TwoStacks.Payload(net.A, "1"u8), new Ipv4Endpoint(TwoStacks.AddressB, 1));
+        net.Pump();
+        Assert.True(net.A.TryGetArpEntry(TwoStacks.AddressB, out _));
+        net.Clock.Advance(TimeSpan.FromSeconds(6));
+        Assert.False(net.A.TryGetArpEntry(TwoStacks.AddressB, out _));
+        Assert.Equal(UdpSocket.Pending, s.PushTo(TwoStacks.Payload(net.A, "2"u8), new Ipv4Endpoint(TwoStacks.AddressB, 1)));
+        net.Pump();
+        Assert.Equal(2, net.A.Counters.ArpRequestsSent);
+    }
+
+    [Fact]
+    public void AnswersRequestsFromARawPeer()
+    {
+        using var net = new TwoStacks();
+        net.Raw.TransmitCopy(Frames.Arp(ArpPacket.OperationRequest, TwoStacks.MacRaw, TwoStacks.AddressRaw, MacAddress.Zero, TwoStacks.AddressB, MacAddress.Broadcast));
+        net.Pump();
+        var replies = net.DrainRaw();
+        var reply = Assert.Single(replies);
+        Assert.True(EthernetHeader.TryRead(reply, out var eth));
+        Assert.Equal(TwoStacks.MacRaw, eth.Destination);
+        Assert.Equal(TwoStacks.MacB, eth.Source);
+        Assert.Equal(EthernetHeader.EtherTypeArp, eth.EtherType);
+        Assert.Equal(DropReason.None, ArpPacket.TryRead(reply.AsSpan(14), out var arp));
+        Assert.Equal(new ArpPacket(ArpPacket.OperationReply, TwoStacks.MacB, TwoStacks.AddressB, TwoStacks.MacRaw, TwoStacks.AddressRaw), arp);
+        // A saw the broadcast request for B: not for it, counted, nothing learned.
+        Assert.Equal(1, net.A.Counters[DropReason.ArpNotForUs]);
+        Assert.False(net.A.TryGetArpEntry(TwoStacks.AddressRaw, out _));
+    }
+
+    [Fact]
+    public void ConfigurationKeysOfDemikernel()
+    {
+        var o = new InetStackOptions();
+        Assert.True(o.Set("local_ipv4_addr", "192.168.1.2"));
+        Assert.True(o.Set("local_link_addr", "02:11:22:33:44:55"));
+        Assert.True(o.Set("mtu", "1400"));
+        Assert.True(o.Set("arp_request_retries", "5"));
+        Assert.True(o.Set("arp_request_timeout", "0.25"));
+        Assert.True(o.Set("arp_cache_ttl", "30"));
+        Assert.True(o.Set("udp_checksum_offload", "true"));
+        Assert.True(o.Set("tcp_checksum_offload", "false"));
+        Assert.True(o.Set("arp_table", "02:aa:bb:cc:dd:ee = 192.168.1.3"));
+        Assert.False(o.Set("no_such_key", "1"));
+        Assert.Equal(Ipv4Address.Parse("192.168.1.2"), o.LocalAddress);
+        Assert.Equal(MacAddress.Parse("02:11:22:33:44:55"), o.MacAddress);
+        Assert.Equal(1400, o.Mtu);
+        Assert.Equal(5, o.ArpRequestRetries);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), o.ArpRequestTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), o.ArpCacheTtl);
+        Assert.True(o.UdpChecksumOffload);
+        Assert.Equal(MacAddress.Parse("02:aa:bb:cc:dd:ee"), o.ArpTable[Ipv4Address.Parse("192.168.1.3")]);
+    }
+}

@@ -1,0 +1,11 @@
+namespace Demi.Inet.Tests;
+
+internal sealed class RecordingObserver : IUdpSocketObserver
+{
+    public int Datagrams;
+    public readonly List<(ulong Tag, int Errno)> Completions = new();
+
+    public void OnDatagram(UdpSocket socket) => Datagrams++;
+
+    public void OnPushCompleted(UdpSocket socket, ulong tag, int errno) => Completions.Add((tag, errno));
+}
