@@ -440,7 +440,7 @@ public sealed partial class LibOS : IDisposable
         rounds++;
         if (_waitIdle.NeverParks || rounds <= _waitIdle.SpinIterations)
         {
-            Thread.SpinWait(10);
+            Thread.SpinWait(8);
             return true;
         }
         if (rounds <= _waitIdle.SpinIterations + _waitIdle.YieldIterations)

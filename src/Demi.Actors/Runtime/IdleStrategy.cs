@@ -11,7 +11,7 @@ public sealed record IdleStrategy
     public static readonly IdleStrategy BusySpin = new() { SpinIterations = int.MaxValue, YieldIterations = 0 };
 
     /// <summary>The default: spin briefly, yield a little, then park until woken.</summary>
-    public static readonly IdleStrategy SpinThenPark = new() { SpinIterations = 2_000, YieldIterations = 50 };
+    public static readonly IdleStrategy SpinThenPark = new() { SpinIterations = 100, YieldIterations = 10 };
 
     /// <summary>Park at once (lowest CPU use).</summary>
     public static readonly IdleStrategy Park = new() { SpinIterations = 0, YieldIterations = 0 };

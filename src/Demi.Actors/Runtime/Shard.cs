@@ -76,6 +76,9 @@ public sealed unsafe class Shard : IDisposable
     /// <summary>Messages served (diagnostics).</summary>
     public long MessagesServed => Interlocked.Read(ref _messages);
 
+    /// <summary>The shard thread's Linux thread id (for /proc/self/task/TID and perf tools), 0 before start.</summary>
+    public int NativeThreadId { get; private set; }
+
     /// <summary>True when called from this shard's own thread.</summary>
     public bool IsCurrentThread => Thread.CurrentThread == _thread;
 
@@ -166,6 +169,7 @@ public sealed unsafe class Shard : IDisposable
 
     private void Run()
     {
+        NativeThreadId = Libc.gettid();
         try
         {
             if (Core is int core)
@@ -202,7 +206,7 @@ public sealed unsafe class Shard : IDisposable
             if (_idle.NeverParks || idleRounds < spin)
             {
                 idleRounds++;
-                Thread.SpinWait(20);
+                Thread.SpinWait(8);
                 continue;
             }
             if (idleRounds < spin + yield)

@@ -64,6 +64,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int sched_getaffinity(int pid, nuint cpusetsize, ulong* mask);
 
+    [LibraryImport(Lib)]
+    public static partial int gettid();
+
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int eventfd(uint initval, int flags);
 
