@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using Demi.Inet.Nic;
+using Demi.Runtime;
+
+namespace Demi.Inet.Internal;
+
+/// <summary>
+/// One shard's network engine: its <see cref="InetStack"/>, an optional transport handler (TCP), and
+/// the push completions that wait until their frames have been handed to the NIC.
+/// </summary>
+internal sealed class InetShardDriver : IShardDriver, IEpollHandler
+{
+    private const uint EpollIn = 0x001;
+    // A NIC queue without a wait fd cannot wake a parked shard: cap parking at this many microseconds.
+    private const long PollIntervalWithoutFd = 1000;
+
+    private readonly Shard _shard;
+    private readonly INicQueue _nic;
+    private readonly IInetTransportFactory? _transport;
+    private readonly int _registration = -1;
+    private DeferredPush[] _deferred = new DeferredPush[256];
+    private int _deferredCount;
+
+    private struct DeferredPush
+    {
+        public InetUdpSocketActor Actor;
+        public ulong Qt;
+        public Sga Sga;
+        public int Errno;
+    }
+
+    public InetShardDriver(Shard shard, INicQueue nic, InetStackOptions options, IInetTransportFactory? transport)
+    {
+        _shard = shard;
+        _nic = nic;
+        Stack = new InetStack(nic, options);
+        _transport = transport;
+        if (transport is not null)
+        {
+            TransportHandler = transport.CreateHandler(Stack);
+            Stack.RegisterProtocol(TransportHandler);
+        }
+        if (nic.WaitFd >= 0)
+        {
+            int registration = shard.RegisterFd(nic.WaitFd, EpollIn, this);
+            if (registration >= 0)
+                _registration = registration;
+        }
+    }
+
+    public InetStack Stack { get; }
+
+    public IIpProtocolHandler? TransportHandler { get; }
+
+    public int Poll()
+    {
+        int work = Stack.Poll();
+        if (_transport is not null && TransportHandler is not null)
+            work += _transport.AfterPoll(TransportHandler);
+        // The stack flushed its transmit burst: pushes handed over before it are now complete.
+        work += PublishDeferred();
+        return work;
+    }
+
+    public long NextDeadline
+    {
+        get
+        {
+            var clock = Stack.Clock;
+            long now = clock.NowMicroseconds;
+            long deadline = Stack.NextDeadline;
+            if (_nic.WaitFd < 0)
+                deadline = Math.Min(deadline, now + PollIntervalWithoutFd);
+            if (_deferredCount > 0)
+                deadline = now;
+            if (deadline == long.MaxValue)
+                return long.MaxValue;
+            long remainingTicks = (long)((deadline - now) * (Stopwatch.Frequency / 1_000_000.0));
+            return Stopwatch.GetTimestamp() + Math.Max(0, remainingTicks);
+        }
+    }
+
+    /// <summary>Records a push outcome to publish after the next transmit flush.</summary>
+    public void DeferPush(InetUdpSocketActor actor, ulong qt, in Sga sga, int errno)
+    {
+        if (_deferredCount == _deferred.Length)
+            Array.Resize(ref _deferred, _deferred.Length * 2); // grows once to the burst's high-water mark
+        _deferred[_deferredCount++] = new DeferredPush { Actor = actor, Qt = qt, Sga = sga, Errno = errno };
+    }
+
+    private int PublishDeferred()
+    {
+        int n = _deferredCount;
+        for (int i = 0; i < n; i++)
+        {
+            ref var d = ref _deferred[i];
+            d.Actor.PublishPush(d.Qt, d.Sga, d.Errno);
+            d = default;
+        }
+        _deferredCount = 0;
+        return n;
+    }
+
+    public void OnReady(uint events)
+    {
+        // Nothing to do here: the shard polls the stack right after its epoll wait returns.
+    }
+
+    public void Dispose()
+    {
+        PublishDeferred();
+        if (_registration >= 0)
+            _shard.UnregisterFd(_registration, _nic.WaitFd);
+        Stack.Dispose();
+    }
+}
