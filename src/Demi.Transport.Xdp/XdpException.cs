@@ -1,0 +1,20 @@
+namespace Demi.Transport.Xdp;
+
+/// <summary>An AF_XDP, libxdp/libbpf, or namespace set-up step failed; carries the Linux errno.</summary>
+public sealed class XdpException : Exception
+{
+    /// <summary>Creates the exception for step <paramref name="what"/> failing with <paramref name="errno"/>.</summary>
+    public XdpException(string what, int errno)
+        : base($"{what} failed: errno {errno} ({Internal.LibC.StrError(errno)})")
+    {
+        Errno = errno;
+    }
+
+    /// <summary>Creates the exception with a message only (errno 0).</summary>
+    public XdpException(string message) : base(message)
+    {
+    }
+
+    /// <summary>The positive Linux errno, or 0.</summary>
+    public int Errno { get; }
+}

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+
+namespace Demi.Transport.Xdp.Tests;
+
+/// <summary>python3 kernel-socket peers run inside a namespace of a <see cref="VethNamespaces"/>.</summary>
+internal static class KernelPeer
+{
+    public const string UdpSender = """
+import socket, sys
+dst = (sys.argv[1], int(sys.argv[2])); n = int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', 40000))
+for i in range(n):
+    s.sendto(b'demi-%05d-' % i + bytes(range(48)), dst)
+""";
+
+    public const string UdpReceiver = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(float(sys.argv[4]))
+print('ready', flush=True)
+n = int(sys.argv[3]); got = 0
+try:
+    while got < n:
+        d, a = s.recvfrom(65535)
+        print(a[0], a[1], d.hex(), flush=True)
+        got += 1
+except socket.timeout as e:
+    print('timeout', repr(e), sys.argv, file=sys.stderr, flush=True)
+print('done', got, flush=True)
+""";
+
+    /// <summary>Starts the receiver and waits until it is bound.</summary>
+    public static Process StartUdpReceiver(VethNamespaces veth, int port, int count, double timeoutSeconds)
+    {
+        var p = veth.Start(VethSide.B, "python3", "-c", UdpReceiver, veth.AddressB, port.ToString(), count.ToString(), timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        string? line = p.StandardOutput.ReadLine();
+        if (line != "ready")
+            Assert.Fail("python receiver did not start: " + line + p.StandardError.ReadToEnd());
+        return p;
+    }
+
+    /// <summary>Waits for the receiver to finish and returns the datagram lines (source ip, port, hex payload).</summary>
+    public static List<string[]> CollectReceived(Process p, TimeSpan timeout)
+    {
+        Assert.True(p.WaitForExit(timeout), "python receiver did not finish");
+        string err = p.StandardError.ReadToEnd();
+        Assert.True(p.ExitCode == 0, "python receiver failed: " + err);
+        var lines = new List<string[]>();
+        string? line;
+        while ((line = p.StandardOutput.ReadLine()) is not null)
+        {
+            if (line.StartsWith("done", StringComparison.Ordinal))
+                break;
+            lines.Add(line.Split(' '));
+        }
+        return lines;
+    }
+}
