@@ -42,15 +42,44 @@ public sealed class NetworkNamespaceScope : IDisposable
             LibC.close(original);
             ThrowHelper.ThrowXdp($"open({path})", e);
         }
+        try
+        {
+            return EnterFd(target, original, path);
+        }
+        finally
+        {
+            LibC.close(target);
+        }
+    }
+
+    /// <summary>Enters the network namespace of an open namespace file descriptor (kept open by the caller).</summary>
+    internal static NetworkNamespaceScope EnterFd(int target)
+    {
+        int original = LibC.open("/proc/thread-self/ns/net", LibC.O_RDONLY | LibC.O_CLOEXEC);
+        if (original < 0)
+            ThrowHelper.ThrowXdp("open(/proc/thread-self/ns/net)", Marshal.GetLastSystemError());
+        return EnterFd(target, original, "fd");
+    }
+
+    private static NetworkNamespaceScope EnterFd(int target, int original, string what)
+    {
         int rc = LibC.setns(target, LibC.CLONE_NEWNET);
         int err = Marshal.GetLastSystemError();
-        LibC.close(target);
         if (rc != 0)
         {
             LibC.close(original);
-            ThrowHelper.ThrowXdp($"setns({path})", err);
+            ThrowHelper.ThrowXdp($"setns({what})", err);
         }
         return new NetworkNamespaceScope(original);
+    }
+
+    /// <summary>Opens the calling thread's current network namespace (to come back to it later).</summary>
+    internal static int OpenCurrent()
+    {
+        int fd = LibC.open("/proc/thread-self/ns/net", LibC.O_RDONLY | LibC.O_CLOEXEC);
+        if (fd < 0)
+            ThrowHelper.ThrowXdp("open(/proc/thread-self/ns/net)", Marshal.GetLastSystemError());
+        return fd;
     }
 
     /// <summary>Returns the thread to the namespace it was in before <see cref="Enter"/>.</summary>

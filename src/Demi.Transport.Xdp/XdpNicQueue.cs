@@ -36,6 +36,9 @@ public sealed unsafe class XdpNicQueue : INicQueue
     // How many references the kernel holds per frame (on the fill ring or the TX ring), so that
     // Dispose can return them to the pool: the rings themselves cannot be read back reliably.
     private readonly int[] _kernelRefs;
+    // The namespace the socket was bound in: libxdp detaches the XDP program by ifindex over netlink
+    // on delete, which must happen in that namespace (in another one the index names another device).
+    private int _netnsFd = -1;
     private nint _xsk;
     private XskRing* _rx;
     private XskRing* _tx;
@@ -108,6 +111,24 @@ public sealed unsafe class XdpNicQueue : INicQueue
     public static XdpNicQueue Open(XdpQueueOptions options, XdpUmem? umem = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // The kernel releases a closed socket's hold on a queue in deferred work, so binding a queue
+        // right after a close can see EBUSY for a moment. Retry from scratch (fresh rings and, when
+        // owned, a fresh UMEM: libxdp's state after a failed create is not reusable). Set-up path only.
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return OpenOnce(options, umem);
+            }
+            catch (XdpException e) when (e.Errno == LibC.EBUSY && attempt < 40 && umem is null)
+            {
+                Thread.Sleep(25);
+            }
+        }
+    }
+
+    private static XdpNicQueue OpenOnce(XdpQueueOptions options, XdpUmem? umem)
+    {
         using var scope = options.NetworkNamespace is null ? null : NetworkNamespaceScope.Enter(options.NetworkNamespace);
         int ifIndex = (int)LibC.if_nametoindex(options.Interface);
         if (ifIndex == 0)
@@ -118,6 +139,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
         var queue = new XdpNicQueue(options, umem, ownsUmem, netns, ifIndex);
         try
         {
+            queue._netnsFd = NetworkNamespaceScope.OpenCurrent();
             queue.ReadLinkInfo();
             queue.RemovedStaleProgram = options.RemoveStaleProgram && !s_liveSockets.ContainsKey(queue._liveKey)
                 && RemoveStaleProgram(ifIndex);
@@ -435,7 +457,8 @@ public sealed unsafe class XdpNicQueue : INicQueue
         {
             // Take back what the kernel sent before we close (best effort).
             ReclaimCompletions();
-            LibXdp.xsk_socket__delete(_xsk);
+            using (NetworkNamespaceScope.EnterFd(_netnsFd))
+                LibXdp.xsk_socket__delete(_xsk);
             _xsk = 0;
             WaitFd = -1;
             _umem.RemoveSocket();
@@ -452,6 +475,11 @@ public sealed unsafe class XdpNicQueue : INicQueue
                 }
             }
             _inFill = 0;
+        }
+        if (_netnsFd >= 0)
+        {
+            LibC.close(_netnsFd);
+            _netnsFd = -1;
         }
         FreeRing(ref _rx);
         FreeRing(ref _tx);
