@@ -96,8 +96,15 @@ public sealed partial class LibOS : IDisposable
     /// </summary>
     public IObservable<QResult> Completions => _completions.AsObservable();
 
-    /// <summary>Completions of one queue descriptor.</summary>
-    public IObservable<QResult> CompletionsOf(int qd) => _completions.Where(r => r.Qd == qd);
+    /// <summary>
+    /// Completions of one queue descriptor, published on its shard's thread without a lock.
+    /// Empty (completes at once) if the descriptor is not open.
+    /// </summary>
+    public IObservable<QResult> CompletionsOf(int qd)
+    {
+        var actor = _descriptors.Get(qd);
+        return actor is null ? Observable.Empty<QResult>() : actor.Shard.Completions.Where(r => r.Qd == qd);
+    }
 
     // ---------------------------------------------------------------- descriptors
 
@@ -287,6 +294,9 @@ public sealed partial class LibOS : IDisposable
     public int Pop(out ulong qt, int qd) => Submit(out qt, qd, MessageKind.Pop, default, default, false, asyncOwned: false, out _);
 
     private int Submit(out ulong qt, int qd, MessageKind kind, in Sga sga, Ipv4Endpoint endpoint, bool hasEndpoint, bool asyncOwned, out TokenSlot? slot)
+        => Submit(out qt, qd, kind, sga, endpoint, hasEndpoint, asyncOwned, detached: false, out slot);
+
+    private int Submit(out ulong qt, int qd, MessageKind kind, in Sga sga, Ipv4Endpoint endpoint, bool hasEndpoint, bool asyncOwned, bool detached, out TokenSlot? slot)
     {
         qt = 0;
         slot = null;
@@ -303,7 +313,7 @@ public sealed partial class LibOS : IDisposable
                 return err;
             buffer.AddRef();
         }
-        if (!_tokens.TryAllocate(asyncOwned, out slot))
+        if (!_tokens.TryAllocate(asyncOwned, detached, out slot))
         {
             if (kind == MessageKind.Push)
                 buffer.Release();
@@ -325,6 +335,31 @@ public sealed partial class LibOS : IDisposable
         }
         return 0;
     }
+
+    // ---------------------------------------------------------------- fire-and-forget (Rx-only) operations
+
+    /// <summary>
+    /// Posts a pop whose completion is delivered only on the Rx streams (<see cref="Completions"/>,
+    /// <see cref="CompletionsOf"/>, <see cref="Shard.Completions"/>); its token cannot be waited and is
+    /// recycled when it completes. This is the shape for code that runs inside a completion handler on
+    /// the shard thread: no thread hop, no token to redeem.
+    /// </summary>
+    public int PostPop(int qd) => Submit(out _, qd, MessageKind.Pop, default, default, false, asyncOwned: false, detached: true, out _);
+
+    /// <summary>Posts a push whose completion is delivered only on the Rx streams (see <see cref="PostPop"/>).</summary>
+    public int PostPush(int qd, in Sga sga) => Submit(out _, qd, MessageKind.Push, sga, default, false, asyncOwned: false, detached: true, out _);
+
+    /// <summary>Posts a pushto whose completion is delivered only on the Rx streams (see <see cref="PostPop"/>).</summary>
+    public int PostPushTo(int qd, in Sga sga, Ipv4Endpoint destination)
+        => _descriptors.Get(qd) is SocketActor
+            ? Submit(out _, qd, MessageKind.Push, sga, destination, true, asyncOwned: false, detached: true, out _)
+            : Errno.EBADF;
+
+    /// <summary>Posts an accept whose completion is delivered only on the Rx streams (see <see cref="PostPop"/>).</summary>
+    public int PostAccept(int qd) => Submit(out _, qd, MessageKind.Accept, default, default, false, asyncOwned: false, detached: true, out _);
+
+    /// <summary>Posts a connect whose completion is delivered only on the Rx streams (see <see cref="PostPop"/>).</summary>
+    public int PostConnect(int qd, Ipv4Endpoint remote) => Submit(out _, qd, MessageKind.Connect, default, remote, true, asyncOwned: false, detached: true, out _);
 
     // ---------------------------------------------------------------- buffers
 
@@ -456,8 +491,11 @@ public sealed partial class LibOS : IDisposable
     // ---------------------------------------------------------------- completions (shard side)
 
     /// <summary>Publishes a completion: Rx subscribers first, then the token's waiter.</summary>
-    internal void Complete(in QResult result)
+    internal void Complete(Shard shard, in QResult result)
     {
+        var perShard = shard.CompletionSubject;
+        if (perShard.HasObservers)
+            perShard.OnNext(result);
         if (_completions.HasObservers)
         {
             // Shards complete concurrently; Rx requires serialized OnNext calls.

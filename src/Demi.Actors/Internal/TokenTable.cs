@@ -12,6 +12,10 @@ internal sealed class TokenTable
     private readonly IndexStack _free;
     private readonly ConcurrentQueue<ulong> _completionOrder = new();
     private readonly object _compactLock = new();
+    private long _sequence;
+    // WaitNextN needs completions in order; the queue is only kept once somebody has called it, so
+    // apps that redeem tokens with Wait never pay for it.
+    private volatile bool _trackOrder;
 
     public TokenTable(int capacity)
     {
@@ -24,7 +28,10 @@ internal sealed class TokenTable
     public int InUse => _slots.Length - _free.Count;
 
     /// <summary>Takes a slot for a new operation; false when every token is in flight.</summary>
-    public bool TryAllocate(bool asyncOwned, out TokenSlot slot)
+    public bool TryAllocate(bool asyncOwned, out TokenSlot slot) => TryAllocate(asyncOwned, detached: false, out slot);
+
+    /// <summary>Takes a slot; a detached one is recycled as soon as it completes.</summary>
+    public bool TryAllocate(bool asyncOwned, bool detached, out TokenSlot slot)
     {
         if (!_free.TryPop(out int index))
         {
@@ -33,6 +40,7 @@ internal sealed class TokenTable
         }
         slot = _slots[index] ??= new TokenSlot(this, index);
         slot.AsyncOwned = asyncOwned;
+        slot.Detached = detached;
         if (asyncOwned)
             slot.Reset();
         Volatile.Write(ref slot.State, TokenSlot.Pending);
@@ -58,6 +66,12 @@ internal sealed class TokenTable
         var slot = Find(result.Qt);
         if (slot is null || Volatile.Read(ref slot.State) != TokenSlot.Pending)
             return false;
+        if (slot.Detached)
+        {
+            Volatile.Write(ref slot.State, TokenSlot.Free);
+            Recycle(slot);
+            return false;
+        }
         slot.Result = result;
         if (slot.AsyncOwned)
         {
@@ -65,10 +79,14 @@ internal sealed class TokenTable
             slot.SetResult(result);
             return true;
         }
+        slot.Sequence = Interlocked.Increment(ref _sequence);
         Volatile.Write(ref slot.State, TokenSlot.Completed);
-        _completionOrder.Enqueue(result.Qt);
-        if (_completionOrder.Count > 2 * _slots.Length)
-            Compact();
+        if (_trackOrder)
+        {
+            _completionOrder.Enqueue(result.Qt);
+            if (_completionOrder.Count > 2 * _slots.Length)
+                Compact();
+        }
         return true;
     }
 
@@ -100,6 +118,8 @@ internal sealed class TokenTable
     /// <summary>Takes the oldest completed, not yet consumed result (for WaitNextN); false if none.</summary>
     public bool TryConsumeNext(out QResult result)
     {
+        if (!_trackOrder)
+            StartTrackingOrder();
         while (_completionOrder.TryDequeue(out var token))
         {
             if (TryConsume(token, out result) == 0)
@@ -107,6 +127,25 @@ internal sealed class TokenTable
         }
         result = default;
         return false;
+    }
+
+    // First WaitNextN: queue what already completed (oldest first), then let Complete keep the queue.
+    private void StartTrackingOrder()
+    {
+        lock (_compactLock)
+        {
+            if (_trackOrder)
+                return;
+            _trackOrder = true;
+            var done = new List<(long Sequence, ulong Token)>();
+            foreach (var slot in _slots)
+            {
+                if (slot is not null && !slot.AsyncOwned && Volatile.Read(ref slot.State) == TokenSlot.Completed)
+                    done.Add((slot.Sequence, slot.Token));
+            }
+            foreach (var (_, token) in done.OrderBy(d => d.Sequence))
+                _completionOrder.Enqueue(token);
+        }
     }
 
     /// <summary>Called by an async waiter after reading its result.</summary>
@@ -120,6 +159,7 @@ internal sealed class TokenTable
     {
         slot.Generation = slot.Generation == uint.MaxValue ? 1 : slot.Generation + 1;
         slot.AsyncOwned = false;
+        slot.Detached = false;
         slot.Result = default;
         _free.Push(slot.Index);
     }

@@ -44,22 +44,23 @@ public abstract class QueueActor
     protected internal abstract void OnClose();
 
     /// <summary>Publishes a completion.</summary>
-    protected void Complete(in QResult result) => LibOS.Complete(result);
+    protected void Complete(in QResult result) => LibOS.Complete(Shard, result);
 
     /// <summary>Completes operation <paramref name="qt"/> as Failed with <paramref name="errno"/>.</summary>
-    protected void Fail(ulong qt, int errno) => LibOS.Complete(QResult.Fail(Qd, qt, errno));
+    protected void Fail(ulong qt, int errno) => LibOS.Complete(Shard, QResult.Fail(Qd, qt, errno));
 
     /// <summary>Releases the push's buffer reference and completes it (as Failed when <paramref name="errno"/> is not 0).</summary>
     protected void CompletePush(in PushRequest request, int errno = 0)
     {
         request.Buffer.Release();
-        if (errno != 0)
-            Fail(request.Qt, errno);
-        else
-            LibOS.Complete(new QResult { Opcode = Opcode.Push, Qd = Qd, Qt = request.Qt, Sga = request.Sga });
+        // A failed push still names its sga so that fire-and-forget callers can free it.
+        LibOS.Complete(Shard, new QResult
+        {
+            Opcode = errno == 0 ? Opcode.Push : Opcode.Failed, Qd = Qd, Qt = request.Qt, Ret = errno, Sga = request.Sga,
+        });
     }
 
     /// <summary>Completes a pop with data the app now owns (it frees the sga).</summary>
     protected void CompletePop(ulong qt, in Sga sga)
-        => LibOS.Complete(new QResult { Opcode = Opcode.Pop, Qd = Qd, Qt = qt, Sga = sga });
+        => LibOS.Complete(Shard, new QResult { Opcode = Opcode.Pop, Qd = Qd, Qt = qt, Sga = sga });
 }

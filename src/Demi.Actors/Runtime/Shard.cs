@@ -58,6 +58,16 @@ public sealed unsafe class Shard : IDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = core is int c ? $"demi-shard-{id}@cpu{c}" : $"demi-shard-{id}" };
     }
 
+    private readonly System.Reactive.Subjects.Subject<QResult> _completions = new();
+
+    /// <summary>
+    /// Completions produced by this shard, published on its thread without locking (a descriptor's
+    /// completions all come from its shard). Subscribers must not block.
+    /// </summary>
+    public IObservable<QResult> Completions => _completions;
+
+    internal System.Reactive.Subjects.Subject<QResult> CompletionSubject => _completions;
+
     /// <summary>The runtime this shard belongs to.</summary>
     public LibOS LibOS { get; }
 
@@ -287,7 +297,7 @@ public sealed unsafe class Shard : IDisposable
                 // An actor bug must not take the shard down: fail the operation and carry on.
                 LibOS.ReportShardFault(this, ex);
                 if (message.Qt != 0)
-                    LibOS.Complete(QResult.Fail(message.Actor?.Qd ?? -1, message.Qt, Errno.EIO));
+                    LibOS.Complete(this, QResult.Fail(message.Actor?.Qd ?? -1, message.Qt, Errno.EIO));
             }
         }
         if (served > 0)
@@ -311,9 +321,13 @@ public sealed unsafe class Shard : IDisposable
         if (actor!.IsClosed)
         {
             // Raced with Close: the descriptor is gone, so the operation is cancelled.
+            var cancelled = QResult.Fail(actor.Qd, message.Qt, Errno.ECANCELED);
             if (message.Kind == MessageKind.Push)
+            {
                 message.Buffer.Release();
-            actor.LibOS.Complete(QResult.Fail(actor.Qd, message.Qt, Errno.ECANCELED));
+                cancelled.Sga = message.Sga;
+            }
+            actor.LibOS.Complete(actor.Shard, cancelled);
             return;
         }
         switch (message.Kind)
@@ -347,6 +361,8 @@ public sealed unsafe class Shard : IDisposable
         Stop();
         Libc.close(_eventFd);
         Libc.close(_epollFd);
+        _completions.OnCompleted();
+        _completions.Dispose();
         _started.Dispose();
     }
 }
