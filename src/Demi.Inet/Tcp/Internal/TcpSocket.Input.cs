@@ -35,6 +35,15 @@ public sealed partial class TcpSocket
             return;
         }
 
+        // Simultaneous open (RFC 9293 figure 8): the peer's SYN-ACK crosses ours. Its SYN is the one
+        // we already acknowledged; take the ACK part as the handshake's final ACK.
+        if (State == TcpState.SynReceived && seg.Syn && seg.HasAck && seg.Seq == _irs && !seg.Rst
+            && SeqNum.Gt(seg.Ack, _sndUna) && SeqNum.Le(seg.Ack, _sndMax))
+        {
+            seg.Flags &= unchecked((byte)~TcpFlags.Syn);
+            seg.Seq++;
+        }
+
         // PAWS (RFC 7323 §5.3): an old timestamp marks an old duplicate.
         if (_tsOk && seg.HasTimestamp && !seg.Rst && SeqNum.Lt(seg.TsVal, _tsRecent) && now - _tsRecentAge < PawsIdleMicroseconds)
         {
