@@ -31,6 +31,43 @@ except socket.timeout as e:
 print('done', got, flush=True)
 """;
 
+    /// <summary>argv: server ip, port, count, per-reply timeout. Sends count datagrams one at a time, awaits each echo; prints "ok N".</summary>
+    public const string UdpEchoClient = """
+import socket, sys
+dst = (sys.argv[1], int(sys.argv[2])); n = int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(float(sys.argv[4]))
+ok = 0
+for i in range(n):
+    msg = b'kernel-%05d-' % i + bytes(range(40))
+    s.sendto(msg, dst)
+    try:
+        d, a = s.recvfrom(65535)
+        if d == msg and a == dst:
+            ok += 1
+    except socket.timeout:
+        pass
+print('ok', ok, flush=True)
+""";
+
+    /// <summary>argv: bind ip, port, count, idle timeout. Echoes datagrams back until count or idle timeout.</summary>
+    public const string UdpEchoServer = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(float(sys.argv[4]))
+print('ready', flush=True)
+n = int(sys.argv[3]); got = 0
+try:
+    while got < n:
+        d, a = s.recvfrom(65535)
+        s.sendto(d, a)
+        got += 1
+except socket.timeout:
+    pass
+print('done', got, flush=True)
+""";
+
     /// <summary>Starts the receiver and waits until it is bound.</summary>
     public static Process StartUdpReceiver(VethNamespaces veth, int port, int count, double timeoutSeconds)
     {

@@ -1,0 +1,107 @@
+using Demi.Buffers;
+using Demi.Inet;
+using Demi.Inet.Nic;
+using Demi.Runtime;
+
+namespace Demi.Transport.Xdp;
+
+/// <summary>
+/// The libOS over AF_XDP: one <see cref="XdpNicQueue"/> per shard (shard <c>i</c> on queue
+/// <c>FirstQueue + i</c> of one interface), all sharing one <see cref="XdpUmem"/> so that a buffer
+/// from <c>SgaAlloc</c> is a UMEM frame any shard can transmit as is; the user-space stack
+/// (<see cref="InetBackend"/>) runs on each queue.
+/// </summary>
+public sealed class XdpBackend : INetworkBackend
+{
+    private readonly XdpUmem _umem;
+    private readonly XdpNicQueue[] _queues;
+    private readonly InetBackend _inet;
+    private int _disposed;
+
+    private XdpBackend(XdpUmem umem, XdpNicQueue[] queues, InetBackend inet)
+    {
+        _umem = umem;
+        _queues = queues;
+        _inet = inet;
+    }
+
+    /// <summary>
+    /// Opens <paramref name="queueCount"/> AF_XDP sockets on <paramref name="queue"/>'s interface,
+    /// starting at its <see cref="XdpQueueOptions.QueueId"/>, and a stack per queue configured by
+    /// <paramref name="stack"/> (called with the shard index).
+    /// </summary>
+    public static XdpBackend Create(XdpQueueOptions queue, Func<int, InetStackOptions> stack, int queueCount = 1)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentNullException.ThrowIfNull(stack);
+        ArgumentOutOfRangeException.ThrowIfLessThan(queueCount, 1);
+        var umem = new XdpUmem(queue.FrameCount, queue.FrameSize, queue.Headroom, queue.FillSize, queue.FillSize, queue.NetworkNamespace);
+        var queues = new List<XdpNicQueue>();
+        try
+        {
+            for (int i = 0; i < queueCount; i++)
+            {
+                var options = new XdpQueueOptions
+                {
+                    Interface = queue.Interface,
+                    QueueId = queue.QueueId + i,
+                    NetworkNamespace = queue.NetworkNamespace,
+                    Mode = queue.Mode,
+                    RxSize = queue.RxSize,
+                    TxSize = queue.TxSize,
+                    NeedWakeup = queue.NeedWakeup,
+                    RemoveStaleProgram = queue.RemoveStaleProgram,
+                    // Leave half of the shared frames to the app and the stacks' transmissions.
+                    FillTarget = queue.FillTarget > 0 ? queue.FillTarget : Math.Max(1, queue.FrameCount / (2 * queueCount)),
+                };
+                queues.Add(XdpNicQueue.Open(options, umem));
+            }
+            var inet = new InetBackend(queues.Cast<INicQueue>().ToArray(), stack, ownsQueues: true);
+            return new XdpBackend(umem, queues.ToArray(), inet);
+        }
+        catch
+        {
+            foreach (var q in queues)
+                q.Dispose();
+            umem.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A one-shard backend on one queue with one stack configuration.</summary>
+    public static XdpBackend Create(XdpQueueOptions queue, InetStackOptions stack) => Create(queue, _ => stack, 1);
+
+    /// <summary>"xdp".</summary>
+    public string Name => "xdp";
+
+    /// <summary>The shared UMEM's pool: <c>SgaAlloc</c> hands out UMEM frames.</summary>
+    public BufferPool? BufferPool => _umem.Pool;
+
+    /// <summary>The AF_XDP queues, by shard index.</summary>
+    public IReadOnlyList<XdpNicQueue> Queues => _queues;
+
+    /// <summary>The user-space stack backend underneath.</summary>
+    public InetBackend Inet => _inet;
+
+    /// <summary>Provider of SOCK_STREAM sockets (the TCP layer); see <see cref="InetBackend.StreamTransport"/>.</summary>
+    public IInetTransportFactory? StreamTransport
+    {
+        get => _inet.StreamTransport;
+        set => _inet.StreamTransport = value;
+    }
+
+    /// <inheritdoc/>
+    public IShardDriver CreateDriver(Shard shard) => _inet.CreateDriver(shard);
+
+    /// <inheritdoc/>
+    public int CreateSocket(Shard shard, int type, out SocketActor? socket) => _inet.CreateSocket(shard, type, out socket);
+
+    /// <summary>Closes the sockets (detaching the XDP program) and frees the UMEM.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _inet.Dispose();
+        _umem.Dispose();
+    }
+}
