@@ -494,16 +494,30 @@ public sealed partial class LibOS : IDisposable
     internal void Complete(Shard shard, in QResult result)
     {
         var perShard = shard.CompletionSubject;
-        if (perShard.HasObservers)
-            perShard.OnNext(result);
-        if (_completions.HasObservers)
-        {
-            // Shards complete concurrently; Rx requires serialized OnNext calls.
-            lock (_publishGate)
-                _completions.OnNext(result);
-        }
+        if (perShard.HasObservers || _completions.HasObservers)
+            Publish(shard, perShard, result);
         if (_tokens.Complete(result))
             _signal.Notify();
+    }
+
+    // A throwing subscriber must not disturb the actor that is completing: report it and carry on.
+    private void Publish(Shard shard, Subject<QResult> perShard, QResult result)
+    {
+        try
+        {
+            if (perShard.HasObservers)
+                perShard.OnNext(result);
+            if (_completions.HasObservers)
+            {
+                // Shards complete concurrently; Rx requires serialized OnNext calls.
+                lock (_publishGate)
+                    _completions.OnNext(result);
+            }
+        }
+        catch (Exception ex)
+        {
+            ReportShardFault(shard, ex);
+        }
     }
 
     internal void ReportShardFault(Shard shard, Exception exception)

@@ -1,0 +1,69 @@
+namespace Demi.Actors.Tests;
+
+/// <summary>Post* operations: completions only on the Rx streams, tokens recycled at once.</summary>
+public sealed class FireAndForgetTests
+{
+    [Fact]
+    public void PostedOperationsCompleteOnTheShardStreamAndLeaveNoToken()
+    {
+        using var libOS = new LibOS();
+        int a = TestUtil.UdpSocket(libOS), b = TestUtil.UdpSocket(libOS);
+        var received = new List<string>();
+        var pushed = 0;
+        using var done = new CountdownEvent(20);
+        using var subscription = libOS.CompletionsOf(b).Subscribe(r =>
+        {
+            Assert.True(libOS.Shards.Any(s => s.IsCurrentThread), "per-descriptor completions run on the shard thread");
+            if (r.Opcode == Opcode.Pop)
+            {
+                received.Add(TestUtil.Text(r.Sga));
+                libOS.SgaFree(r.Sga);
+                done.Signal();
+            }
+        });
+        using var pushes = libOS.CompletionsOf(a).Subscribe(r =>
+        {
+            if (r.Opcode == Opcode.Push)
+                Interlocked.Increment(ref pushed);
+        });
+        var bAddr = TestUtil.LocalOf(libOS, b);
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.Equal(0, libOS.PostPop(b));
+            var sga = TestUtil.Alloc(libOS, $"n{i}");
+            Assert.Equal(0, libOS.PostPushTo(a, sga, bAddr));
+            libOS.SgaFree(sga); // the posted push holds its own reference
+        }
+        Assert.True(done.Wait(TestUtil.Timeout));
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"n{i}"), received);
+        SpinWait.SpinUntil(() => Volatile.Read(ref pushed) == 20, TestUtil.Timeout);
+        Assert.Equal(20, pushed);
+        Assert.Equal(0, libOS.TokensInUse);
+        Assert.Equal(libOS.Buffers.Pool.Count, libOS.Buffers.Pool.Available);
+    }
+
+    [Fact]
+    public void PostedOperationsValidateLikeTheirWaitableTwins()
+    {
+        using var libOS = new LibOS();
+        Assert.Equal(0, libOS.Queue(out int q));
+        var sga = TestUtil.Alloc(libOS, "x");
+        Assert.Equal(Errno.EBADF, libOS.PostPop(4242));
+        Assert.Equal(Errno.EBADF, libOS.PostPushTo(q, sga, new Ipv4Endpoint(Ipv4Address.Loopback, 9)));
+        var empty = sga;
+        empty.Segment.Length = 0;
+        Assert.Equal(Errno.EINVAL, libOS.PostPush(q, empty));
+        Assert.Equal(Errno.ENOTSUP, libOS.PostAccept(q));
+    }
+
+    [Fact]
+    public void CompletionsOfAClosedDescriptorIsEmpty()
+    {
+        using var libOS = new LibOS();
+        var results = new List<QResult>();
+        bool completed = false;
+        using var s = libOS.CompletionsOf(4242).Subscribe(results.Add, () => completed = true);
+        Assert.True(completed);
+        Assert.Empty(results);
+    }
+}
