@@ -479,4 +479,9 @@ public sealed partial class TcpSocket
 
     /// <inheritdoc />
     public override string ToString() => $"tcp {_local} -> {_remote} {State}";
+
+    /// <summary>The TCB's variables, for diagnostics.</summary>
+    public string DebugState()
+        => $"{this} una={_sndUna} nxt={_sndNxt} max={_sndMax} wnd={_sndWnd} cwnd={_cc?.Cwnd} sendq={_sendQ?.Bytes} rcvnxt={_rcvNxt} advedge={_rcvAdvEdge} rcvq={_rcvQ?.Bytes} ooo={_ooo?.Count} "
+           + $"rec={_inRecovery} dup={_dupAcks} rtx@{_rtxDeadline} persist={_persist} delack@{_delackDeadline} ackNow={_ackNow} fin={_finQueued}/{_finAcked}/{_finReceived}";
 }
