@@ -115,3 +115,40 @@ public sealed class EchoTests
         a.Free(sga);
     }
 }
+
+public sealed class UdpBatchTests
+{
+    [Fact]
+    public void ABurstOfPushesIsDeliveredInOrder()
+    {
+        using var libOS = new LibOS();
+        int a = TestUtil.UdpSocket(libOS), b = TestUtil.UdpSocket(libOS);
+        var dest = TestUtil.LocalOf(libOS, b);
+        var pushes = new List<ulong>();
+        var pops = new List<ulong>();
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.Equal(0, libOS.Pop(out var pop, b));
+            pops.Add(pop);
+        }
+        var sgas = new List<Sga>();
+        for (int i = 0; i < 100; i++)
+        {
+            var sga = TestUtil.Alloc(libOS, $"datagram {i}");
+            sgas.Add(sga);
+            Assert.Equal(0, libOS.PushTo(out var qt, a, sga, dest));
+            pushes.Add(qt);
+        }
+        foreach (var qt in pushes)
+            Assert.Equal(Opcode.Push, TestUtil.WaitOk(libOS, qt).Opcode);
+        for (int i = 0; i < 100; i++)
+        {
+            var pop = TestUtil.WaitOk(libOS, pops[i]);
+            Assert.Equal($"datagram {i}", TestUtil.Text(pop.Sga));
+            libOS.SgaFree(pop.Sga);
+        }
+        foreach (var sga in sgas)
+            libOS.SgaFree(sga);
+        Assert.Equal(libOS.Buffers.Pool.Count, libOS.Buffers.Pool.Available);
+    }
+}

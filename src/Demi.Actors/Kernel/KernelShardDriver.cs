@@ -17,9 +17,24 @@ internal sealed unsafe class KernelShardDriver : IShardDriver
     /// <summary>Overflow area for datagrams bigger than a pool buffer (shard thread only).</summary>
     public byte* Scratch { get; }
 
+    private readonly List<KernelUdpSocket> _pendingFlush = [];
+
     public long NextDeadline => long.MaxValue;
 
-    public int Poll() => 0;
+    /// <summary>Asks for <paramref name="socket"/>'s queued datagrams to be sent in one batch at the end of this round.</summary>
+    public void ScheduleFlush(KernelUdpSocket socket) => _pendingFlush.Add(socket);
+
+    /// <summary>Runs after each mailbox drain: every UDP socket that queued pushes sends them with one sendmmsg.</summary>
+    public int Poll()
+    {
+        int count = _pendingFlush.Count;
+        if (count == 0)
+            return 0;
+        for (int i = 0; i < count; i++)
+            _pendingFlush[i].Flush();
+        _pendingFlush.Clear();
+        return count;
+    }
 
     public void Dispose() => NativeMemory.AlignedFree(Scratch);
 }

@@ -7,7 +7,12 @@ namespace Demi.Kernel;
 /// <summary>A UDP kernel socket: each pop is one datagram with its source address; each push one datagram.</summary>
 internal sealed unsafe class KernelUdpSocket : KernelSocket
 {
+    /// <summary>Datagrams per sendmmsg call.</summary>
+    private const int Batch = 32;
+
     private bool _connected;
+    private bool _flushScheduled;
+    private bool _waitingForRoom;
 
     public KernelUdpSocket(Shard shard, int fd)
         : base(shard, SocketConstants.SOCK_DGRAM, fd)
@@ -45,43 +50,66 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
             CompletePush(request, Errno.EDESTADDRREQ);
             return;
         }
-        if (PendingPushes.Count > 0)
+        PendingPushes.Enqueue(new PendingPush { Request = request });
+        if (!_flushScheduled && !_waitingForRoom)
         {
-            PendingPushes.Enqueue(new PendingPush { Request = request });
-            return;
+            _flushScheduled = true;
+            Driver.ScheduleFlush(this);
         }
-        if (!TrySend(request))
-            PendingPushes.Enqueue(new PendingPush { Request = request });
     }
 
-    // True when the push is finished (sent or failed); false when the kernel said EAGAIN.
-    private bool TrySend(in PushRequest request)
+    /// <summary>Sends queued datagrams, up to <see cref="Batch"/> per sendmmsg call, until done or the kernel says EAGAIN.</summary>
+    internal void Flush()
     {
-        var sga = request.Sga;
-        SockAddrIn dest = request.HasDestination && !_connected ? request.Destination.ToSockAddr() : default;
-        nint n = Libc.sendto(Fd, (void*)sga.Segment.Buffer, sga.Segment.Length, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL,
-            dest.Family == 0 ? null : &dest, dest.Family == 0 ? 0u : SockAddrIn.Size);
-        if (n >= 0)
+        _flushScheduled = false;
+        if (Fd < 0)
+            return;
+        var messages = stackalloc Libc.MMsgHdr[Batch];
+        var iovs = stackalloc Libc.IoVec[Batch];
+        var addresses = stackalloc SockAddrIn[Batch];
+        while (PendingPushes.Count > 0)
         {
+            int count = 0;
+            foreach (var push in PendingPushes)
+            {
+                if (count == Batch)
+                    break;
+                var sga = push.Request.Sga;
+                iovs[count] = new Libc.IoVec { Base = (void*)sga.Segment.Buffer, Length = sga.Segment.Length };
+                bool addressed = push.Request.HasDestination && !_connected;
+                addresses[count] = addressed ? push.Request.Destination.ToSockAddr() : default;
+                messages[count] = new Libc.MMsgHdr
+                {
+                    Header = new Libc.MsgHdr { Name = addressed ? &addresses[count] : null, NameLength = addressed ? SockAddrIn.Size : 0u, Iov = &iovs[count], IovLength = 1 },
+                };
+                count++;
+            }
+            int sent = Libc.sendmmsg(Fd, messages, (uint)count, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL);
+            if (sent < 0)
+            {
+                int errno = Libc.LastErrno;
+                if (errno == Errno.EAGAIN)
+                {
+                    _waitingForRoom = true; // EPOLLOUT resumes the flush
+                    return;
+                }
+                if (errno == Errno.EINTR)
+                    continue;
+                CompletePush(PendingPushes.Dequeue().Request, errno); // the first datagram failed; go on with the rest
+                continue;
+            }
             IsBound = true;
-            CompletePush(request);
-            return true;
+            for (int i = 0; i < sent; i++)
+                CompletePush(PendingPushes.Dequeue().Request);
         }
-        int errno = Libc.LastErrno;
-        if (errno == Errno.EAGAIN)
-            return false;
-        CompletePush(request, errno);
-        return true;
     }
 
     protected override void OnWritable()
     {
-        while (PendingPushes.TryPeek(out var push))
-        {
-            if (!TrySend(push.Request))
-                return;
-            PendingPushes.Dequeue();
-        }
+        if (!_waitingForRoom)
+            return;
+        _waitingForRoom = false;
+        Flush();
     }
 
     protected internal override void OnPop(ulong qt)
