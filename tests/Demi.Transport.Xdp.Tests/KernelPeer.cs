@@ -68,6 +68,39 @@ except socket.timeout:
 print('done', got, flush=True)
 """;
 
+    /// <summary>argv: interface, dst mac, src mac, src ip, dst ip, rounds. Sends rounds x 6 malformed frames with AF_PACKET; prints the count.</summary>
+    public const string MalformedBurst = """
+import socket, struct, sys
+ifname, dmac, smac, sip, dip, rounds = sys.argv[1], bytes.fromhex(sys.argv[2].replace(':', '')), bytes.fromhex(sys.argv[3].replace(':', '')), socket.inet_aton(sys.argv[4]), socket.inet_aton(sys.argv[5]), int(sys.argv[6])
+def csum(b):
+    if len(b) % 2: b += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+def ip(payload, proto=17, ihl=5, total=None, fix=True):
+    h = struct.pack('!BBHHHBBH4s4s', 0x40 | ihl, 0, total if total is not None else 20 + len(payload), 1, 0, 64, proto, 0, sip, dip)
+    if fix: h = h[:10] + struct.pack('!H', csum(h)) + h[12:]
+    return h + payload
+eth = dmac + smac + b'\x08\x00'
+udp_bad_sum = struct.pack('!HHHH', 1234, 7, 12, 0x1234) + b'abcd'
+frames = [
+    eth,                                               # Ethernet header only
+    eth + ip(b'\0' * 8)[:12],                         # truncated IPv4 header
+    eth + ip(udp_bad_sum, fix=False),                  # bad IPv4 header checksum
+    eth + ip(udp_bad_sum, ihl=3),                      # IHL below 5
+    eth + ip(struct.pack('!HHHH', 1234, 7, 200, 0) + b'abcd'),  # UDP length beyond the packet
+    eth + ip(udp_bad_sum),                             # bad UDP checksum
+]
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifname, 0))
+n = 0
+for r in range(rounds):
+    for f in frames:
+        s.send(f.ljust(14, b'\0'))
+        n += 1
+print(n, flush=True)
+""";
+
     /// <summary>Starts the receiver and waits until it is bound.</summary>
     public static Process StartUdpReceiver(VethNamespaces veth, int port, int count, double timeoutSeconds)
     {

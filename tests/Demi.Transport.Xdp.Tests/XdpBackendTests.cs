@@ -108,4 +108,37 @@ public sealed class XdpBackendTests
         Assert.Equal(0, libOS.Close(qd));
         _ = startAvailable;
     }
+
+    [Fact]
+    public void Malformed_burst_from_the_peer_is_dropped_and_counted_while_echo_keeps_working()
+    {
+        Privileges.RequireRoot();
+        using var veth = VethNamespaces.Create();
+        using var libOS = CreateLibOS(veth, out _);
+        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
+        var server = new Thread(() =>
+        {
+            while (libOS.Pop(out var popQt, qd) == 0 && libOS.Wait(out var r, popQt, Timeout) == 0 && !r.Failed)
+            {
+                if (libOS.PushTo(out var pushQt, qd, r.Sga, r.Sga.Address.Endpoint) == 0)
+                    libOS.Wait(out _, pushQt, Timeout);
+                libOS.SgaFree(r.Sga);
+            }
+        }) { IsBackground = true };
+        server.Start();
+        var first = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(30), KernelPeer.UdpEchoClient, veth.AddressA, "7", "20", "2");
+        Assert.Equal("ok 20", first.StandardOutput.Trim());
+        long dropsBefore = InetBackend.StackOf(libOS.Shards[0])!.Counters.TotalDrops;
+        var burst = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(30), KernelPeer.MalformedBurst, veth.InterfaceB,
+            veth.MacA.ToString(), veth.MacB.ToString(), veth.AddressB, veth.AddressA, "50");
+        burst.EnsureSuccess("malformed burst");
+        Assert.Equal("300", burst.StandardOutput.Trim());
+        var second = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(30), KernelPeer.UdpEchoClient, veth.AddressA, "7", "20", "2");
+        Assert.Equal("ok 20", second.StandardOutput.Trim());
+        var counters = InetBackend.StackOf(libOS.Shards[0])!.Counters;
+        Assert.True(counters.TotalDrops - dropsBefore >= 300, $"drops {counters.TotalDrops - dropsBefore}: {counters}");
+        libOS.Close(qd);
+        server.Join(Timeout);
+    }
 }
