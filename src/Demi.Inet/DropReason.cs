@@ -27,6 +27,8 @@ public enum DropReason
     Ipv4BadTotalLength,
     /// <summary>Header checksum mismatch.</summary>
     Ipv4BadChecksum,
+    /// <summary>Options area malformed (an option length below 2 or running past the header).</summary>
+    Ipv4BadOptions,
     /// <summary>TTL of zero.</summary>
     Ipv4TtlExpired,
     /// <summary>Destination neither our address nor broadcast.</summary>

@@ -91,6 +91,10 @@ public sealed class MalformedInputTests
         { "ip-not-for-us", "udp", DropReason.Ipv4NotForUs },
         { "ip-source-broadcast", "udp", DropReason.Ipv4BadSource },
         { "ip-protocol-unknown", "udp", DropReason.Ipv4NoProtocolHandler },
+        { "ip-option-length-0", "udp", DropReason.Ipv4BadOptions },
+        { "ip-option-length-1", "udp", DropReason.Ipv4BadOptions },
+        { "ip-option-past-header", "udp", DropReason.Ipv4BadOptions },
+        { "ip-option-no-length", "udp", DropReason.Ipv4BadOptions },
         { "eth-not-for-us", "udp", DropReason.EthernetNotForUs },
         { "eth-ipv6", "udp", DropReason.UnsupportedEtherType },
         { "udp-length-below-8", "udp", DropReason.UdpBadLength },
@@ -106,8 +110,21 @@ public sealed class MalformedInputTests
         { "arp-not-for-us", "arp", DropReason.ArpNotForUs },
     };
 
-    private static void Corrupt(string name, byte[] f)
+    private static void Corrupt(string name, ref byte[] f)
     {
+        if (name.StartsWith("ip-option-", StringComparison.Ordinal))
+        {
+            // Valid UDP frame with a 4-byte options area, then the options are made malformed.
+            byte[] options = name switch
+            {
+                "ip-option-length-0" => [0x07, 0x00, 0x00, 0x00],
+                "ip-option-length-1" => [0x07, 0x01, 0x00, 0x00],
+                "ip-option-past-header" => [0x01, 0x07, 0x08, 0x00],
+                _ => [0x01, 0x01, 0x01, 0x44],
+            };
+            f = WithOptions(f, options);
+            return;
+        }
         var ip = f.AsSpan(14);
         var udp = f.AsSpan(34);
         switch (name)
@@ -144,6 +161,19 @@ public sealed class MalformedInputTests
         FixIpChecksum(f);
     }
 
+    /// <summary>The frame with <paramref name="options"/> (a multiple of 4 bytes) inserted after the IPv4 header.</summary>
+    private static byte[] WithOptions(byte[] plain, byte[] options)
+    {
+        var f = new byte[plain.Length + options.Length];
+        plain.AsSpan(0, 34).CopyTo(f);
+        options.CopyTo(f, 34);
+        plain.AsSpan(34).CopyTo(f.AsSpan(34 + options.Length));
+        f[14] = (byte)(0x40 | ((20 + options.Length) / 4));
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(16), (ushort)(f.Length - 14));
+        FixIpChecksum(f);
+        return f;
+    }
+
     private static void FixIpChecksum(byte[] f)
     {
         var ip = f.AsSpan(14);
@@ -170,7 +200,7 @@ public sealed class MalformedInputTests
     {
         using var f = new Fixture();
         var frame = Valid(kind);
-        Corrupt(name, frame);
+        Corrupt(name, ref frame);
         long before = f.Net.B.Counters[expected];
         var (drops, delivered) = f.Send(frame);
         Assert.Equal((1L, 0L), (drops, delivered));
@@ -183,16 +213,11 @@ public sealed class MalformedInputTests
     {
         using var f = new Fixture();
         Assert.Equal((0, 1), f.Send(Frames.Udp(TwoStacks.MacRaw, TwoStacks.MacB, RawEndpoint, ServiceEndpoint, "nocsum"u8, checksum: false)));
-        // An IPv4 header with 4 bytes of options (NOP NOP NOP EOL).
+        // IPv4 headers with well-formed options are accepted (options skipped).
         var plain = ValidUdp();
-        var withOptions = new byte[plain.Length + 4];
-        plain.AsSpan(0, 34).CopyTo(withOptions);
-        withOptions[34] = 1; withOptions[35] = 1; withOptions[36] = 1; withOptions[37] = 0;
-        plain.AsSpan(34).CopyTo(withOptions.AsSpan(38));
-        withOptions[14] = 0x46;
-        BinaryPrimitives.WriteUInt16BigEndian(withOptions.AsSpan(16), (ushort)(withOptions.Length - 14));
-        FixIpChecksum(withOptions);
-        Assert.Equal((0, 1), f.Send(withOptions));
+        Assert.Equal((0, 1), f.Send(WithOptions(plain, [1, 1, 1, 0])));           // NOP NOP NOP EOL
+        Assert.Equal((0, 1), f.Send(WithOptions(plain, [0x94, 0x04, 0, 0])));    // Router Alert
+        Assert.Equal((0, 1), f.Send(WithOptions(plain, [0x07, 0x07, 0x04, 0, 0, 0, 0, 0]))); // Record Route, one slot, then EOL
         // Ethernet padding after the IP packet (short frames padded to 60 bytes) is ignored.
         var padded = new byte[plain.Length + 18];
         plain.CopyTo(padded, 0);

@@ -31,7 +31,7 @@ public readonly record struct Ipv4Header(
     /// <summary>
     /// Reads and validates a header: version 4, IHL at least 5 and inside the packet, total length at
     /// least the header and at most <c>packet.Length</c> (longer frames are link padding), checksum
-    /// (when <paramref name="verifyChecksum"/>), TTL non-zero. Addresses and fragments are the caller's
+    /// (when <paramref name="verifyChecksum"/>), a well-formed options list, TTL non-zero. Addresses and fragments are the caller's
     /// policy. Returns <see cref="DropReason.None"/> on success.
     /// </summary>
     public static DropReason TryRead(ReadOnlySpan<byte> packet, bool verifyChecksum, out Ipv4Header header)
@@ -50,10 +50,37 @@ public readonly record struct Ipv4Header(
             return DropReason.Ipv4BadTotalLength;
         if (verifyChecksum && InternetChecksum.Fold(InternetChecksum.Add(0, packet[..headerLength])) != 0xFFFF)
             return DropReason.Ipv4BadChecksum;
+        if (headerLength > MinLength && !OptionsWellFormed(packet[MinLength..headerLength]))
+            return DropReason.Ipv4BadOptions;
         header = new Ipv4Header(headerLength, packet[1], totalLength, BinaryPrimitives.ReadUInt16BigEndian(packet[4..]),
             BinaryPrimitives.ReadUInt16BigEndian(packet[6..]), packet[8], packet[9], BinaryPrimitives.ReadUInt16BigEndian(packet[10..]),
             Ipv4Address.Read(packet[12..]), Ipv4Address.Read(packet[16..]));
         return header.Ttl == 0 ? DropReason.Ipv4TtlExpired : DropReason.None;
+    }
+
+    // RFC 791 §3.1: EOL (0) ends the list, NOP (1) is one byte, every other option is type, length
+    // (counting both), data. Options are otherwise ignored, but a malformed list means a corrupt header.
+    private static bool OptionsWellFormed(ReadOnlySpan<byte> options)
+    {
+        int i = 0;
+        while (i < options.Length)
+        {
+            byte type = options[i];
+            if (type == 0)
+                return true;
+            if (type == 1)
+            {
+                i++;
+                continue;
+            }
+            if (i + 1 >= options.Length)
+                return false;
+            int length = options[i + 1];
+            if (length < 2 || i + length > options.Length)
+                return false;
+            i += length;
+        }
+        return true;
     }
 
     /// <summary>
