@@ -1,0 +1,148 @@
+using System.Runtime.InteropServices;
+
+namespace Demi.Native.Internal;
+
+/// <summary>
+/// The one libOS of the process behind the C ABI (Demikernel has one per process too), and
+/// <c>demi_init</c>'s backend selection from <c>LIBOS</c> and <c>CONFIG_PATH</c>.
+/// </summary>
+internal static partial class NativeHost
+{
+    private static readonly object Gate = new();
+    private static LibOS? s_libos;
+    private static DemiConfig? s_config;
+
+    /// <summary>The initialized libOS, or null before <c>demi_init</c> (callers answer ENOSYS).</summary>
+    public static LibOS? Current => Volatile.Read(ref s_libos);
+
+    /// <summary>The configuration read at init (null without <c>CONFIG_PATH</c>).</summary>
+    public static DemiConfig? Config => Volatile.Read(ref s_config);
+
+    /// <summary>
+    /// Creates the libOS. EEXIST when one exists; a failed init leaves nothing behind, so it may be retried
+    /// (with a fixed environment). Errors are explained on stderr: a C program has no other channel.
+    /// </summary>
+    public static int Initialize()
+    {
+        lock (Gate)
+        {
+            if (s_libos is not null)
+                return Errno.EEXIST;
+            int err = CreateOptions(GetEnv("LIBOS"), GetEnv("CONFIG_PATH"), out var options, out var config, out var error);
+            if (err != 0)
+            {
+                Report(error!);
+                return err;
+            }
+            LibOS libos;
+            try
+            {
+                libos = new LibOS(options);
+            }
+            catch (ArgumentException e)
+            {
+                Report($"bad configuration: {e.Message}");
+                return Errno.EINVAL;
+            }
+            s_config = config;
+            Volatile.Write(ref s_libos, libos);
+            return 0;
+        }
+    }
+
+    /// <summary>Chooses the backend and reads the configuration file (no side effects besides reading it).</summary>
+    public static int CreateOptions(string? libosName, string? configPath, out LibOSOptions options, out DemiConfig? config, out string? error)
+    {
+        options = new LibOSOptions();
+        config = null;
+        error = null;
+        if (!string.IsNullOrEmpty(configPath))
+        {
+            int err = DemiConfig.Load(configPath, out config, out error);
+            if (err != 0)
+            {
+                error = $"CONFIG_PATH: {error}";
+                return err;
+            }
+            options.Cores = config!.Cores;
+            if (config.ShardCount is int shards)
+                options.ShardCount = shards;
+        }
+        switch (string.IsNullOrEmpty(libosName) ? "catnap" : libosName)
+        {
+            case "catnap":
+                // Kernel sockets: the LibOS default backend.
+                return 0;
+            case "catpowder":
+                error = "LIBOS=catpowder: the AF_XDP backend is not part of this libdemi build yet";
+                return Errno.ENOTSUP;
+            case "catnip":
+                error = "LIBOS=catnip: the DPDK backend is not built";
+                return Errno.ENOTSUP;
+            case "catloop" or "catmem" or "catcollar" or "catnapw":
+                error = $"LIBOS={libosName}: this Demikernel libOS is not offered by Demi (use catnap, catpowder or catnip)";
+                return Errno.ENOTSUP;
+            default:
+                error = $"LIBOS={libosName}: unknown libOS (use catnap, catpowder or catnip)";
+                return Errno.EINVAL;
+        }
+    }
+
+    /// <summary>Applies <c>tcp_socket_options</c> from the configuration to a new TCP socket, as Demikernel does.</summary>
+    public static int ApplyTcpOptions(LibOS libos, int qd)
+    {
+        var config = Config;
+        if (config is null)
+            return 0;
+        Span<byte> value = stackalloc byte[8];
+        int err = 0;
+        if (config.NoDelay is bool noDelay)
+        {
+            BitConverter.TryWriteBytes(value, noDelay ? 1 : 0);
+            err = libos.SetSockOpt(qd, SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY, value[..4]);
+        }
+        if (err == 0 && config.KeepAlive is bool keepAlive)
+        {
+            BitConverter.TryWriteBytes(value, keepAlive ? 1 : 0);
+            err = libos.SetSockOpt(qd, SocketConstants.SOL_SOCKET, SocketConstants.SO_KEEPALIVE, value[..4]);
+        }
+        if (err == 0 && config.LingerSeconds is int linger)
+        {
+            // struct linger { int l_onoff; int l_linger; }
+            BitConverter.TryWriteBytes(value, 1);
+            BitConverter.TryWriteBytes(value[4..], linger);
+            err = libos.SetSockOpt(qd, SocketConstants.SOL_SOCKET, SocketConstants.SO_LINGER, value);
+        }
+        return err;
+    }
+
+    /// <summary>Writes a diagnostic line to stderr (never throws).</summary>
+    public static void Report(string message)
+    {
+        try
+        {
+            Console.Error.WriteLine($"libdemi: {message}");
+        }
+        catch
+        {
+            // stderr closed: nothing more to do.
+        }
+    }
+
+    // The C program's environment as it is now (setenv before demi_init must count), not .NET's snapshot.
+    private static string? GetEnv(string name) => Marshal.PtrToStringUTF8(getenv(name));
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint getenv(string name);
+
+    /// <summary>Test hook: drops the libOS so init can be tested again in one process.</summary>
+    internal static void ResetForTests()
+    {
+        lock (Gate)
+        {
+            s_libos?.Dispose();
+            s_libos = null;
+            s_config = null;
+        }
+    }
+}
