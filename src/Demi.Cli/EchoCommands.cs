@@ -130,10 +130,16 @@ internal static class EchoCommands
         };
     }
 
-    private static LibOSOptions ReadLibOSOptions(Args args) => new()
+    private static LibOSOptions ReadLibOSOptions(Args args)
     {
-        Cores = args.OptionalString("cores"),
-        ShardIdle = IdleStrategy.Parse(args.String("idle", "spin-then-park")),
-        WaitIdle = IdleStrategy.SpinThenPark,
-    };
+        var cores = args.OptionalString("cores");
+        int shards = cores is null ? 1 : CpuSet.Parse(cores).Length;
+        return new LibOSOptions
+        {
+            Cores = cores,
+            ShardIdle = IdleStrategy.Parse(args.String("idle", "spin-then-park")),
+            WaitIdle = IdleStrategy.SpinThenPark,
+            Backend = BackendFactory.Create(args, shards),
+        };
+    }
 }

@@ -1,4 +1,3 @@
-using System.Net;
 using Demi.Cli.Echo;
 using Demi.Runtime;
 
@@ -18,8 +17,10 @@ internal static class Program
           demi echo server [--proto udp|tcp] [--bind 127.0.0.1:7777] [--cores LIST] [--idle spin|park|spin-then-park]
           demi echo client [--proto udp|tcp] [--server 127.0.0.1:7777] [--size 64] [--duration 5s | --count N]
                            [--concurrency 1] [--warmup 1s] [--cores LIST] [--idle ...]
+          demi doctor
+              Reports which backends this machine can run (kernel sockets, AF_XDP, DPDK) and why not.
           demi help
-        """;
+        """ + BackendFactory.Help;
 
     private static int Main(string[] args)
     {
@@ -38,11 +39,22 @@ internal static class Program
             Console.Error.WriteLine($"demi: {ex.Message}");
             return 1;
         }
+        catch (Demi.Transport.Xdp.XdpException ex)
+        {
+            Console.Error.WriteLine($"demi: AF_XDP: {ex.Message} (run `demi doctor`)");
+            return 1;
+        }
         catch (ArgumentException ex)
         {
             Console.Error.WriteLine($"demi: {ex.Message}");
             return 1;
         }
+    }
+
+    private static int Doctor()
+    {
+        Console.Write(Demi.Transport.Xdp.MachineDoctor.Format(Demi.Transport.Xdp.MachineDoctor.Run()));
+        return 0;
     }
 
     private static int Run(string[] args)
@@ -57,6 +69,7 @@ internal static class Program
             ("echo", "demo") => EchoCommands.Demo(new Args(args[2..])),
             ("echo", "server") => EchoCommands.Server(new Args(args[2..])),
             ("echo", "client") => EchoCommands.Client(new Args(args[2..])),
+            ("doctor", _) => Doctor(),
             _ => throw new UsageException($"unknown command '{string.Join(' ', args.Take(2))}'"),
         };
     }

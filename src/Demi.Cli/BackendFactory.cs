@@ -1,0 +1,51 @@
+using Demi.Inet;
+using Demi.Runtime;
+using Demi.Transport.Xdp;
+
+namespace Demi.Cli;
+
+/// <summary>Builds the network backend the command line asks for.</summary>
+internal static class BackendFactory
+{
+    public const string Help = """
+          backends: --backend kernel (default; Linux sockets, no privileges)
+                    --backend xdp --iface IF --ip A.B.C.D [--prefix 24] [--queue 0] [--netns NAME]
+                                  [--xdp-mode auto|native|generic] [--pcap FILE]   (root; see `demi doctor`)
+        """;
+
+    /// <summary>The backend, or null for the kernel default.</summary>
+    public static INetworkBackend? Create(Args args, int shardCount)
+    {
+        var backend = args.String("backend", "kernel");
+        switch (backend)
+        {
+            case "kernel":
+                return null;
+            case "xdp":
+                var iface = args.OptionalString("iface") ?? throw new UsageException("--backend xdp needs --iface");
+                var ip = args.OptionalString("ip") ?? throw new UsageException("--backend xdp needs --ip (this stack's IPv4 address)");
+                var stack = new InetStackOptions
+                {
+                    LocalAddress = Ipv4Address.Parse(ip),
+                    PrefixLength = args.Int("prefix", 24, 0, 32),
+                    CapturePath = args.OptionalString("pcap"),
+                };
+                var queue = new XdpQueueOptions
+                {
+                    Interface = iface,
+                    QueueId = args.Int("queue", 0, 0),
+                    NetworkNamespace = args.OptionalString("netns"),
+                    Mode = args.String("xdp-mode", "auto") switch
+                    {
+                        "auto" => XdpMode.Auto,
+                        "native" => XdpMode.Native,
+                        "generic" => XdpMode.Generic,
+                        var m => throw new UsageException($"--xdp-mode must be auto, native or generic, got '{m}'"),
+                    },
+                };
+                return XdpBackend.Create(queue, _ => stack, shardCount);
+            default:
+                throw new UsageException($"--backend must be kernel or xdp, got '{backend}' (DPDK is not built yet)");
+        }
+    }
+}
