@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+# Namespaces or XDP programs left by a crashed earlier run must not trip this one.
+scripts/clean-stale.sh || true
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 set +e
