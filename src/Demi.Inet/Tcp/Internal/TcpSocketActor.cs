@@ -1,0 +1,382 @@
+using Demi.Buffers;
+using Demi.Runtime;
+
+namespace Demi.Inet.Tcp.Internal;
+
+/// <summary>
+/// A SOCK_STREAM queue descriptor on the user-space stack: the runtime's actor in front of a
+/// <see cref="TcpSocket"/> of its shard's <see cref="TcpLayer"/>. Pending accepts, connects, pushes
+/// and pops wait in FIFO queues and are completed from the socket's events. A push of a pool
+/// buffer is zero-copy: its reference moves into the send queue (held until acknowledged) and
+/// the push completes as soon as the bytes are accepted there. Runs only on the shard thread.
+/// </summary>
+internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
+{
+    private readonly Queue<ulong> _pendingAccepts = new();
+    private readonly Queue<ulong> _pendingPops = new(16);
+    private readonly Queue<PendingPush> _pendingPushes = new(16);
+    private TcpSocket? _socket;
+    private ulong _connectQt;
+    private bool _endOfStreamDelivered;
+
+    private struct PendingPush
+    {
+        public PushRequest Request;
+        public int Offset; // bytes already copied (buffers outside the pool only)
+    }
+
+    public TcpSocketActor(Shard shard, TcpSocket? accepted)
+        : base(shard, SocketConstants.SOCK_STREAM)
+    {
+        _socket = accepted;
+    }
+
+    protected internal override void OnAttached()
+    {
+        if (_socket is null)
+        {
+            var layer = TcpTransport.LayerOf(Shard) ?? throw new InvalidOperationException("The shard has no TCP layer.");
+            _socket = layer.CreateSocket();
+        }
+        _socket.Observer = this;
+        _socket.UserState = this;
+    }
+
+    public void OnTcpEvents(TcpSocket socket, TcpEvents events)
+    {
+        // Connections not yet accepted inherit the listener's observer: their events wait for accept.
+        if (!ReferenceEquals(socket, _socket) || IsClosed)
+            return;
+        if ((events & TcpEvents.Accept) != 0)
+            DrainAccepts();
+        if (_connectQt != 0 && (events & (TcpEvents.Connected | TcpEvents.Error | TcpEvents.Closed)) != 0)
+        {
+            ulong qt = _connectQt;
+            _connectQt = 0;
+            if (socket.State is TcpState.Established or TcpState.CloseWait)
+                CompleteConnect(qt);
+            else
+                Fail(qt, socket.Error != 0 ? socket.Error : Errno.ECONNREFUSED);
+        }
+        if ((events & (TcpEvents.Writable | TcpEvents.Error | TcpEvents.Closed)) != 0)
+            DrainPushes();
+        if ((events & (TcpEvents.Readable | TcpEvents.Error | TcpEvents.Closed)) != 0)
+            DrainPops();
+    }
+
+    protected internal override int Bind(Ipv4Endpoint local) => _socket!.Bind(local);
+
+    protected internal override int Listen(int backlog)
+    {
+        if (_socket!.State == TcpState.Listen)
+            return Errno.EADDRINUSE;
+        if (_socket.LocalEndpoint.Port == 0)
+            return Errno.EDESTADDRREQ; // Demikernel requires a bind before listen
+        return _socket.Listen(backlog);
+    }
+
+    protected internal override void OnAccept(ulong qt)
+    {
+        if (_socket!.State != TcpState.Listen)
+        {
+            Fail(qt, Errno.EINVAL);
+            return;
+        }
+        _pendingAccepts.Enqueue(qt);
+        DrainAccepts();
+    }
+
+    private void DrainAccepts()
+    {
+        while (_pendingAccepts.Count > 0)
+        {
+            int rc = _socket!.Accept(out var connection);
+            if (rc == Errno.EAGAIN)
+                return;
+            ulong qt = _pendingAccepts.Dequeue();
+            if (rc != 0)
+            {
+                Fail(qt, rc);
+                continue;
+            }
+            // The connection stays on this shard: its TCB lives in this shard's layer.
+            var actor = new TcpSocketActor(Shard, connection);
+            int qd = RegisterAccepted(actor);
+            if (qd < 0)
+            {
+                connection!.Abort();
+                connection.Close();
+                Fail(qt, Errno.EMFILE);
+                continue;
+            }
+            CompleteAccept(qt, qd, connection!.RemoteEndpoint);
+        }
+    }
+
+    protected internal override void OnConnect(ulong qt, Ipv4Endpoint remote)
+    {
+        if (_connectQt != 0)
+        {
+            Fail(qt, Errno.EALREADY);
+            return;
+        }
+        int rc = _socket!.Connect(remote);
+        if (rc != 0)
+        {
+            Fail(qt, rc);
+            return;
+        }
+        _connectQt = qt;
+    }
+
+    protected internal override int GetPeerName(out Ipv4Endpoint peer)
+    {
+        peer = _socket!.RemoteEndpoint;
+        return _socket.State is TcpState.Closed or TcpState.Listen or TcpState.SynSent ? Errno.ENOTCONN : 0;
+    }
+
+    protected internal override int GetSockName(out Ipv4Endpoint local)
+    {
+        local = _socket!.LocalEndpoint;
+        return 0;
+    }
+
+    protected internal override void OnPush(in PushRequest request)
+    {
+        var socket = _socket!;
+        if (socket.State is TcpState.Closed or TcpState.Listen && socket.Error == 0)
+        {
+            CompletePush(request, Errno.ENOTCONN);
+            return;
+        }
+        _pendingPushes.Enqueue(new PendingPush { Request = request });
+        if (_pendingPushes.Count == 1)
+            DrainPushes();
+    }
+
+    /// <summary>Moves pending pushes into the send buffer in order, completing each once all its bytes are in.</summary>
+    private void DrainPushes()
+    {
+        var socket = _socket!;
+        while (_pendingPushes.TryPeek(out var pending))
+        {
+            var request = pending.Request;
+            var sga = request.Sga;
+            int rc;
+            if (pending.Offset == 0 && request.Buffer.TryGetPacket(sga, out var packet))
+            {
+                // Zero-copy: the push's reference moves into the send queue.
+                rc = socket.Send(packet);
+                if (rc == Errno.EAGAIN)
+                    return;
+                _pendingPushes.Dequeue();
+                if (rc != 0)
+                    CompletePush(request, rc);
+                else
+                    Complete(new QResult { Opcode = Opcode.Push, Qd = Qd, Qt = request.Qt, Sga = sga });
+                continue;
+            }
+            // A large (non-pool) buffer: copy as much as the send buffer takes.
+            rc = socket.Send(sga.Span[pending.Offset..], out int accepted);
+            if (rc == Errno.EAGAIN)
+                return;
+            if (rc != 0)
+            {
+                _pendingPushes.Dequeue();
+                CompletePush(request, rc);
+                continue;
+            }
+            pending.Offset += accepted;
+            if (pending.Offset < sga.Span.Length)
+            {
+                ReplaceHead(pending);
+                return;
+            }
+            _pendingPushes.Dequeue();
+            CompletePush(request);
+        }
+    }
+
+    private void ReplaceHead(PendingPush head)
+    {
+        // Queue<T> has no in-place update: rotate the head to the back and the rest around it.
+        int count = _pendingPushes.Count;
+        _pendingPushes.Dequeue();
+        _pendingPushes.Enqueue(head);
+        for (int i = 1; i < count; i++)
+            _pendingPushes.Enqueue(_pendingPushes.Dequeue());
+    }
+
+    protected internal override void OnPop(ulong qt)
+    {
+        if (_pendingPops.Count == 0 && TryDeliver(qt))
+            return;
+        _pendingPops.Enqueue(qt);
+    }
+
+    private void DrainPops()
+    {
+        while (_pendingPops.TryPeek(out var qt) && TryDeliver(qt))
+            _pendingPops.Dequeue();
+    }
+
+    private bool TryDeliver(ulong qt)
+    {
+        var socket = _socket!;
+        if (_endOfStreamDelivered)
+            return DeliverEndOfStream(qt);
+        int rc = socket.Receive(out var data);
+        if (rc == Errno.EAGAIN)
+            return false;
+        if (rc != 0)
+        {
+            Fail(qt, rc);
+            return true;
+        }
+        if (data.Length == 0)
+        {
+            _endOfStreamDelivered = true;
+            return DeliverEndOfStream(qt);
+        }
+        var buffers = LibOS.Buffers;
+        if (data.Pool == buffers.Pool)
+        {
+            // The received frame becomes the app's buffer: no copy.
+            CompletePop(qt, BufferManager.ToSga(data));
+            return true;
+        }
+        var sga = buffers.Allocate(data.Length);
+        if (!sga.IsAllocated)
+        {
+            data.Release();
+            Fail(qt, Errno.ENOMEM);
+            return true;
+        }
+        data.Span.CopyTo(sga.Span);
+        sga.Segment.Length = (uint)data.Length;
+        data.Release();
+        CompletePop(qt, sga);
+        return true;
+    }
+
+    /// <summary>End of stream is a pop with a zero-length segment (every later pop too).</summary>
+    private bool DeliverEndOfStream(ulong qt)
+    {
+        var sga = LibOS.Buffers.Allocate(1);
+        if (!sga.IsAllocated)
+        {
+            Fail(qt, Errno.ENOMEM);
+            return true;
+        }
+        sga.Segment.Length = 0;
+        CompletePop(qt, sga);
+        return true;
+    }
+
+    protected internal override int SetOption(int level, int name, ReadOnlySpan<byte> value)
+    {
+        var socket = _socket!;
+        switch (level, name)
+        {
+            case (SocketConstants.SOL_SOCKET, SocketConstants.SO_LINGER):
+                if (value.Length < 8)
+                    return Errno.EINVAL;
+                socket.LingerEnabled = BitConverter.ToInt32(value) != 0;
+                socket.LingerSeconds = Math.Max(0, BitConverter.ToInt32(value[4..]));
+                return 0;
+            case (SocketConstants.SOL_SOCKET, SocketConstants.SO_KEEPALIVE):
+                if (value.Length < 4)
+                    return Errno.EINVAL;
+                socket.KeepAlive = BitConverter.ToInt32(value) != 0;
+                return 0;
+            case (SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEADDR):
+                if (value.Length < 4)
+                    return Errno.EINVAL;
+                socket.ReuseAddress = BitConverter.ToInt32(value) != 0;
+                return 0;
+            case (SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY):
+                if (value.Length < 4)
+                    return Errno.EINVAL;
+                socket.NoDelay = BitConverter.ToInt32(value) != 0;
+                return 0;
+            case (SocketConstants.IPPROTO_TCP, TcpCongestionOption):
+                // TCP_CONGESTION takes the algorithm's name, as on Linux.
+                var text = System.Text.Encoding.ASCII.GetString(value).TrimEnd('\0');
+                if (text.Equals("cubic", StringComparison.OrdinalIgnoreCase))
+                    socket.CongestionAlgorithm = TcpCongestionAlgorithm.Cubic;
+                else if (text.Equals("reno", StringComparison.OrdinalIgnoreCase) || text.Equals("newreno", StringComparison.OrdinalIgnoreCase))
+                    socket.CongestionAlgorithm = TcpCongestionAlgorithm.NewReno;
+                else
+                    return Errno.ENOENT;
+                return 0;
+            default:
+                return Errno.ENOPROTOOPT;
+        }
+    }
+
+    /// <summary>Linux's TCP_CONGESTION option number.</summary>
+    private const int TcpCongestionOption = 13;
+
+    protected internal override int GetOption(int level, int name, Span<byte> value, out int length)
+    {
+        length = 0;
+        var socket = _socket!;
+        int intValue;
+        switch (level, name)
+        {
+            case (SocketConstants.SOL_SOCKET, SocketConstants.SO_LINGER):
+                if (value.Length < 8)
+                    return Errno.EINVAL;
+                BitConverter.TryWriteBytes(value, socket.LingerEnabled ? 1 : 0);
+                BitConverter.TryWriteBytes(value[4..], socket.LingerSeconds);
+                length = 8;
+                return 0;
+            case (SocketConstants.SOL_SOCKET, SocketConstants.SO_KEEPALIVE):
+                intValue = socket.KeepAlive ? 1 : 0;
+                break;
+            case (SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEADDR):
+                intValue = socket.ReuseAddress ? 1 : 0;
+                break;
+            case (SocketConstants.SOL_SOCKET, SocketConstants.SO_ERROR):
+                intValue = socket.Error;
+                break;
+            case (SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY):
+                intValue = socket.NoDelay ? 1 : 0;
+                break;
+            case (SocketConstants.IPPROTO_TCP, TcpCongestionOption):
+                var name16 = socket.CongestionAlgorithm == TcpCongestionAlgorithm.Cubic ? "cubic"u8 : "reno"u8;
+                if (value.Length < name16.Length)
+                    return Errno.EINVAL;
+                name16.CopyTo(value);
+                length = name16.Length;
+                return 0;
+            default:
+                return Errno.ENOPROTOOPT;
+        }
+        if (value.Length < 4)
+            return Errno.EINVAL;
+        BitConverter.TryWriteBytes(value, intValue);
+        length = 4;
+        return 0;
+    }
+
+    protected internal override void OnClose()
+    {
+        while (_pendingAccepts.TryDequeue(out var qt))
+            Fail(qt, Errno.ECANCELED);
+        while (_pendingPops.TryDequeue(out var qt))
+            Fail(qt, Errno.ECANCELED);
+        while (_pendingPushes.TryDequeue(out var pending))
+            CompletePush(pending.Request, Errno.ECANCELED);
+        if (_connectQt != 0)
+        {
+            Fail(_connectQt, Errno.ECANCELED);
+            _connectQt = 0;
+        }
+        if (_socket is { } socket)
+        {
+            socket.Observer = null;
+            socket.Close();
+        }
+    }
+}
