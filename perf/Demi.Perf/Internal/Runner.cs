@@ -1,0 +1,281 @@
+using System.Globalization;
+using System.Text.Json;
+using Demi.Transport.Xdp;
+
+namespace Demi.Perf.Internal;
+
+/// <summary>
+/// Runs every scenario on every backend: server in namespace A pinned to the server core, load
+/// generator in namespace B pinned to the other core, both joined only by a veth pair (nothing is
+/// sent from the root namespace). Collects <see cref="Figure"/>s and writes the reports.
+/// </summary>
+internal sealed class Runner(PerfOptions o)
+{
+    private const int UdpPort = 7, TcpPort = 7001, SinkPort = 7002, GenPort = 9000;
+    private static readonly int[] UdpSizes = [64, 1400];
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    private readonly List<Figure> _figures = new();
+    private readonly Dictionary<string, string> _unavailable = new();
+    private VethNamespaces _net = null!;
+    private string _xdpPerf = "", _tcpPerf = "", _tmp = "";
+    private Progress _progress = null!;
+    private CpuSampler _cpu = null!;
+
+    public int Run()
+    {
+        if (!VethNamespaces.CanCreate(out var reason))
+            throw new PerfException($"cannot run: {reason}");
+        if (o.ServerCore == o.LoadCore || o.ServerCore >= Environment.ProcessorCount || o.LoadCore >= Environment.ProcessorCount)
+            throw new PerfException($"server core {o.ServerCore} and load core {o.LoadCore} must be distinct cores of {Environment.ProcessorCount}");
+        (_xdpPerf, _tcpPerf) = NativeTools.Build();
+        var backends = SelectBackends();
+        bool udp = o.Groups.Count == 0 || o.Groups.Contains("udp"), tcp = o.Groups.Count == 0 || o.Groups.Contains("tcp");
+        int steps = backends.Count * ((udp ? UdpSizes.Length * 2 : 0) + (tcp ? 3 : 0));
+        _progress = new Progress(steps);
+        _cpu = new CpuSampler(o.ServerCore, o.LoadCore);
+        _tmp = Directory.CreateTempSubdirectory("demi-perf-").FullName;
+        var started = DateTimeOffset.Now;
+        // The kernel of A owns A's address too (for the kernel-socket servers); while an AF_XDP socket
+        // is bound on A's only queue it takes every frame, so the kernel never sees that traffic.
+        using (_net = VethNamespaces.Create(new VethOptions { KernelAddressOnA = true }))
+        {
+            _net.AddNeighbor(VethSide.A, _net.AddressB, _net.MacB);
+            _net.AddNeighbor(VethSide.B, _net.AddressA, _net.MacA);
+            foreach (var b in backends)
+            {
+                if (udp)
+                    RunUdp(b);
+                if (tcp)
+                    RunTcp(b);
+            }
+        }
+        _progress.Done();
+        Directory.Delete(_tmp, recursive: true);
+        string dir = Path.Combine(o.ResultsDir, started.ToString("yyyyMMdd-HHmmss", Inv) + (o.Quick ? "-quick" : ""));
+        var report = new Report(started, o, _figures, _unavailable);
+        report.Write(dir);
+        Console.Out.WriteLine(report.Markdown());
+        Console.Out.WriteLine($"results: {Path.GetFullPath(dir)}");
+        return 0;
+    }
+
+    private List<BackendKind> SelectBackends()
+    {
+        var all = new List<BackendKind> { BackendKind.CXdp, BackendKind.DotnetKernel, BackendKind.DemiKernel, BackendKind.DemiXdp };
+        // Demi over AF_XDP needs src/Demi.Transport.Xdp's XdpBackend, which does not exist yet.
+        _unavailable[Name(BackendKind.DemiXdp)] = "XdpBackend (Demi over AF_XDP) is not in src/Demi.Transport.Xdp yet";
+        var chosen = o.Backends.Count == 0 ? all : all.Where(b => o.Backends.Contains(Name(b))).ToList();
+        return chosen.Where(b => !_unavailable.ContainsKey(Name(b))).ToList();
+    }
+
+    public static string Name(BackendKind b) => b switch
+    {
+        BackendKind.CXdp => "c-xdp",
+        BackendKind.DotnetKernel => "dotnet-kernel",
+        BackendKind.DemiKernel => "demi-kernel",
+        _ => "demi-xdp",
+    };
+
+    // ------------------------------------------------------------------ servers
+
+    private NsProcess StartServer(BackendKind b, bool udpPhase)
+    {
+        NsProcess p;
+        if (b == BackendKind.CXdp)
+        {
+            p = udpPhase
+                ? new NsProcess(_net.NamespaceA, o.ServerCore, _xdpPerf, ["echo", _net.InterfaceA, "--ip", _net.AddressA, "--seconds", "600"])
+                : new NsProcess(_net.NamespaceA, o.ServerCore, _tcpPerf, ["server", _net.AddressA, $"{TcpPort}", $"{SinkPort}", "--seconds", "600"]);
+        }
+        else
+        {
+            var (file, prefix) = SelfCommand();
+            p = new NsProcess(_net.NamespaceA, o.ServerCore, file,
+                [.. prefix, "serve", Name(b), _net.AddressA, $"{UdpPort}", $"{TcpPort}", $"{SinkPort}", "600"],
+                new Dictionary<string, string>
+                {
+                    ["DEMI_PERF_CORES"] = o.ServerCore.ToString(Inv),
+                    ["DOTNET_gcServer"] = "0",
+                    ["DOTNET_TieredPGO"] = "1",
+                });
+        }
+        p.WaitFirstLine(TimeSpan.FromSeconds(30));
+        return p;
+    }
+
+    private static (string File, string[] Prefix) SelfCommand()
+    {
+        string host = Environment.ProcessPath ?? "dotnet";
+        return Path.GetFileNameWithoutExtension(host) == "dotnet"
+            ? (host, [typeof(Program).Assembly.Location])
+            : (host, []);
+    }
+
+    // ------------------------------------------------------------------ UDP
+
+    private void RunUdp(BackendKind b)
+    {
+        string name = Name(b);
+        NsProcess server;
+        try
+        {
+            server = StartServer(b, udpPhase: true);
+        }
+        catch (PerfException e)
+        {
+            foreach (var size in UdpSizes)
+            {
+                Fail($"udp-{size}-tput", name, e.Message);
+                Fail($"udp-{size}-lat", name, e.Message);
+            }
+            return;
+        }
+        using (server)
+        {
+            foreach (var size in UdpSizes)
+            {
+                _progress.Step($"udp-{size}-tput on {name}");
+                Guard($"udp-{size}-tput", name, () => UdpThroughput(name, size));
+                _progress.Step($"udp-{size}-lat on {name}");
+                Guard($"udp-{size}-lat", name, () => UdpLatency(name, size));
+            }
+            server.Stop(TimeSpan.FromSeconds(3));
+        }
+    }
+
+    private string[] GenArgs(int size, string mode) =>
+    [
+        "gen", _net.InterfaceB, "--src-mac", _net.MacB.ToString(), "--dst-mac", _net.MacA.ToString(),
+        "--src-ip", _net.AddressB, "--dst-ip", _net.AddressA, "--sport", $"{GenPort}", "--dport", $"{UdpPort}",
+        "--size", size.ToString(Inv), "--mode", mode, "--seconds", o.Seconds.ToString(Inv), "--warmup", o.Warmup.ToString(Inv),
+    ];
+
+    private JsonElement RunTool(string file, string[] args, out double[] cpu)
+    {
+        using var p = new NsProcess(_net.NamespaceB, o.LoadCore, file, args);
+        // CPU busy is sampled over the whole run, warm-up included: enough to see which core saturates.
+        p.WaitExit(TimeSpan.FromSeconds(o.Seconds + o.Warmup + 30));
+        cpu = _cpu.Busy();
+        var line = p.StandardOutput.Split('\n').LastOrDefault(l => l.StartsWith('{'))
+            ?? throw new PerfException($"{Path.GetFileName(file)} printed no result:\n{p.StandardError}");
+        return JsonDocument.Parse(line).RootElement.Clone();
+    }
+
+    private JsonElement Tool(string file, string[] args, out double[] cpu)
+    {
+        _cpu.Restart();
+        return RunTool(file, args, out cpu);
+    }
+
+    private void UdpThroughput(string backend, int size)
+    {
+        var r = Tool(_xdpPerf, GenArgs(size, "tput"), out var cpu);
+        double sent = r.GetProperty("sent_pps").GetDouble(), recv = r.GetProperty("recv_pps").GetDouble();
+        double ratio = sent > 0 ? recv / sent : 0;
+        string limit = recv == 0 ? "server (no echo)"
+            : ratio < 0.95 ? $"server (echoed {ratio:P0} of offered)"
+            : "generator (server echoed all it was offered)";
+        _figures.Add(new Figure
+        {
+            Scenario = $"udp-{size}-tput", Backend = backend, Value = recv, Unit = "msg/s", Limit = limit,
+            ServerCpu = cpu[0], LoadCpu = cpu[1],
+            Notes = $"offered {sent:F0} msg/s; generator xsk drops {r.GetProperty("xsk_rx_dropped").GetUInt64()}",
+        });
+    }
+
+    private void UdpLatency(string backend, int size)
+    {
+        string samples = Path.Combine(_tmp, $"udp-{size}-{backend}.bin");
+        var r = Tool(_xdpPerf, [.. GenArgs(size, "lat"), "--rate", o.LatencyRate.ToString(Inv), "--samples", samples], out var cpu);
+        var (p50, p99, p999, n) = Latency.FromSamplesFile(samples);
+        ulong lost = r.GetProperty("lost").GetUInt64();
+        _figures.Add(new Figure
+        {
+            Scenario = $"udp-{size}-lat", Backend = backend, Value = r.GetProperty("recv_pps").GetDouble(), Unit = "msg/s",
+            P50Us = p50, P99Us = p99, P999Us = p999, Limit = "closed loop, 1 in flight", ServerCpu = cpu[0], LoadCpu = cpu[1],
+            Notes = $"offered {o.LatencyRate:F0} msg/s; {n} RTTs; {lost} lost (10 ms timeout)",
+        });
+    }
+
+    // ------------------------------------------------------------------ TCP
+
+    private void RunTcp(BackendKind b)
+    {
+        string name = Name(b);
+        NsProcess server;
+        try
+        {
+            server = StartServer(b, udpPhase: false);
+        }
+        catch (PerfException e)
+        {
+            Fail("tcp-rr-1", name, e.Message);
+            Fail("tcp-rr-16", name, e.Message);
+            Fail("tcp-bulk", name, e.Message);
+            return;
+        }
+        using (server)
+        {
+            foreach (int conns in new[] { 1, 16 })
+            {
+                _progress.Step($"tcp-rr-{conns} on {name}");
+                Guard($"tcp-rr-{conns}", name, () => TcpRr(name, conns));
+            }
+            _progress.Step($"tcp-bulk on {name}");
+            Guard("tcp-bulk", name, () => TcpBulk(name));
+            server.Stop(TimeSpan.FromSeconds(3));
+        }
+    }
+
+    private void TcpRr(string backend, int conns)
+    {
+        string samples = Path.Combine(_tmp, $"tcp-{conns}-{backend}.bin");
+        var r = Tool(_tcpPerf, ["rr", _net.AddressA, $"{TcpPort}", conns.ToString(Inv), "64", o.Seconds.ToString(Inv), o.Warmup.ToString(Inv), samples], out var cpu);
+        var (p50, p99, p999, _) = Latency.FromSamplesFile(samples);
+        _figures.Add(new Figure
+        {
+            Scenario = $"tcp-rr-{conns}", Backend = backend, Value = r.GetProperty("tps").GetDouble(), Unit = "trans/s",
+            P50Us = p50, P99Us = p99, P999Us = p999, Limit = CpuLimit(cpu), ServerCpu = cpu[0], LoadCpu = cpu[1],
+            Notes = $"64 B request/response, {conns} connection(s); errors {r.GetProperty("errors").GetUInt64()}",
+        });
+    }
+
+    private void TcpBulk(string backend)
+    {
+        var r = Tool(_tcpPerf, ["bulk", _net.AddressA, $"{SinkPort}", o.Seconds.ToString(Inv), o.Warmup.ToString(Inv)], out var cpu);
+        _figures.Add(new Figure
+        {
+            Scenario = "tcp-bulk", Backend = backend, Value = r.GetProperty("gbps").GetDouble(), Unit = "Gbit/s",
+            Limit = CpuLimit(cpu), ServerCpu = cpu[0], LoadCpu = cpu[1],
+            Notes = $"{r.GetProperty("bytes").GetUInt64()} B in {r.GetProperty("seconds").GetDouble():F2} s; server FIN seen: {r.GetProperty("fin").GetBoolean()}",
+        });
+    }
+
+    /// <summary>Which core saturated: the side at ≥ 90 % busy limited the figure (kernel TCP work is charged to whichever core ran it).</summary>
+    private static string CpuLimit(double[] cpu) => (cpu[0] >= 0.9, cpu[1] >= 0.9) switch
+    {
+        (true, false) => "server (core saturated)",
+        (false, true) => "generator (core saturated)",
+        (true, true) => "both cores saturated",
+        _ => "round trips (neither core saturated)",
+    };
+
+    private void Guard(string scenario, string backend, Action run)
+    {
+        try
+        {
+            run();
+        }
+        catch (Exception e) when (e is PerfException or JsonException or KeyNotFoundException or IOException or InvalidOperationException)
+        {
+            Fail(scenario, backend, e.Message);
+        }
+    }
+
+    private void Fail(string scenario, string backend, string error)
+    {
+        Console.Error.WriteLine($"\n{scenario} on {backend} failed: {error}");
+        _figures.Add(new Figure { Scenario = scenario, Backend = backend, Unit = "", Error = error.Split('\n')[0] });
+    }
+}

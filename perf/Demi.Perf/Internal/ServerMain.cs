@@ -1,0 +1,46 @@
+using System.Globalization;
+using System.Net;
+
+namespace Demi.Perf.Internal;
+
+/// <summary>
+/// The <c>serve</c> sub-command, run by the harness inside the server namespace, pinned with taskset:
+/// <c>serve BACKEND IP UDP_PORT TCP_ECHO_PORT TCP_SINK_PORT MAX_SECONDS</c>. It prints <c>READY</c>
+/// once every socket is bound and serves until stdin closes, it is killed, or MAX_SECONDS pass.
+/// </summary>
+internal static class ServerMain
+{
+    public static int Run(string[] args)
+    {
+        if (args.Length < 6)
+            throw new ArgumentException("serve BACKEND IP UDP_PORT TCP_ECHO_PORT TCP_SINK_PORT MAX_SECONDS");
+        string backend = args[0];
+        var ip = IPAddress.Parse(args[1]);
+        int udp = int.Parse(args[2], CultureInfo.InvariantCulture);
+        int tcp = int.Parse(args[3], CultureInfo.InvariantCulture);
+        int sink = int.Parse(args[4], CultureInfo.InvariantCulture);
+        double maxSeconds = double.Parse(args[5], CultureInfo.InvariantCulture);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(maxSeconds));
+        // The harness closes our stdin to stop us politely.
+        var stdinWatch = new Thread(() =>
+        {
+            try { while (Console.In.Read() >= 0) { } } catch (IOException) { }
+            stop.Cancel();
+        }) { IsBackground = true, Name = "stdin-watch" };
+        IEchoServer server = backend switch
+        {
+            "dotnet-kernel" => new KernelEchoServer(ip, udp, tcp, sink),
+            "demi-kernel" => new DemiEchoServer(ip, udp, tcp, sink, backend: null),
+            _ => throw new ArgumentException($"unknown server backend {backend}"),
+        };
+        using (server)
+        {
+            server.Start(stop.Token);
+            Console.Out.WriteLine("READY");
+            Console.Out.Flush();
+            stdinWatch.Start();
+            server.Wait(stop.Token);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+
+namespace Demi.Perf;
+
+/// <summary>Command-line options of a benchmark run.</summary>
+public sealed class PerfOptions
+{
+    /// <summary>Short run (under a minute): shorter phases and lower sample counts.</summary>
+    public bool Quick { get; set; }
+
+    /// <summary>Folder the results go to; a time-stamped sub-folder is made per run.</summary>
+    public string ResultsDir { get; set; } = "perf/Demi.Perf/results";
+
+    /// <summary>Backends to run (names as in <see cref="BackendKind"/>, lower case); empty means all available.</summary>
+    public List<string> Backends { get; } = new();
+
+    /// <summary>Scenario groups to run: "udp", "tcp" (default both).</summary>
+    public List<string> Groups { get; } = new();
+
+    /// <summary>Core the server runs on.</summary>
+    public int ServerCore { get; set; } = 1;
+
+    /// <summary>Core the load generator runs on.</summary>
+    public int LoadCore { get; set; } = 0;
+
+    /// <summary>Measured seconds of each throughput phase.</summary>
+    public double Seconds { get; set; } = 5;
+
+    /// <summary>Warm-up seconds before each measured phase.</summary>
+    public double Warmup { get; set; } = 1;
+
+    /// <summary>Offered load of the closed-loop latency phases, messages per second.</summary>
+    public double LatencyRate { get; set; } = 10_000;
+
+    /// <summary>Parses the arguments; returns null and prints usage on a bad one.</summary>
+    public static PerfOptions? Parse(string[] args)
+    {
+        var o = new PerfOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
+            switch (a)
+            {
+                case "--quick": o.Quick = true; o.Seconds = 1; o.Warmup = 0.3; o.LatencyRate = 5_000; break;
+                case "--out": o.ResultsDir = Next(); break;
+                case "--backend": o.Backends.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries)); break;
+                case "--only": o.Groups.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries)); break;
+                case "--server-core": o.ServerCore = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--load-core": o.LoadCore = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--seconds": o.Seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--warmup": o.Warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--rate": o.LatencyRate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "-h":
+                case "--help":
+                    PrintUsage();
+                    return null;
+                default:
+                    Console.Error.WriteLine($"unknown argument {a}");
+                    PrintUsage();
+                    return null;
+            }
+        }
+        if (o.Seconds <= 0 || o.Seconds > 120 || o.Warmup < 0 || o.Warmup > 30 || o.LatencyRate <= 0 || o.LatencyRate > 1e6)
+            throw new ArgumentException("--seconds must be in (0, 120], --warmup in [0, 30], --rate in (0, 1e6]");
+        return o;
+    }
+
+    /// <summary>Prints the usage text.</summary>
+    public static void PrintUsage() => Console.Error.WriteLine("""
+        usage: Demi.Perf [--quick] [--out DIR] [--backend c-xdp,dotnet-kernel,demi-kernel,demi-xdp] [--only udp,tcp]
+                         [--server-core N] [--load-core N] [--seconds S] [--warmup S] [--rate MSG_PER_S]
+        Runs as root: builds two network namespaces joined by a veth pair and measures UDP echo and TCP
+        request/response and bulk per backend, server pinned to one core, load generator to the other.
+        """);
+}
