@@ -101,8 +101,10 @@ internal sealed class UdpLayer : IIpProtocolHandler
         var header = new UdpHeader(socket.LocalEndpoint.Port, destination.Port, (ushort)(payload.Length + UdpHeader.HeaderLength), 0);
         payload.Prepend(UdpHeader.HeaderLength);
         header.Write(payload.Span, source, destination.Address, computeChecksum: !TxOffloaded);
-        _counters.UdpDatagramsSentCount++;
-        return _stack.SendIp(destination.Address, Ipv4Header.ProtocolUdp, payload, socket, tag);
+        int result = _stack.SendIp(destination.Address, Ipv4Header.ProtocolUdp, payload, socket, tag);
+        if (result is 0 or UdpSocket.Pending)
+            _counters.UdpDatagramsSentCount++;
+        return result;
     }
 
     private bool TxOffloaded => _checksumOffloadOption || (_stack.NicOffloads & Nic.NicOffloads.TxChecksum) != 0;

@@ -12,6 +12,7 @@ public sealed class CapturingNicQueue : INicQueue
     private readonly INicQueue _inner;
     private readonly PcapWriter _writer;
     private readonly bool _ownsInner;
+    private long _flushedFrames;
 
     /// <summary>Wraps <paramref name="inner"/>; the writer becomes this queue's (disposed with it).</summary>
     public CapturingNicQueue(INicQueue inner, PcapWriter writer, bool ownsInner)
@@ -58,7 +59,12 @@ public sealed class CapturingNicQueue : INicQueue
     public void Flush()
     {
         _inner.Flush();
-        _writer.Flush();
+        // Push records to the file once per shard loop that captured something (not per frame).
+        if (_writer.Frames != _flushedFrames)
+        {
+            _writer.Flush();
+            _flushedFrames = _writer.Frames;
+        }
     }
 
     public void Dispose()
