@@ -87,7 +87,9 @@ internal sealed class Report(DateTimeOffset started, PerfOptions options, List<F
     private static string Machine()
     {
         string cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?";
-        return $"{Environment.ProcessorCount}× {cpu}, Linux {Environment.OSVersion.Version}, .NET {Environment.Version}";
+        // Other work on the machine skews every figure on 2 cores: record the load average with them.
+        string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+        return $"{Environment.ProcessorCount}× {cpu}, Linux {Environment.OSVersion.Version}, .NET {Environment.Version}, load average {load} at the end";
     }
 
     public void Write(string dir)

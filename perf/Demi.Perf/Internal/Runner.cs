@@ -63,8 +63,6 @@ internal sealed class Runner(PerfOptions o)
     private List<BackendKind> SelectBackends()
     {
         var all = new List<BackendKind> { BackendKind.CXdp, BackendKind.DotnetKernel, BackendKind.DemiKernel, BackendKind.DemiXdp };
-        // Demi over AF_XDP needs src/Demi.Transport.Xdp's XdpBackend, which does not exist yet.
-        _unavailable[Name(BackendKind.DemiXdp)] = "XdpBackend (Demi over AF_XDP) is not in src/Demi.Transport.Xdp yet";
         var chosen = o.Backends.Count == 0 ? all : all.Where(b => o.Backends.Contains(Name(b))).ToList();
         return chosen.Where(b => !_unavailable.ContainsKey(Name(b))).ToList();
     }
@@ -96,6 +94,9 @@ internal sealed class Runner(PerfOptions o)
                 new Dictionary<string, string>
                 {
                     ["DEMI_PERF_CORES"] = o.ServerCore.ToString(Inv),
+                    ["DEMI_PERF_IFACE"] = _net.InterfaceA,
+                    ["DEMI_PERF_PEER_IP"] = _net.AddressB,
+                    ["DEMI_PERF_PEER_MAC"] = _net.MacB.ToString(),
                     ["DOTNET_gcServer"] = "0",
                     ["DOTNET_TieredPGO"] = "1",
                 });

@@ -31,6 +31,7 @@ internal static class ServerMain
         {
             "dotnet-kernel" => new KernelEchoServer(ip, udp, tcp, sink),
             "demi-kernel" => new DemiEchoServer(ip, udp, tcp, sink, backend: null),
+            "demi-xdp" => new DemiEchoServer(ip, udp, tcp, sink, backend: XdpBackendFactory.Create(ip)),
             _ => throw new ArgumentException($"unknown server backend {backend}"),
         };
         using (server)

@@ -1,0 +1,28 @@
+using System.Net;
+using Demi.Inet;
+using Demi.Inet.Tcp;
+using Demi.Runtime;
+using Demi.Transport.Xdp;
+
+namespace Demi.Perf.Internal;
+
+/// <summary>
+/// Builds Demi's AF_XDP backend for the server process, which already runs inside namespace A
+/// (nsenter): queue 0 of the veth end named by DEMI_PERF_IFACE, the user-space stack on the server
+/// address, the generator's MAC pinned in the ARP table (the harness pins the kernel peers' too), TCP on.
+/// </summary>
+internal static class XdpBackendFactory
+{
+    public static INetworkBackend Create(IPAddress ip)
+    {
+        string iface = Environment.GetEnvironmentVariable("DEMI_PERF_IFACE") ?? throw new PerfException("DEMI_PERF_IFACE is not set");
+        var stack = new InetStackOptions { LocalAddress = Ipv4Address.Parse(ip.ToString()), PrefixLength = 24 };
+        var peerIp = Environment.GetEnvironmentVariable("DEMI_PERF_PEER_IP");
+        var peerMac = Environment.GetEnvironmentVariable("DEMI_PERF_PEER_MAC");
+        if (peerIp is not null && peerMac is not null)
+            stack.ArpTable[Ipv4Address.Parse(peerIp)] = MacAddress.Parse(peerMac);
+        var backend = XdpBackend.Create(new XdpQueueOptions { Interface = iface }, stack);
+        backend.StreamTransport = new TcpTransport();
+        return backend;
+    }
+}
