@@ -15,8 +15,10 @@ public sealed class InetBackend : INetworkBackend
     private readonly INicQueue[] _queues;
     private readonly Func<int, InetStackOptions> _options;
     private readonly bool _ownsQueues;
+    private ArpCache? _sharedArpCache;
 
     /// <summary>Creates a backend over <paramref name="queues"/> (one per shard), each stack configured by <paramref name="options"/>.</summary>
+    /// <remarks>Stacks whose options leave <see cref="InetStackOptions.ArpCache"/> null share one cache (same interface).</remarks>
     public InetBackend(IReadOnlyList<INicQueue> queues, Func<int, InetStackOptions> options, bool ownsQueues = false)
     {
         ArgumentNullException.ThrowIfNull(queues);
@@ -51,7 +53,13 @@ public sealed class InetBackend : INetworkBackend
     {
         if (shard.Id >= _queues.Length)
             throw new InvalidOperationException($"Shard {shard.Id} has no NIC queue ({_queues.Length} given).");
-        return new InetShardDriver(shard, _queues[shard.Id], _options(shard.Id), StreamTransport);
+        var options = _options(shard.Id);
+        if (options.ArpCache is null)
+        {
+            lock (_queues)
+                options.ArpCache = _sharedArpCache ??= new ArpCache(options.ArpCacheCapacity);
+        }
+        return new InetShardDriver(shard, _queues[shard.Id], options, StreamTransport);
     }
 
     public int CreateSocket(Shard shard, int type, out SocketActor? socket)

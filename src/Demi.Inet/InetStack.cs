@@ -128,10 +128,13 @@ public sealed class InetStack : IIpLayer, IDisposable
     public UdpSocket CreateUdpSocket() => _udp.CreateSocket();
 
     /// <summary>Adds or replaces a static ARP entry.</summary>
-    public void AddStaticArpEntry(Ipv4Address address, MacAddress mac) => _arp.AddStatic(address, mac);
+    public void AddStaticArpEntry(Ipv4Address address, MacAddress mac) => _arp.Cache.AddStatic(address, mac);
 
     /// <summary>Looks up a valid (static or unexpired) ARP entry.</summary>
-    public bool TryGetArpEntry(Ipv4Address address, out MacAddress mac) => _arp.TryGet(address, Clock.NowMicroseconds, out mac);
+    public bool TryGetArpEntry(Ipv4Address address, out MacAddress mac) => _arp.Cache.TryGet(address, Clock.NowMicroseconds, out mac);
+
+    /// <summary>The neighbour table (possibly shared with other stacks on the same interface).</summary>
+    public ArpCache ArpCache => _arp.Cache;
 
     /// <summary>
     /// One turn of the shard loop for the network: receive a burst, process it, run due timers, flush
@@ -160,6 +163,8 @@ public sealed class InetStack : IIpLayer, IDisposable
     public int RunTimers(long now)
     {
         int work = 0;
+        if (_arp.WaitingCount > 0)
+            work += _arp.CheckShared(now);
         if (_arp.NextDeadline <= now)
             work += _arp.OnTimer(now);
         foreach (var handler in _timerHandlers)

@@ -42,7 +42,13 @@ public sealed class InetStackOptions
     /// <summary>Packets that may wait for address resolution, over all destinations (the bound on queued sends).</summary>
     public int ArpPendingLimit { get; set; } = 64;
 
-    /// <summary>Most learned (non-static) ARP entries kept.</summary>
+    /// <summary>
+    /// A neighbour table shared with other stacks on the same interface (one per NIC queue/shard), so that
+    /// an ARP reply received on any queue resolves sends waiting on all. Null gives the stack its own.
+    /// </summary>
+    public ArpCache? ArpCache { get; set; }
+
+    /// <summary>Most learned (non-static) ARP entries kept (when the stack creates its own <see cref="ArpCache"/>).</summary>
     public int ArpCacheCapacity { get; set; } = 1024;
 
     /// <summary>Skip computing and verifying UDP checksums (<c>udp_checksum_offload</c>): the device does it.</summary>

@@ -139,4 +139,35 @@ public sealed class ArpTests
         Assert.True(o.UdpChecksumOffload);
         Assert.Equal(MacAddress.Parse("02:aa:bb:cc:dd:ee"), o.ArpTable[Ipv4Address.Parse("192.168.1.3")]);
     }
+
+    [Fact]
+    public void SharedCacheResolvesSendsWaitingOnAnotherQueue()
+    {
+        // Two queues of one interface (same MAC and address, one stack each): the reply to queue 1's
+        // request lands on queue 2 (the wire delivers to the last port with that MAC).
+        using var net = new TwoStacks();
+        var shared = new ArpCache();
+        var queue1 = net.Wire.CreatePort(TwoStacks.MacRaw);
+        var queue2 = net.Wire.CreatePort(TwoStacks.MacRaw);
+        using var s1 = new InetStack(queue1, new InetStackOptions { LocalAddress = TwoStacks.AddressRaw, Clock = net.Clock, ArpCache = shared });
+        using var s2 = new InetStack(queue2, new InetStackOptions { LocalAddress = TwoStacks.AddressRaw, Clock = net.Clock, ArpCache = shared });
+        var b = net.B.CreateUdpSocket();
+        Assert.Equal(0, b.Bind(new Ipv4Endpoint(Ipv4Address.Any, 99)));
+        var u = s1.CreateUdpSocket();
+        Assert.Equal(UdpSocket.Pending, u.PushTo(TwoStacks.Payload(s1, "via shared cache"u8), new Ipv4Endpoint(TwoStacks.AddressB, 99)));
+        for (int i = 0; i < 10; i++)
+        {
+            s1.Poll();
+            net.Pump();
+            s2.Poll();
+        }
+        Assert.Equal(1, s1.Counters.ArpRequestsSent);
+        Assert.Equal(0, s1.Counters.RxFrames); // the reply went to queue 2
+        Assert.Equal(2, s2.Counters.RxFrames); // queue 1's broadcast request, and the reply
+        Assert.True(s1.TryGetArpEntry(TwoStacks.AddressB, out var mac));
+        Assert.Equal(TwoStacks.MacB, mac);
+        Assert.Equal(0, s1.PendingResolutions);
+        Assert.Equal("via shared cache"u8.ToArray(), TwoStacks.PopBytes(b, out var from));
+        Assert.Equal(TwoStacks.AddressRaw, from.Address);
+    }
 }

@@ -12,13 +12,6 @@ internal sealed class ArpResolver
 {
     internal enum Lookup { Hit, Miss, Failed }
 
-    private struct Entry
-    {
-        public MacAddress Mac;
-        public long ExpiresAt;
-        public bool Static;
-    }
-
     private struct Resolution
     {
         public uint Address;
@@ -42,15 +35,13 @@ internal sealed class ArpResolver
 
     private readonly InetStack _stack;
     private readonly InetCounters _counters;
-    private readonly Dictionary<uint, Entry> _cache;
+    private readonly ArpCache _cache;
     private readonly Resolution[] _resolutions = new Resolution[MaxResolutions];
     private readonly Waiting[] _waiting;
     private readonly long _ttl;
     private readonly long _timeout;
     private readonly long _failureHold;
     private readonly int _retries;
-    private readonly int _cacheCapacity;
-    private int _learned;
     private int _waitingCount;
     private long _sequence;
 
@@ -58,18 +49,35 @@ internal sealed class ArpResolver
     {
         _stack = stack;
         _counters = counters;
-        _cacheCapacity = options.ArpCacheCapacity;
-        _cache = new Dictionary<uint, Entry>(options.ArpCacheCapacity + options.ArpTable.Count);
+        _cache = options.ArpCache ?? new ArpCache(options.ArpCacheCapacity);
         _waiting = new Waiting[options.ArpPendingLimit];
         _ttl = (long)(options.ArpCacheTtl.TotalMilliseconds * 1000);
         _timeout = (long)(options.ArpRequestTimeout.TotalMilliseconds * 1000);
         _failureHold = (long)(options.ArpFailureHoldTime.TotalMilliseconds * 1000);
         _retries = options.ArpRequestRetries;
         foreach (var (ip, mac) in options.ArpTable)
-            _cache[ip.Value] = new Entry { Mac = mac, Static = true, ExpiresAt = long.MaxValue };
+            _cache.AddStatic(ip, mac);
     }
 
     public int WaitingCount => _waitingCount;
+
+    /// <summary>
+    /// Sends what waits for addresses that another stack sharing the cache has resolved meanwhile.
+    /// Called each poll while sends wait (at most one lookup per active resolution).
+    /// </summary>
+    public int CheckShared(long now)
+    {
+        int work = 0;
+        for (int i = 0; i < _resolutions.Length; i++)
+        {
+            if (_resolutions[i].Active && _cache.TryGet(_resolutions[i].Address, now, out _))
+            {
+                Resolved(_resolutions[i].Address, now);
+                work++;
+            }
+        }
+        return work;
+    }
 
     public long NextDeadline
     {
@@ -83,37 +91,12 @@ internal sealed class ArpResolver
         }
     }
 
-    public void AddStatic(Ipv4Address address, MacAddress mac)
-    {
-        if (_cache.TryGetValue(address.Value, out var old) && !old.Static)
-            _learned--;
-        _cache[address.Value] = new Entry { Mac = mac, Static = true, ExpiresAt = long.MaxValue };
-    }
-
-    public bool TryGet(Ipv4Address address, long now, out MacAddress mac)
-    {
-        if (_cache.TryGetValue(address.Value, out var e) && e.ExpiresAt > now)
-        {
-            mac = e.Mac;
-            return true;
-        }
-        mac = default;
-        return false;
-    }
+    public ArpCache Cache => _cache;
 
     public Lookup Find(uint address, long now, out MacAddress mac)
     {
-        if (_cache.TryGetValue(address, out var e))
-        {
-            if (e.ExpiresAt > now)
-            {
-                mac = e.Mac;
-                return Lookup.Hit;
-            }
-            _cache.Remove(address);
-            _learned--;
-        }
-        mac = default;
+        if (_cache.TryGet(address, now, out mac))
+            return Lookup.Hit;
         foreach (ref readonly var r in _resolutions.AsSpan())
             if (!r.Active && r.Address == address && r.FailedUntil > now)
                 return Lookup.Failed;
@@ -198,13 +181,7 @@ internal sealed class ArpResolver
         bool senderValid = !arp.SenderAddress.IsAny && !arp.SenderAddress.IsBroadcast && !arp.SenderAddress.IsMulticast
                            && !arp.SenderMac.IsMulticast && arp.SenderMac != MacAddress.Zero && arp.SenderAddress != local;
         // RFC 826 merge: refresh an entry we already have, whoever the packet is for.
-        bool merged = false;
-        if (senderValid && _cache.TryGetValue(arp.SenderAddress.Value, out var existing))
-        {
-            if (!existing.Static)
-                _cache[arp.SenderAddress.Value] = new Entry { Mac = arp.SenderMac, ExpiresAt = now + _ttl };
-            merged = true;
-        }
+        bool merged = senderValid && _cache.Refresh(arp.SenderAddress.Value, arp.SenderMac, now + _ttl);
         if (arp.TargetAddress != local)
         {
             if (merged)
@@ -212,11 +189,8 @@ internal sealed class ArpResolver
             _stack.Drop(packet, DropReason.ArpNotForUs);
             return;
         }
-        if (senderValid && !merged && _learned < _cacheCapacity)
-        {
-            _cache[arp.SenderAddress.Value] = new Entry { Mac = arp.SenderMac, ExpiresAt = now + _ttl };
-            _learned++;
-        }
+        if (senderValid && !merged)
+            _cache.Learn(arp.SenderAddress.Value, arp.SenderMac, now + _ttl);
         if (senderValid)
             Resolved(arp.SenderAddress.Value, now);
         if (arp.Operation == ArpPacket.OperationRequest)
@@ -239,7 +213,7 @@ internal sealed class ArpResolver
         int r = FindResolution(address);
         if (r >= 0)
             _resolutions[r] = default;
-        if (_waitingCount == 0 || !_cache.TryGetValue(address, out var entry))
+        if (_waitingCount == 0 || !_cache.TryGet(address, now, out var mac))
             return;
         while (true)
         {
@@ -252,7 +226,7 @@ internal sealed class ArpResolver
             ulong tag = w.Tag;
             w = default;
             _waitingCount--;
-            _stack.SendFrame(packet, entry.Mac, EthernetHeader.EtherTypeIpv4);
+            _stack.SendFrame(packet, mac, EthernetHeader.EtherTypeIpv4);
             completion?.OnSendCompleted(tag, 0);
         }
     }
@@ -279,6 +253,12 @@ internal sealed class ArpResolver
             if (!r.Active || r.Deadline > now)
                 continue;
             work++;
+            if (_cache.TryGet(r.Address, now, out _))
+            {
+                // Another stack sharing the cache (another shard's queue) got the reply.
+                Resolved(r.Address, now);
+                continue;
+            }
             if (r.RetriesLeft > 0)
             {
                 r.RetriesLeft--;
