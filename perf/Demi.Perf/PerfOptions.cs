@@ -32,6 +32,12 @@ public sealed class PerfOptions
     /// <summary>Offered load of the closed-loop latency phases, messages per second.</summary>
     public double LatencyRate { get; set; } = 10_000;
 
+    /// <summary>Idle strategy of Demi's shard thread (spin, park, spin-then-park).</summary>
+    public string ShardIdle { get; set; } = "spin-then-park";
+
+    /// <summary>Idle strategy of the Demi echo app's WaitAny (spin, park, spin-then-park).</summary>
+    public string WaitIdle { get; set; } = "spin-then-park";
+
     /// <summary>Parses the arguments; returns null and prints usage on a bad one.</summary>
     public static PerfOptions? Parse(string[] args)
     {
@@ -50,6 +56,8 @@ public sealed class PerfOptions
                 case "--load-core": o.LoadCore = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seconds": o.Seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--warmup": o.Warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--shard-idle": o.ShardIdle = Next(); break;
+                case "--wait-idle": o.WaitIdle = Next(); break;
                 case "--rate": o.LatencyRate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "-h":
                 case "--help":
@@ -70,6 +78,7 @@ public sealed class PerfOptions
     public static void PrintUsage() => Console.Error.WriteLine("""
         usage: Demi.Perf [--quick] [--out DIR] [--backend c-xdp,dotnet-kernel,demi-kernel,demi-xdp] [--only udp,tcp]
                          [--server-core N] [--load-core N] [--seconds S] [--warmup S] [--rate MSG_PER_S]
+                         [--shard-idle spin|park|spin-then-park] [--wait-idle spin|park|spin-then-park]
         Runs as root: builds two network namespaces joined by a veth pair and measures UDP echo and TCP
         request/response and bulk per backend, server pinned to one core, load generator to the other.
         """);

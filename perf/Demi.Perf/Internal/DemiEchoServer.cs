@@ -29,7 +29,16 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
         // The process is pinned to one core by taskset; the shard runs there too. Both the shard and
         // this thread park when idle: two busy spinners on one core would halve each other.
         var cores = Environment.GetEnvironmentVariable("DEMI_PERF_CORES");
-        _libos = new LibOS(new LibOSOptions { Backend = backend, Cores = string.IsNullOrEmpty(cores) ? null : cores });
+        // DEMI_PERF_SHARD_IDLE / DEMI_PERF_WAIT_IDLE (spin, park, spin-then-park) let a run compare them.
+        var shardIdle = IdleStrategy.Parse(Environment.GetEnvironmentVariable("DEMI_PERF_SHARD_IDLE") ?? "default");
+        var waitIdle = IdleStrategy.Parse(Environment.GetEnvironmentVariable("DEMI_PERF_WAIT_IDLE") ?? "default");
+        _libos = new LibOS(new LibOSOptions
+        {
+            Backend = backend,
+            Cores = string.IsNullOrEmpty(cores) ? null : cores,
+            ShardIdle = shardIdle,
+            WaitIdle = waitIdle,
+        });
         var os = _libos;
         var addr = Ipv4Address.Parse(ip.ToString());
         Check(os.Socket(out _udp, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0), "socket(udp)");

@@ -95,6 +95,8 @@ internal sealed class Runner(PerfOptions o)
                 {
                     ["DEMI_PERF_CORES"] = o.ServerCore.ToString(Inv),
                     ["DEMI_PERF_IFACE"] = _net.InterfaceA,
+                    ["DEMI_PERF_SHARD_IDLE"] = o.ShardIdle,
+                    ["DEMI_PERF_WAIT_IDLE"] = o.WaitIdle,
                     ["DEMI_PERF_PEER_IP"] = _net.AddressB,
                     ["DEMI_PERF_PEER_MAC"] = _net.MacB.ToString(),
                     ["DOTNET_gcServer"] = "0",
