@@ -231,7 +231,7 @@ public sealed partial class TcpSocket
         if (seg.HasAck)
         {
             _sndUna = seg.Ack;
-            _sndWnd = (uint)seg.Window << _sndWscale;
+            _sndWnd = seg.Window; // a SYN's window is never scaled (RFC 7323 §2.2)
             _maxSndWnd = _sndWnd;
             _sndWl1 = seg.Seq;
             _sndWl2 = seg.Ack;

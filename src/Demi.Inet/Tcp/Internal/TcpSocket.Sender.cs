@@ -286,6 +286,24 @@ public sealed partial class TcpSocket
         return true;
     }
 
+    /// <summary>Sends one segment of whatever fits the send window, bypassing Nagle and SWS avoidance (persist override).</summary>
+    private void ForceSendInWindow(long now)
+    {
+        uint nxt = _sndNxt;
+        long available = Math.Max(0, (long)(int)(DataEnd - nxt));
+        long room = (long)(int)(_sndUna + _sndWnd - nxt);
+        int length = (int)Math.Min(Math.Min(available, _sndMss), Math.Max(room, 0));
+        if (length <= 0)
+            return;
+        int sent = SendSegment(nxt, length, TcpFlags.Ack | TcpFlags.Psh, now);
+        if (sent <= 0)
+            return;
+        _sndNxt = nxt + (uint)sent;
+        if (SeqNum.Gt(_sndNxt, _sndMax))
+            _sndMax = _sndNxt;
+        ArmRetransmit(now);
+    }
+
     /// <summary>
     /// Builds and sends one segment of <paramref name="length"/> payload bytes from the send queue at
     /// <paramref name="seq"/>. Returns the payload bytes sent (may be fewer when SACK options take
@@ -391,6 +409,7 @@ public sealed partial class TcpSocket
         {
             case TcpState.FinWait1:
                 State = TcpState.FinWait2;
+                _lingerDeadline = long.MaxValue; // SO_LINGER is satisfied once our FIN is acknowledged
                 if (_userClosed)
                     _closeDeadline = now + Layer.Config.FinWait2TimeoutMicroseconds;
                 break;

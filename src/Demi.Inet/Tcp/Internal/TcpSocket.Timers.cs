@@ -37,11 +37,15 @@ public sealed partial class TcpSocket
         _keepaliveSent = 0;
     }
 
-    /// <summary>Starts the persist timer when data waits for a zero send window and nothing is in flight to bring an update.</summary>
+    /// <summary>
+    /// Starts the persist timer when data waits and nothing is in flight to bring an ACK: a zero
+    /// send window (probe it), or a window too small for sender SWS avoidance (the RFC 9293
+    /// §3.8.6.2.1 override timeout sends what fits).
+    /// </summary>
     private void MaybeStartPersist(long now)
     {
-        if (_sndWnd == 0 && _sndMax == _sndUna && _rtxDeadline == long.MaxValue
-            && (DataEnd != _sndNxt || (_finQueued && !_finAcked)))
+        if (_sndMax == _sndUna && _rtxDeadline == long.MaxValue
+            && (DataEnd != _sndNxt || (_finQueued && !_finAcked && _sndWnd == 0)))
         {
             _persist = true;
             _rtxDeadline = now + _rtt.Rto;
@@ -95,6 +99,13 @@ public sealed partial class TcpSocket
         var config = Layer.Config;
         if (_persist)
         {
+            if (_sndWnd > 0 && IsSynchronized)
+            {
+                // SWS override: send what the small window takes.
+                _persist = false;
+                ForceSendInWindow(now);
+                return;
+            }
             // Zero-window probe: a segment the peer must answer with its current window.
             Layer.Statistics.ZeroWindowProbes++;
             SendProbe();
