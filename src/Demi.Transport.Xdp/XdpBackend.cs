@@ -1,3 +1,4 @@
+using System.Numerics;
 using Demi.Buffers;
 using Demi.Inet;
 using Demi.Inet.Nic;
@@ -18,19 +19,22 @@ public sealed class XdpBackend : INetworkBackend
     private readonly InetBackend _inet;
     private int _disposed;
 
-    private XdpBackend(XdpUmem umem, XdpNicQueue[] queues, InetBackend inet)
+    private XdpBackend(XdpUmem umem, XdpNicQueue[] queues, InetBackend inet, FlowSteering? steering)
     {
         _umem = umem;
         _queues = queues;
         _inet = inet;
+        Steering = steering;
     }
 
     /// <summary>
     /// Opens <paramref name="queueCount"/> AF_XDP sockets on <paramref name="queue"/>'s interface,
     /// starting at its <see cref="XdpQueueOptions.QueueId"/>, and a stack per queue configured by
-    /// <paramref name="stack"/> (called with the shard index).
+    /// <paramref name="stack"/> (called with the shard index). With several queues and
+    /// <paramref name="steering"/> (the default), frames that land on a shard not owning their flow
+    /// are steered in software to the owner (see <see cref="FlowSteering"/>).
     /// </summary>
-    public static XdpBackend Create(XdpQueueOptions queue, Func<int, InetStackOptions> stack, int queueCount = 1)
+    public static XdpBackend Create(XdpQueueOptions queue, Func<int, InetStackOptions> stack, int queueCount = 1, bool steering = true)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(stack);
@@ -56,8 +60,17 @@ public sealed class XdpBackend : INetworkBackend
                 };
                 queues.Add(XdpNicQueue.Open(options, umem));
             }
-            var inet = new InetBackend(queues.Cast<INicQueue>().ToArray(), stack, ownsQueues: true);
-            return new XdpBackend(umem, queues.ToArray(), inet);
+            INicQueue[] nics = queues.Cast<INicQueue>().ToArray();
+            FlowSteering? flowSteering = null;
+            if (steering && queueCount > 1)
+            {
+                // Rings sized like an RX ring: a burst of a busy owner's worth of frames in flight.
+                flowSteering = new FlowSteering(queueCount, (int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)queue.RxSize), 4096));
+                for (int i = 0; i < nics.Length; i++)
+                    nics[i] = flowSteering.Attach(i, nics[i]);
+            }
+            var inet = new InetBackend(nics, stack, ownsQueues: true);
+            return new XdpBackend(umem, queues.ToArray(), inet, flowSteering);
         }
         catch
         {
@@ -79,6 +92,9 @@ public sealed class XdpBackend : INetworkBackend
 
     /// <summary>The AF_XDP queues, by shard index.</summary>
     public IReadOnlyList<XdpNicQueue> Queues => _queues;
+
+    /// <summary>Software steering across the shards (null with one queue or when turned off).</summary>
+    public FlowSteering? Steering { get; }
 
     /// <summary>The user-space stack backend underneath.</summary>
     public InetBackend Inet => _inet;
@@ -102,6 +118,7 @@ public sealed class XdpBackend : INetworkBackend
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         _inet.Dispose();
+        Steering?.Dispose();
         _umem.Dispose();
     }
 }

@@ -1,0 +1,70 @@
+using Demi.Inet;
+using Demi.Inet.Tcp;
+using Demi.Runtime;
+
+namespace Demi.Transport.Xdp.Tests;
+
+/// <summary>Builds libOS instances over AF_XDP on one side of a <see cref="VethNamespaces"/> pair, and small helpers shared by the tests.</summary>
+internal static class DemiOverVeth
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A libOS over AF_XDP on <paramref name="side"/> with the side's address, <paramref name="queues"/>
+    /// shards (one per veth queue), TCP when <paramref name="tcp"/> is set.
+    /// </summary>
+    public static LibOS Create(VethNamespaces veth, VethSide side, out XdpBackend backend, int queues = 1, bool tcp = false,
+        bool steering = false, string? capturePath = null, IdleStrategy? idle = null)
+    {
+        string address = side == VethSide.A ? veth.AddressA : veth.AddressB;
+        backend = XdpBackend.Create(
+            new XdpQueueOptions { Interface = veth.InterfaceOf(side), NetworkNamespace = veth.NamespaceOf(side), FrameCount = 8192 },
+            shard => new InetStackOptions
+            {
+                LocalAddress = Ipv4Address.Parse(address),
+                PrefixLength = 24,
+                CapturePath = capturePath is null ? null : $"{capturePath}.{side}.{shard}.pcap",
+            },
+            queues,
+            steering);
+        if (tcp)
+            backend.StreamTransport = new TcpTransport();
+        try
+        {
+            var options = new LibOSOptions { Backend = backend, ShardCount = queues };
+            if (idle is not null)
+                options.ShardIdle = idle;
+            return new LibOS(options);
+        }
+        catch
+        {
+            backend.Dispose();
+            throw;
+        }
+    }
+
+    public static QResult WaitOk(LibOS libOS, ulong qt, TimeSpan? timeout = null)
+    {
+        int rc = libOS.Wait(out var result, qt, timeout ?? Timeout);
+        Assert.True(rc == 0, $"wait: {Errno.Name(rc)}");
+        Assert.False(result.Failed, $"operation failed: {Errno.Name(result.Error)}");
+        return result;
+    }
+
+    /// <summary>A UDP echo server thread on <paramref name="qd"/>: echoes each datagram from its own frame until the descriptor closes.</summary>
+    public static Thread StartUdpEcho(LibOS libOS, int qd, Action? onEcho = null)
+    {
+        var server = new Thread(() =>
+        {
+            while (libOS.Pop(out var popQt, qd) == 0 && libOS.Wait(out var r, popQt, Timeout) == 0 && !r.Failed)
+            {
+                if (libOS.PushTo(out var pushQt, qd, r.Sga, r.Sga.Address.Endpoint) == 0)
+                    libOS.Wait(out _, pushQt, Timeout);
+                libOS.SgaFree(r.Sga);
+                onEcho?.Invoke();
+            }
+        }) { IsBackground = true, Name = "udp-echo" };
+        server.Start();
+        return server;
+    }
+}
