@@ -59,6 +59,12 @@ public sealed class InetBackend : INetworkBackend
             lock (_queues)
                 options.ArpCache = _sharedArpCache ??= new ArpCache(options.ArpCacheCapacity);
         }
+        if (options.CapturePath is { } path && _queues.Length > 1)
+        {
+            // One capture file per shard: the stacks run on different threads.
+            options = options.Clone();
+            options.CapturePath = Path.ChangeExtension(path, null) + $".shard{shard.Id}" + (Path.GetExtension(path) is { Length: > 0 } ext ? ext : ".pcap");
+        }
         return new InetShardDriver(shard, _queues[shard.Id], options, StreamTransport);
     }
 

@@ -69,7 +69,10 @@ public sealed class InetStackOptions
     /// <summary>Seed for ephemeral port choice; null picks a random one (ports are unpredictable, unlike Demikernel #213).</summary>
     public int? Seed { get; set; }
 
-    /// <summary>When set, every frame sent and received is written to this pcap file.</summary>
+    /// <summary>
+    /// When set, every frame sent and received is written to this pcap file. Under <see cref="InetBackend"/>
+    /// with several queues, shard <c>i</c> writes <c>name.shard{i}.pcap</c>.
+    /// </summary>
     public string? CapturePath { get; set; }
 
     /// <summary>The stack's clock (a <see cref="ManualInetClock"/> in tests).</summary>
@@ -103,6 +106,9 @@ public sealed class InetStackOptions
             default: return false;
         }
     }
+
+    /// <summary>A shallow copy (the static ARP table and shared cache are shared).</summary>
+    internal InetStackOptions Clone() => (InetStackOptions)MemberwiseClone();
 
     internal void Validate()
     {

@@ -146,4 +146,45 @@ public sealed class InetBackendTests
             Assert.Equal(Errno.ECANCELED, cancelled.Error);
         }
     }
+
+    [Fact]
+    public void TwoShardsShareArpAndCaptureToOneFileEach()
+    {
+        string dir = Directory.CreateTempSubdirectory("demi-inet-shards-").FullName;
+        try
+        {
+            using var wire = new VirtualWire(new VirtualWireOptions { Clock = InetClock.System });
+            // Two queues of one interface (same MAC and address); unicast replies reach only the second.
+            var queues = new[] { wire.CreatePort(TwoStacks.MacB), wire.CreatePort(TwoStacks.MacB) };
+            using var peer = new EchoPeer(wire.CreatePort(TwoStacks.MacA));
+            var options = new InetStackOptions { LocalAddress = TwoStacks.AddressB, CapturePath = Path.Combine(dir, "cap.pcap") };
+            using (var libOS = new LibOS(new LibOSOptions { Backend = new InetBackend(queues, _ => options), ShardCount = 2 }))
+            {
+                var echo = new Ipv4Endpoint(TwoStacks.AddressA, 7);
+                var shards = new HashSet<int>();
+                for (int i = 0; i < 4; i++)
+                {
+                    Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+                    shards.Add(libOS.GetActor(qd)!.Shard.Id);
+                    var sga = libOS.SgaAlloc(4);
+                    "ping"u8.CopyTo(sga.Span);
+                    Assert.Equal(0, libOS.PushTo(out var qt, qd, sga, echo));
+                    // The ARP reply lands on queue 2 whichever shard asked: the shared cache resolves it.
+                    Assert.Equal(Opcode.Push, WaitOk(libOS, qt).Opcode);
+                    libOS.SgaFree(sga);
+                    Assert.Equal(0, libOS.Close(qd));
+                }
+                Assert.Equal(2, shards.Count);
+            }
+            foreach (int shard in new[] { 0, 1 })
+            {
+                var file = new FileInfo(Path.Combine(dir, $"cap.shard{shard}.pcap"));
+                Assert.True(file.Exists && file.Length > 24, $"{file.Name} missing or empty");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
