@@ -55,6 +55,11 @@ public enum DropReason
     UdpNoSocket,
     /// <summary>The socket's receive queue was full.</summary>
     UdpReceiveQueueFull,
+    /// <summary>
+    /// The frame pool ran low and the socket already held datagrams: dropped so that unread queues
+    /// cannot starve the NIC of receive buffers (ARP, ICMP and other sockets keep working).
+    /// </summary>
+    PoolLow,
     /// <summary>The NIC did not take a frame for transmission.</summary>
     TxQueueFull,
     /// <summary>A send could not wait for address resolution: the pending queue was full.</summary>

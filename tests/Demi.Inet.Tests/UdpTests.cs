@@ -192,4 +192,30 @@ public sealed class UdpTests
         net.Pump();
         Assert.Equal(availableB, net.B.Pool.Available);
     }
+
+    [Fact]
+    public void UnreadSocketCannotStarveThePool()
+    {
+        using var net = new TwoStacks(new Wire.VirtualWireOptions { BufferCount = 64 });
+        var hog = net.B.CreateUdpSocket();
+        Assert.Equal(0, hog.Bind(new Ipv4Endpoint(Ipv4Address.Any, 1)));
+        var a = net.A.CreateUdpSocket();
+        for (int i = 0; i < 100; i++)
+        {
+            a.PushTo(TwoStacks.Payload(net.A, "fill"u8), new Ipv4Endpoint(TwoStacks.AddressB, 1));
+            net.Pump();
+        }
+        Assert.True(net.B.Counters[DropReason.PoolLow] > 0);
+        Assert.True(net.B.Pool.Available >= 64 / 8 - 1, $"pool left with {net.B.Pool.Available} buffers");
+        // Another socket still gets its datagrams, and pings are still answered.
+        var other = net.B.CreateUdpSocket();
+        Assert.Equal(0, other.Bind(new Ipv4Endpoint(Ipv4Address.Any, 2)));
+        a.PushTo(TwoStacks.Payload(net.A, "still"u8), new Ipv4Endpoint(TwoStacks.AddressB, 2));
+        net.Pump();
+        Assert.Equal("still"u8.ToArray(), TwoStacks.PopBytes(other, out _));
+        net.B.AddStaticArpEntry(TwoStacks.AddressRaw, TwoStacks.MacRaw);
+        net.Raw.TransmitCopy(Frames.EchoRequest(TwoStacks.MacRaw, TwoStacks.MacB, TwoStacks.AddressRaw, TwoStacks.AddressB, 1, 1, "x"u8));
+        net.Pump();
+        Assert.Equal(1, net.B.Counters.IcmpEchoRepliesSent);
+    }
 }

@@ -8,6 +8,9 @@ internal sealed class UdpLayer : IIpProtocolHandler
 {
     private const int EphemeralFirst = 49152;
     private const int EphemeralCount = 65536 - EphemeralFirst;
+    // Below Count / LowPoolFraction free buffers, a socket holding LowPoolQueueAllowance datagrams gets no more.
+    private const int LowPoolFraction = 8;
+    private const int LowPoolQueueAllowance = 4;
 
     private readonly InetStack _stack;
     private readonly InetCounters _counters;
@@ -121,6 +124,14 @@ internal sealed class UdpLayer : IIpProtocolHandler
         if (!_ports.TryGetValue(header.DestinationPort, out var socket) || !socket.Accepts(source, header.SourcePort, destination))
         {
             _stack.Drop(segment, DropReason.UdpNoSocket);
+            return;
+        }
+        // Degrade instead of deadlocking when unread datagrams pin most of the pool (DESIGN: a pool that
+        // runs low must degrade): below the low-water mark only sockets with short queues get more.
+        var pool = segment.Pool;
+        if (socket.Available >= LowPoolQueueAllowance && pool.Available < pool.Count / LowPoolFraction)
+        {
+            _stack.Drop(segment, DropReason.PoolLow);
             return;
         }
         segment.Truncate(header.Length);
