@@ -296,7 +296,8 @@ public sealed partial class TcpSocket
             return rc;
         if (data.IsEmpty)
             return Errno.EINVAL;
-        int chunkSize = Math.Min(Layer.Ip.Pool.Capacity, Math.Max(_sndMss, 536) * 4);
+        // One segment's payload per buffer, so that each goes out zero-copy (headers in its headroom).
+        int chunkSize = Math.Min(Layer.Ip.Pool.Capacity, _sndMss > 0 ? _sndMss : 536);
         while (accepted < data.Length && _sendQ!.Bytes < SendBufferSize)
         {
             if (!PacketBuffer.TryRent(Layer.Ip.Pool, out var buffer))

@@ -6,6 +6,8 @@ public sealed class TcpStatistics
     public long SegmentsReceived;
     public long SegmentsSent;
     public long DataSegmentsSent;
+    /// <summary>Data segments sent straight from the pushed buffer (headers in its headroom, no payload copy).</summary>
+    public long ZeroCopySegments;
     public long BytesSent;
     public long BytesReceived;
     /// <summary>Segments sent again (timeouts, fast retransmit, SACK recovery).</summary>

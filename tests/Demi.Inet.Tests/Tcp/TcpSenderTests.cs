@@ -27,6 +27,28 @@ public sealed class TcpSenderTests
     }
 
     [Fact]
+    public void PushedPoolBuffer_GoesOutZeroCopy_AndRetransmissionCopies()
+    {
+        using var h = new TcpHarness();
+        var (socket, ourSeq, port) = h.EstablishActive(timestamps: true);
+        socket.NoDelay = true;
+        Assert.True(Demi.Buffers.PacketBuffer.TryRent(h.Pool, out var buffer));
+        Enumerable.Range(0, 300).Select(i => (byte)i).ToArray().CopyTo(buffer.Append(300));
+        Assert.Equal(0, socket.Send(buffer)); // the send queue takes the reference
+        var first = Assert.Single(h.Ip.Take());
+        Assert.Equal(300, first.Payload.Length);
+        Assert.Equal(1, h.Tcp.Statistics.ZeroCopySegments);
+        Assert.Equal(1, h.Pool.RefCount(buffer.Index)); // the transmission's reference came back
+        h.Advance(250_000); // one RTO (200 ms floor)
+        var again = Assert.Single(h.Ip.Take());
+        Assert.Equal(first.Payload, again.Payload);
+        Assert.Equal(1, h.Tcp.Statistics.ZeroCopySegments);
+        h.Inject(port, h.PeerSeq, ourSeq + 300, A, options: h.PeerTimestamp(again.Header.TsVal));
+        Assert.Equal(0, h.Pool.RefCount(buffer.Index)); // acknowledged: released
+        Assert.Equal(h.PoolStart, h.Pool.Available);
+    }
+
+    [Fact]
     public void PeerWindowScale_IsAppliedAfterTheHandshake()
     {
         using var h = new TcpHarness();

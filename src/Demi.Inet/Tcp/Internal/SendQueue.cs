@@ -106,6 +106,32 @@ internal sealed class SendQueue
         return copied;
     }
 
+    /// <summary>True when an entry starts exactly <paramref name="offset"/> bytes into the queue and holds exactly <paramref name="length"/> bytes.</summary>
+    public bool TryGetEntryAt(long offset, int length, out PacketBuffer entry)
+    {
+        if (offset < _cursorOffset)
+        {
+            _cursorPos = _head;
+            _cursorOffset = 0;
+        }
+        int pos = _cursorPos;
+        long at = _cursorOffset;
+        int index = (pos - _head + _ring.Length) % _ring.Length;
+        while (index < _count && at < offset)
+        {
+            at += _ring[pos].Length;
+            pos = (pos + 1) % _ring.Length;
+            index++;
+        }
+        if (index < _count && at == offset && _ring[pos].Length == length)
+        {
+            entry = _ring[pos];
+            return true;
+        }
+        entry = default;
+        return false;
+    }
+
     /// <summary>Releases everything (connection aborted or finished).</summary>
     public void Clear()
     {

@@ -311,25 +311,36 @@ public sealed partial class TcpSocket
     /// </summary>
     private int SendSegment(uint seq, int length, byte flags, long now)
     {
-        if (!Layer.TryRentSegment(out var buffer))
-            return -1;
         Span<SackBlock> sacks = stackalloc SackBlock[4];
         int sackCount = 0;
         if (_sackOk && _ooo!.Count > 0)
             sackCount = _ooo.GetSackBlocks(sacks[..(_tsOk ? 3 : 4)], _lastOooSeq);
         int optionsLength = TcpHeaderWriter.DataOptionsLength(_tsOk, sackCount);
+        int headerLength = TcpSegment.MinHeaderLength + optionsLength;
         int maxPayload = _sndMss + (_tsOk ? 12 : 0) - optionsLength;
         if (length > maxPayload)
         {
             length = maxPayload;
             flags &= unchecked((byte)~(TcpFlags.Fin | TcpFlags.Psh));
         }
-        if (length > 0)
+        PacketBuffer buffer;
+        if (length > 0 && SeqNum.Ge(seq, _sndMax) && TryZeroCopy(seq, length, headerLength, out buffer))
+        {
+            // The pushed buffer itself goes out, headers in its headroom.
+        }
+        else if (!Layer.TryRentSegment(out buffer))
+        {
+            return -1;
+        }
+        else if (length > 0)
         {
             int copied = _sendQ!.CopyTo((long)(seq - _sendQStart), buffer.Append(length));
             if (copied != length)
                 buffer.Truncate(buffer.Length - (length - copied));
             length = copied;
+        }
+        if (length > 0)
+        {
             if (SeqNum.Lt(seq, _sndMax))
             {
                 Retransmissions++;
@@ -343,7 +354,6 @@ public sealed partial class TcpSocket
             Retransmissions++;
             Layer.Statistics.Retransmissions++;
         }
-        int headerLength = TcpSegment.MinHeaderLength + optionsLength;
         var header = buffer.Prepend(headerLength);
         TcpHeaderWriter.WriteFixed(header, _local.Port, _remote.Port, seq, _rcvNxt, flags, WindowToAdvertise(), headerLength);
         TcpHeaderWriter.WriteDataOptions(header[TcpSegment.MinHeaderLength..], _tsOk, TsNow, _tsRecent, sacks[..sackCount]);
@@ -351,6 +361,28 @@ public sealed partial class TcpSocket
         Layer.Transmit(_local.Address, _remote.Address, buffer);
         _ = now;
         return length;
+    }
+
+    /// <summary>
+    /// Zero-copy transmission of a first send: when the segment is exactly one pushed buffer of the
+    /// IP layer's pool with room for all headers in front, and nobody but the application and the
+    /// send queue holds it (so no other transmission of it is in flight), the segment is that buffer
+    /// with one more reference. Its headroom is written only this once: retransmissions copy.
+    /// </summary>
+    private bool TryZeroCopy(uint seq, int length, int headerLength, out PacketBuffer buffer)
+    {
+        var ip = Layer.Ip;
+        if (_sendQ!.TryGetEntryAt((long)(seq - _sendQStart), length, out buffer)
+            && buffer.Pool == ip.Pool
+            && buffer.HeadroomLeft >= ip.HeaderRoom + headerLength
+            && buffer.Pool.RefCount(buffer.Index) <= 2)
+        {
+            buffer.AddRef();
+            Layer.Statistics.ZeroCopySegments++;
+            return true;
+        }
+        buffer = default;
+        return false;
     }
 
     /// <summary>Sends a pure ACK (also a window update, a duplicate ACK with SACK blocks, or a challenge ACK).</summary>
