@@ -15,6 +15,7 @@ public sealed class InetCounters
     internal long ArpRequestsSentCount;
     internal long ArpRepliesSentCount;
     internal long IcmpEchoRepliesSentCount;
+    internal long IcmpErrorsSentCount;
     internal long UdpDatagramsReceivedCount;
     internal long UdpDatagramsSentCount;
     internal long IpPacketsDeliveredCount;
@@ -48,6 +49,9 @@ public sealed class InetCounters
 
     /// <summary>ICMP echo replies sent.</summary>
     public long IcmpEchoRepliesSent => Volatile.Read(ref IcmpEchoRepliesSentCount);
+
+    /// <summary>ICMP errors sent (port unreachable).</summary>
+    public long IcmpErrorsSent => Volatile.Read(ref IcmpErrorsSentCount);
 
     /// <summary>UDP datagrams queued on a socket.</summary>
     public long UdpDatagramsReceived => Volatile.Read(ref UdpDatagramsReceivedCount);

@@ -32,6 +32,13 @@ public sealed class InetStack : IIpLayer, IDisposable
     private readonly bool _verifyRx;
     private readonly bool _computeTx;
     private int _txCount;
+    // IHL of the packet being delivered, so that an ICMP error can quote its header (still in front of the segment).
+    private int _deliveredHeaderLength;
+    // Token bucket for ICMP errors (RFC 1812 §4.3.2.8): at most IcmpErrorBurst at once, one per IcmpErrorInterval.
+    private const int IcmpErrorBurst = 50;
+    private const long IcmpErrorIntervalMicroseconds = 10_000;
+    private int _icmpErrorTokens = IcmpErrorBurst;
+    private long _icmpErrorRefillAt;
     private ushort _ipIdentification;
     private bool _disposed;
 
@@ -252,6 +259,7 @@ public sealed class InetStack : IIpLayer, IDisposable
         }
         packet.Truncate(ip.TotalLength); // strip link padding
         packet.TrimFront(ip.HeaderLength);
+        _deliveredHeaderLength = ip.HeaderLength;
         if (ip.Protocol == Ipv4Header.ProtocolIcmp)
         {
             Counters.IpPacketsDeliveredCount++;
@@ -286,6 +294,40 @@ public sealed class InetStack : IIpLayer, IDisposable
         new IcmpHeader(IcmpHeader.TypeEchoReply, 0, 0, icmp.Identifier, icmp.Sequence).WriteWithChecksum(message.Span);
         Counters.IcmpEchoRepliesSentCount++;
         SendIp(ip.Source, Ipv4Header.ProtocolIcmp, message, null, 0);
+    }
+
+    /// <summary>
+    /// Sends an ICMP destination-unreachable error about the datagram whose transport segment is
+    /// <paramref name="segment"/> (being delivered now; its IP header is still in front of it), quoting
+    /// that header and 8 bytes. Rate-limited; never about broadcasts. Does not take the segment's reference.
+    /// </summary>
+    internal void SendDestinationUnreachable(in PacketBuffer segment, Ipv4Address source, Ipv4Address destination, byte code)
+    {
+        if (destination.IsBroadcast || source.IsBroadcast || source.IsMulticast || segment.HeadroomLeft < _deliveredHeaderLength)
+            return;
+        long now = Clock.NowMicroseconds;
+        if (now >= _icmpErrorRefillAt)
+        {
+            long refill = 1 + (now - _icmpErrorRefillAt) / IcmpErrorIntervalMicroseconds;
+            _icmpErrorTokens = (int)Math.Min(IcmpErrorBurst, _icmpErrorTokens + refill);
+            _icmpErrorRefillAt = now + IcmpErrorIntervalMicroseconds;
+        }
+        if (_icmpErrorTokens == 0)
+            return;
+        if (!PacketBuffer.TryRent(Pool, out var error))
+        {
+            Counters.Drop(DropReason.NoBuffer);
+            return;
+        }
+        _icmpErrorTokens--;
+        var quoted = segment;
+        quoted.Prepend(_deliveredHeaderLength);
+        int quoteLength = Math.Min(quoted.Length, _deliveredHeaderLength + 8);
+        var message = error.Append(IcmpHeader.Length + quoteLength);
+        quoted.Span[..quoteLength].CopyTo(message[IcmpHeader.Length..]);
+        new IcmpHeader(IcmpHeader.TypeDestinationUnreachable, code, 0, 0, 0).WriteWithChecksum(message);
+        Counters.IcmpErrorsSentCount++;
+        SendIp(source, Ipv4Header.ProtocolIcmp, error, null, 0);
     }
 
     /// <inheritdoc />

@@ -62,4 +62,36 @@ public sealed class IcmpTests
         Assert.Empty(net.DrainRaw());
         Assert.Equal(2, net.B.Counters[DropReason.IcmpUnsupported]);
     }
+
+    [Fact]
+    public void ClosedUdpPortAnswersPortUnreachableRateLimited()
+    {
+        using var net = new TwoStacks();
+        net.B.AddStaticArpEntry(TwoStacks.AddressRaw, TwoStacks.MacRaw);
+        var datagram = Frames.Udp(TwoStacks.MacRaw, TwoStacks.MacB, new Ipv4Endpoint(TwoStacks.AddressRaw, 1234), new Ipv4Endpoint(TwoStacks.AddressB, 4321), "knock"u8);
+        net.Raw.TransmitCopy(datagram);
+        net.Pump();
+        var reply = Assert.Single(net.DrainRaw());
+        Assert.Equal(DropReason.None, Ipv4Header.TryRead(reply.AsSpan(14), true, out var ip));
+        Assert.Equal(Ipv4Header.ProtocolIcmp, ip.Protocol);
+        Assert.Equal(TwoStacks.AddressRaw, ip.Destination);
+        var message = reply.AsSpan(14 + ip.HeaderLength, ip.TotalLength - ip.HeaderLength);
+        Assert.Equal(DropReason.None, IcmpHeader.TryRead(message, out var icmp));
+        Assert.Equal(IcmpHeader.TypeDestinationUnreachable, icmp.Type);
+        Assert.Equal(IcmpHeader.CodePortUnreachable, icmp.Code);
+        // The quote is the original IP header and the first 8 bytes (the UDP header).
+        Assert.Equal(datagram.AsSpan(14, 28).ToArray(), message[8..].ToArray());
+
+        // A flood gets a bounded number of errors; broadcasts get none.
+        for (int i = 0; i < 200; i++)
+            net.Raw.TransmitCopy(datagram);
+        net.Pump();
+        int errors = net.DrainRaw().Count;
+        Assert.InRange(errors, 1, 50);
+        net.Raw.TransmitCopy(Frames.Udp(TwoStacks.MacRaw, MacAddress.Broadcast, new Ipv4Endpoint(TwoStacks.AddressRaw, 1234), new Ipv4Endpoint(Ipv4Address.Broadcast, 4321), "all"u8));
+        net.Clock.Advance(TimeSpan.FromSeconds(1));
+        net.Pump();
+        Assert.Empty(net.DrainRaw());
+        Assert.Equal(1 + errors, net.B.Counters.IcmpErrorsSent);
+    }
 }

@@ -11,6 +11,12 @@ public readonly record struct IcmpHeader(byte Type, byte Code, ushort Checksum, 
     /// <summary>Echo reply type.</summary>
     public const byte TypeEchoReply = 0;
 
+    /// <summary>Destination unreachable type (code 3: port unreachable).</summary>
+    public const byte TypeDestinationUnreachable = 3;
+
+    /// <summary>Port unreachable code of <see cref="TypeDestinationUnreachable"/>.</summary>
+    public const byte CodePortUnreachable = 3;
+
     /// <summary>Echo request type.</summary>
     public const byte TypeEchoRequest = 8;
 

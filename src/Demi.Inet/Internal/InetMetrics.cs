@@ -22,6 +22,7 @@ internal sealed class InetMetrics : IDisposable
         _meter.CreateObservableCounter("demi.inet.arp.requests", () => new Measurement<long>(counters.ArpRequestsSent, stackTag), "{packet}", "ARP requests sent");
         _meter.CreateObservableCounter("demi.inet.arp.replies", () => new Measurement<long>(counters.ArpRepliesSent, stackTag), "{packet}", "ARP replies sent");
         _meter.CreateObservableCounter("demi.inet.icmp.echo_replies", () => new Measurement<long>(counters.IcmpEchoRepliesSent, stackTag), "{packet}", "ICMP echo replies sent");
+        _meter.CreateObservableCounter("demi.inet.icmp.errors", () => new Measurement<long>(counters.IcmpErrorsSent, stackTag), "{packet}", "ICMP errors sent");
         _meter.CreateObservableCounter("demi.inet.udp.received", () => new Measurement<long>(counters.UdpDatagramsReceived, stackTag), "{datagram}", "UDP datagrams delivered to sockets");
         _meter.CreateObservableCounter("demi.inet.udp.sent", () => new Measurement<long>(counters.UdpDatagramsSent, stackTag), "{datagram}", "UDP datagrams sent");
     }

@@ -123,6 +123,8 @@ internal sealed class UdpLayer : IIpProtocolHandler
         }
         if (!_ports.TryGetValue(header.DestinationPort, out var socket) || !socket.Accepts(source, header.SourcePort, destination))
         {
+            // RFC 1122 §4.1.3.1: tell the sender (a connected kernel socket then sees ECONNREFUSED).
+            _stack.SendDestinationUnreachable(segment, source, destination, Headers.IcmpHeader.CodePortUnreachable);
             _stack.Drop(segment, DropReason.UdpNoSocket);
             return;
         }
