@@ -246,7 +246,7 @@ public sealed class TcpLayer : IIpProtocolHandler
     /// <summary>Binds <paramref name="socket"/> to <paramref name="endpoint"/> (port 0: a random free ephemeral port).</summary>
     internal int Bind(TcpSocket socket, ref Ipv4Endpoint endpoint)
     {
-        if (!endpoint.Address.IsAny && endpoint.Address != Ip.LocalAddress && !endpoint.Address.IsLoopback)
+        if (!endpoint.Address.IsAny && endpoint.Address != Ip.LocalAddress)
             return Errno.EADDRNOTAVAIL;
         ushort port = endpoint.Port;
         if (port == 0)
@@ -339,13 +339,13 @@ public sealed class TcpLayer : IIpProtocolHandler
         return true;
     }
 
-    /// <summary>Fills the checksum (unless offloaded) and hands the segment to IPv4.</summary>
-    internal void Transmit(Ipv4Address source, Ipv4Address destination, PacketBuffer segment)
+    /// <summary>Fills the checksum (unless offloaded) and hands the segment to IPv4; returns its errno (EHOSTUNREACH, ...).</summary>
+    internal int Transmit(Ipv4Address source, Ipv4Address destination, PacketBuffer segment)
     {
         if ((Ip.Offloads & NicOffloads.TxChecksum) == 0)
             TcpHeaderWriter.FillChecksum(segment.Span, source, destination);
         Statistics.SegmentsSent++;
-        Ip.Send(destination, 6, segment);
+        return Ip.Send(destination, 6, segment);
     }
 
     /// <summary>RFC 9293 §3.10.7.1: the reset answering a segment that has no connection.</summary>

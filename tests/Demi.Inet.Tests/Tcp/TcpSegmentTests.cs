@@ -223,6 +223,20 @@ public sealed class TcpSegmentTests
     }
 
     [Fact]
+    public void UnreachableHost_FailsConnectWithEhostunreach()
+    {
+        var config = new TcpConfig { RandomSeed = 1, SynRetries = 2 };
+        using var h = new TcpHarness(config);
+        h.Ip.FailWith = Errno.EHOSTUNREACH;
+        var socket = h.Tcp.CreateSocket();
+        Assert.Equal(0, socket.Connect(new Ipv4Endpoint(TcpHarness.Peer, 80)));
+        h.Advance(20_000_000);
+        Assert.Equal(TcpState.Closed, socket.State);
+        Assert.Equal(Errno.EHOSTUNREACH, socket.Error);
+        Assert.Equal(h.PoolStart, h.Pool.Available);
+    }
+
+    [Fact]
     public void DataRetransmission_FollowsRtoWithBackoff_AndGivesUpWithEtimedout()
     {
         var config = new TcpConfig { RandomSeed = 1, MaxRetransmissions = 4 };

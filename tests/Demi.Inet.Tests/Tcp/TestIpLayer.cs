@@ -50,6 +50,9 @@ internal sealed class TestIpLayer : IIpLayer
 
     public List<CapturedSegment> Sent { get; } = new();
 
+    /// <summary>When not 0, every send fails with this errno (as IPv4 does when ARP gives up).</summary>
+    public int FailWith { get; set; }
+
     public int Send(Ipv4Address destination, byte protocol, PacketBuffer segment)
     {
         // Plain checks, not Assert: this runs per segment in the allocation benchmark.
@@ -57,6 +60,11 @@ internal sealed class TestIpLayer : IIpLayer
             throw new InvalidOperationException($"protocol {protocol} is not TCP");
         if (segment.HeadroomLeft < HeaderRoom)
             throw new InvalidOperationException("TCP must leave room for the IPv4 and link headers");
+        if (FailWith != 0)
+        {
+            segment.Release();
+            return FailWith;
+        }
         if (Sink is not null)
         {
             Sink(destination, segment);

@@ -152,7 +152,7 @@ public sealed partial class TcpSocket
             _rcvAdvEdge = _rcvNxt + window;
             _lastAckSent = _rcvNxt;
         }
-        Layer.Transmit(_local.Address, _remote.Address, buffer);
+        NoteSendResult(Layer.Transmit(_local.Address, _remote.Address, buffer));
     }
 
     private int ComputeOfferedScale()

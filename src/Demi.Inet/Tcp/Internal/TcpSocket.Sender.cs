@@ -67,6 +67,7 @@ public sealed partial class TcpSocket
             TakeRttSample(ref seg, ack, now);
             _rtxCount = 0;
             _persist = false;
+            _softError = 0;
             if (_inRecovery)
             {
                 if (SeqNum.Ge(ack, _recover))
@@ -358,7 +359,7 @@ public sealed partial class TcpSocket
         TcpHeaderWriter.WriteFixed(header, _local.Port, _remote.Port, seq, _rcvNxt, flags, WindowToAdvertise(), headerLength);
         TcpHeaderWriter.WriteDataOptions(header[TcpSegment.MinHeaderLength..], _tsOk, TsNow, _tsRecent, sacks[..sackCount]);
         AckSent();
-        Layer.Transmit(_local.Address, _remote.Address, buffer);
+        NoteSendResult(Layer.Transmit(_local.Address, _remote.Address, buffer));
         _ = now;
         return length;
     }

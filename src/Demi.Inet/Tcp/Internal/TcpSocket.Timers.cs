@@ -18,6 +18,18 @@ public sealed partial class TcpSocket
     private long _lingerDeadline = long.MaxValue;
     private long _lastRecvTime;
 
+    // The last error IPv4 reported for our segments (EHOSTUNREACH when ARP failed): reported instead
+    // of ETIMEDOUT if the connection then times out, as Linux reports its soft errors.
+    private int _softError;
+
+    private void NoteSendResult(int errno)
+    {
+        if (errno != 0)
+            _softError = errno;
+    }
+
+    private int TimeoutError => _softError is Errno.EHOSTUNREACH or Errno.ENETUNREACH ? _softError : Errno.ETIMEDOUT;
+
     internal long NextDeadline
         => Math.Min(Math.Min(_rtxDeadline, _delackDeadline), Math.Min(Math.Min(_keepaliveDeadline, _closeDeadline), _lingerDeadline));
 
@@ -119,7 +131,7 @@ public sealed partial class TcpSocket
                 if (++_rtxCount > config.SynRetries)
                 {
                     Layer.Statistics.ConnectionsTimedOut++;
-                    EnterClosed(Errno.ETIMEDOUT);
+                    EnterClosed(TimeoutError);
                     return;
                 }
                 _rtt.Backoff();
@@ -147,7 +159,7 @@ public sealed partial class TcpSocket
         if (++_rtxCount > config.MaxRetransmissions)
         {
             Layer.Statistics.ConnectionsTimedOut++;
-            Abort(Errno.ETIMEDOUT);
+            Abort(TimeoutError);
             return;
         }
         Layer.Statistics.RetransmitTimeouts++;
@@ -175,7 +187,7 @@ public sealed partial class TcpSocket
         TcpHeaderWriter.WriteFixed(header, _local.Port, _remote.Port, _sndUna - 1, _rcvNxt, TcpFlags.Ack, WindowToAdvertise(), headerLength);
         TcpHeaderWriter.WriteDataOptions(header[TcpSegment.MinHeaderLength..], _tsOk, TsNow, _tsRecent, default);
         AckSent();
-        Layer.Transmit(_local.Address, _remote.Address, buffer);
+        NoteSendResult(Layer.Transmit(_local.Address, _remote.Address, buffer));
     }
 
     private void OnKeepAliveTimer(long now)
