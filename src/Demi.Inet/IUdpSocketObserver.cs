@@ -9,6 +9,9 @@ public interface IUdpSocketObserver
     /// <summary>A datagram was queued on the socket; <see cref="UdpSocket.TryPop"/> will return it.</summary>
     void OnDatagram(UdpSocket socket);
 
+    /// <summary>An asynchronous error arrived (ICMP unreachable from the connected peer); see <see cref="UdpSocket.PendingError"/>.</summary>
+    void OnError(UdpSocket socket, int errno);
+
     /// <summary>A push that returned <see cref="UdpSocket.Pending"/> finished: 0 (sent) or an errno (ETIMEDOUT, ECANCELED).</summary>
     void OnPushCompleted(UdpSocket socket, ulong tag, int errno);
 }

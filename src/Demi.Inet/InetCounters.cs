@@ -16,6 +16,7 @@ public sealed class InetCounters
     internal long ArpRepliesSentCount;
     internal long IcmpEchoRepliesSentCount;
     internal long IcmpErrorsSentCount;
+    internal long IcmpErrorsReceivedCount;
     internal long UdpDatagramsReceivedCount;
     internal long UdpDatagramsSentCount;
     internal long IpPacketsDeliveredCount;
@@ -52,6 +53,9 @@ public sealed class InetCounters
 
     /// <summary>ICMP errors sent (port unreachable).</summary>
     public long IcmpErrorsSent => Volatile.Read(ref IcmpErrorsSentCount);
+
+    /// <summary>ICMP errors received and reported to a connected UDP socket.</summary>
+    public long IcmpErrorsReceived => Volatile.Read(ref IcmpErrorsReceivedCount);
 
     /// <summary>UDP datagrams queued on a socket.</summary>
     public long UdpDatagramsReceived => Volatile.Read(ref UdpDatagramsReceivedCount);

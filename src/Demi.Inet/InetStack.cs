@@ -284,6 +284,12 @@ public sealed class InetStack : IIpLayer, IDisposable
             Drop(message, reason);
             return;
         }
+        if (icmp.Type == IcmpHeader.TypeDestinationUnreachable && ReceiveDestinationUnreachable(ip, icmp.Code, message.Span[IcmpHeader.Length..]))
+        {
+            Counters.IcmpErrorsReceivedCount++;
+            message.Release();
+            return;
+        }
         // Only unicast echo requests are answered (like Linux's icmp_echo_ignore_broadcasts).
         if (icmp.Type != IcmpHeader.TypeEchoRequest || icmp.Code != 0 || ip.Destination.IsBroadcast)
         {
@@ -294,6 +300,35 @@ public sealed class InetStack : IIpLayer, IDisposable
         new IcmpHeader(IcmpHeader.TypeEchoReply, 0, 0, icmp.Identifier, icmp.Sequence).WriteWithChecksum(message.Span);
         Counters.IcmpEchoRepliesSentCount++;
         SendIp(ip.Source, Ipv4Header.ProtocolIcmp, message, null, 0);
+    }
+
+    // A destination-unreachable about a datagram we sent: the quote is its IP header and 8 bytes.
+    // UDP errors go to the connected socket they concern; others are counted as unsupported.
+    private bool ReceiveDestinationUnreachable(in Ipv4Header ip, byte code, ReadOnlySpan<byte> quote)
+    {
+        if (ip.Destination.IsBroadcast || quote.Length < Ipv4Header.MinLength)
+            return false;
+        int ihl = (quote[0] & 0xF) * 4;
+        if ((quote[0] >> 4) != 4 || ihl < Ipv4Header.MinLength || quote.Length < ihl + UdpHeader.HeaderLength)
+            return false;
+        var quotedSource = Ipv4Address.Read(quote[12..]);
+        if (quotedSource != LocalAddress || quote[9] != Ipv4Header.ProtocolUdp)
+            return false;
+        var quotedDestination = Ipv4Address.Read(quote[16..]);
+        var udp = quote[ihl..];
+        ushort sourcePort = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(udp);
+        ushort destinationPort = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(udp[2..]);
+        // RFC 1122 §3.2.2.1 codes → errno as Linux maps them (icmp_err_convert).
+        int errno = code switch
+        {
+            0 => Errno.ENETUNREACH,
+            1 => Errno.EHOSTUNREACH,
+            2 => Errno.ENOPROTOOPT,
+            3 => Errno.ECONNREFUSED,
+            4 => Errno.EMSGSIZE,
+            _ => Errno.EHOSTUNREACH,
+        };
+        return _udp.OnIcmpError(sourcePort, new Ipv4Endpoint(quotedDestination, destinationPort), errno);
     }
 
     /// <summary>

@@ -44,6 +44,20 @@ public sealed class UdpSocket : ISendCompletion
     /// <summary>Datagrams dropped because the receive queue was full.</summary>
     public long Overflows { get; private set; }
 
+    /// <summary>
+    /// A pending asynchronous error (ECONNREFUSED after an ICMP port unreachable from the connected peer),
+    /// or 0. Read and cleared by <see cref="TakeError"/>.
+    /// </summary>
+    public int PendingError { get; private set; }
+
+    /// <summary>Returns and clears <see cref="PendingError"/> (like SO_ERROR).</summary>
+    public int TakeError()
+    {
+        int error = PendingError;
+        PendingError = 0;
+        return error;
+    }
+
     /// <summary>Who hears about arrivals and late push outcomes.</summary>
     public IUdpSocketObserver? Observer { get; set; }
 
@@ -154,6 +168,12 @@ public sealed class UdpSocket : ISendCompletion
         _count++;
         Observer?.OnDatagram(this);
         return true;
+    }
+
+    internal void ReportError(int errno)
+    {
+        PendingError = errno;
+        Observer?.OnError(this, errno);
     }
 
     void ISendCompletion.OnSendCompleted(ulong tag, int errno) => Observer?.OnPushCompleted(this, tag, errno);

@@ -148,6 +148,27 @@ public sealed class InetBackendTests
     }
 
     [Fact]
+    public void PopOnConnectedSocketFailsWithEconnrefusedWhenPeerPortIsClosed()
+    {
+        var (libOS, wire, peerNic) = Create();
+        using var _ = wire;
+        using var peer = new EchoPeer(peerNic);
+        using (libOS)
+        {
+            Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+            Assert.Equal(0, libOS.Connect(out var cqt, qd, new Ipv4Endpoint(TwoStacks.AddressA, 9)));
+            WaitOk(libOS, cqt);
+            Assert.Equal(0, libOS.Pop(out var popQt, qd));
+            var sga = libOS.SgaAlloc(5);
+            Assert.Equal(0, libOS.Push(out var pushQt, qd, sga));
+            WaitOk(libOS, pushQt);
+            Assert.Equal(0, libOS.Wait(out var result, popQt, Timeout));
+            Assert.Equal(Errno.ECONNREFUSED, result.Error);
+            libOS.SgaFree(sga);
+        }
+    }
+
+    [Fact]
     public void TwoShardsShareArpAndCaptureToOneFileEach()
     {
         string dir = Directory.CreateTempSubdirectory("demi-inet-shards-").FullName;

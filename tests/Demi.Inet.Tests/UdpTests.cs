@@ -218,4 +218,25 @@ public sealed class UdpTests
         net.Pump();
         Assert.Equal(1, net.B.Counters.IcmpEchoRepliesSent);
     }
+
+    [Fact]
+    public void ConnectedSocketHearsPortUnreachableAsEconnrefused()
+    {
+        using var net = new TwoStacks();
+        var a = net.A.CreateUdpSocket();
+        var observer = new RecordingObserver();
+        a.Observer = observer;
+        var unconnected = net.A.CreateUdpSocket();
+        Assert.Equal(0, a.Connect(new Ipv4Endpoint(TwoStacks.AddressB, 5555)));
+        a.Push(TwoStacks.Payload(net.A, "anyone?"u8));
+        unconnected.PushTo(TwoStacks.Payload(net.A, "anyone?"u8), new Ipv4Endpoint(TwoStacks.AddressB, 5556));
+        net.Pump();
+        Assert.Equal(2, net.B.Counters.IcmpErrorsSent);
+        Assert.Equal([Errno.ECONNREFUSED], observer.Errors);
+        Assert.Equal(Errno.ECONNREFUSED, a.TakeError());
+        Assert.Equal(0, a.TakeError());
+        Assert.Equal(0, unconnected.PendingError); // like Linux: unconnected sockets ignore ICMP errors
+        Assert.Equal(1, net.A.Counters.IcmpErrorsReceived);
+        Assert.Equal(1, net.A.Counters[DropReason.IcmpUnsupported]);
+    }
 }

@@ -131,8 +131,20 @@ internal sealed class InetUdpSocketActor : SocketActor, IUdpSocketObserver
             _pendingPops.Dequeue();
     }
 
+    public void OnError(UdpSocket socket, int errno)
+    {
+        // Like recv(2) on a connected Linux UDP socket: the next pop fails with the error.
+        if (_pendingPops.TryDequeue(out var qt))
+            Fail(qt, socket.TakeError());
+    }
+
     private bool TryDeliver(ulong qt)
     {
+        if (_socket!.PendingError != 0 && _socket.Available == 0)
+        {
+            Fail(qt, _socket.TakeError());
+            return true;
+        }
         if (!_socket!.TryPop(out var payload, out var source))
             return false;
         var buffers = LibOS.Buffers;

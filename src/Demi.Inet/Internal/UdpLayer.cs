@@ -112,6 +112,15 @@ internal sealed class UdpLayer : IIpProtocolHandler
 
     private bool TxOffloaded => _checksumOffloadOption || (_stack.NicOffloads & Nic.NicOffloads.TxChecksum) != 0;
 
+    /// <summary>An ICMP error about a datagram sent from <paramref name="localPort"/> to <paramref name="remote"/>: only a socket connected there hears it (as Linux does).</summary>
+    public bool OnIcmpError(ushort localPort, Ipv4Endpoint remote, int errno)
+    {
+        if (!_ports.TryGetValue(localPort, out var socket) || socket.RemoteEndpoint != remote)
+            return false;
+        socket.ReportError(errno);
+        return true;
+    }
+
     public void Receive(Ipv4Address source, Ipv4Address destination, PacketBuffer segment, bool checksumVerified)
     {
         bool verify = !checksumVerified && !_checksumOffloadOption;
