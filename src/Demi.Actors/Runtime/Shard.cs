@@ -26,6 +26,7 @@ public sealed unsafe class Shard : IDisposable
     private readonly ManualResetEventSlim _started = new(false);
     private readonly List<IEpollHandler?> _handlers = [];
     private readonly Stack<int> _freeHandlerSlots = new();
+    private readonly List<bool> _wakeOnly = [];
     private readonly int _epollFd;
     private readonly int _eventFd;
     private int _mailboxCount;
@@ -141,8 +142,12 @@ public sealed unsafe class Shard : IDisposable
         }
     }
 
-    /// <summary>Adds <paramref name="fd"/> to the shard's epoll set (shard thread only). Returns a registration id.</summary>
-    public int RegisterFd(int fd, uint events, IEpollHandler handler)
+    /// <summary>
+    /// Adds <paramref name="fd"/> to the shard's epoll set (shard thread only). Returns a registration id.
+    /// A <paramref name="wakeOnly"/> fd only wakes a parked shard (its driver polls it anyway, e.g. an
+    /// AF_XDP socket): while the shard is busy it costs no epoll_wait call.
+    /// </summary>
+    public int RegisterFd(int fd, uint events, IEpollHandler handler, bool wakeOnly = false)
     {
         Debug.Assert(IsCurrentThread || !_thread.IsAlive);
         int slot;
@@ -164,7 +169,11 @@ public sealed unsafe class Shard : IDisposable
             _freeHandlerSlots.Push(slot);
             throw new DemiException(errno, $"epoll_ctl ADD failed: {Errno.Name(errno)}");
         }
-        _registeredFds++;
+        while (_wakeOnly.Count <= slot)
+            _wakeOnly.Add(false);
+        _wakeOnly[slot] = wakeOnly;
+        if (!wakeOnly)
+            _registeredFds++;
         return slot;
     }
 
@@ -174,7 +183,8 @@ public sealed unsafe class Shard : IDisposable
         Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
         _handlers[registration] = null;
         _freeHandlerSlots.Push(registration);
-        _registeredFds--;
+        if (!_wakeOnly[registration])
+            _registeredFds--;
     }
 
     private void Run()
