@@ -222,6 +222,10 @@ public sealed class TcpLayer : IIpProtocolHandler
 
     internal uint RandomUInt32() => (uint)_random.NextInt64(0, 1L << 32);
 
+    /// <summary>A secret, per address pair offset of the timestamp clock (RFC 7323 §5.4).</summary>
+    internal uint TimestampOffset(ConnectionKey key)
+        => _isn.Next(0, new ConnectionKey(key.LocalAddress, 0, key.RemoteAddress, 0));
+
     internal bool IsInUse(ConnectionKey key) => _connections.ContainsKey(key);
 
     internal void Register(TcpSocket socket, ConnectionKey key)

@@ -209,6 +209,35 @@ public sealed class TcpWireTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void NewSyn_ReopensTimeWaitConnection()
+    {
+        var clientConfig = new TcpConfig { RandomSeed = 13 };
+        using var pipe = new LossyPipe(13, clientConfig);
+        var listener = pipe.B.CreateSocket();
+        Assert.Equal(0, listener.Bind(new Ipv4Endpoint(Ipv4Address.Any, 80)));
+        Assert.Equal(0, listener.Listen(4));
+        for (int round = 0; round < 2; round++)
+        {
+            // The same client port each time: the server closes first, so the server holds TIME_WAIT.
+            var client = pipe.A.CreateSocket();
+            client.ReuseAddress = true;
+            Assert.Equal(0, client.Bind(new Ipv4Endpoint(LossyPipe.AddressA, 40000)));
+            Assert.Equal(0, client.Connect(new Ipv4Endpoint(LossyPipe.AddressB, 80)));
+            TcpSocket? server = null;
+            long start = pipe.Clock.NowMicroseconds;
+            Assert.True(pipe.Run(() => client.State == TcpState.Established && listener.Accept(out server) == 0), $"round {round}: {client.DebugState()}");
+            Assert.True(pipe.Clock.NowMicroseconds - start < 10_000, "the SYN should reopen TIME_WAIT at once (no SYN retransmission)");
+            Assert.Equal(0, server!.Close());
+            Assert.True(pipe.Run(() => client.IsReadable));
+            Assert.Equal(0, client.Close());
+            Assert.True(pipe.Run(() => server.State == TcpState.TimeWait && client.State == TcpState.Closed));
+            Assert.Equal(1, pipe.B.ConnectionCount); // the server's TIME_WAIT
+        }
+        Assert.Equal(0, pipe.A.ConnectionCount);
+        Assert.Equal(0, pipe.A.Statistics.ResetsSent + pipe.B.Statistics.ResetsSent);
+    }
+
+    [Fact]
     public void PeerReset_FailsTheOtherSideWithEconnreset()
     {
         using var pipe = new LossyPipe(9);

@@ -49,7 +49,9 @@ public sealed partial class TcpSocket
             while (_rcvWscale < 14 && (ReceiveBufferSize >> _rcvWscale) > 65535)
                 _rcvWscale++;
         }
-        _tsOffset = Layer.RandomUInt32();
+        // Per host pair, not per connection (like Linux): timestamps stay monotonic across
+        // incarnations of a 4-tuple, which lets a new SYN reopen TIME_WAIT (RFC 6191).
+        _tsOffset = Layer.TimestampOffset(key);
         _iss = Layer.NextIsn(key);
         _sndUna = _iss;
         _sndNxt = _iss + 1;
@@ -309,9 +311,5 @@ public sealed partial class TcpSocket
         return SeqNum.Gt(seg.Seq, _rcvNxt);
     }
 
-    internal void ReleaseTimeWait()
-    {
-        State = TcpState.Closed;
-        FreeTcb();
-    }
+    internal void ReleaseTimeWait() => EnterClosed(0);
 }
