@@ -11,7 +11,7 @@ namespace Demi.Native;
 /// dpdk:               { eal_init: ["--no-huge", "-m", "512"] }
 /// tcp_socket_options: { keepalive: false, linger: { enabled: true, time_seconds: 0 }, nodelay: true }
 /// inetstack_config:   { mtu: 1500, mss: 1460, arp_table: { "02:00:00:00:00:02": 10.0.0.2 }, ... }
-/// demi:               { cores: "1", shard_count: 1 }   # Demi's own: shard cores
+/// demi:               { cores: "1", shard_count: 1, xdp_queue: 0, xdp_mode: auto, prefix_length: 24 }   # Demi's own
 /// </code>
 /// </summary>
 public sealed class DemiConfig
@@ -28,8 +28,8 @@ public sealed class DemiConfig
     /// <summary><c>raw_socket.linux_interface_name</c>: the interface catpowder attaches to.</summary>
     public string? InterfaceName { get; set; }
 
-    /// <summary><c>raw_socket.xdp_interface_index</c>: the NIC queue index catpowder binds.</summary>
-    public int? XdpQueueIndex { get; set; }
+    /// <summary><c>raw_socket.xdp_interface_index</c>: Demikernel's interface index for XDP (read; on Linux the interface is named by <see cref="InterfaceName"/>).</summary>
+    public int? XdpInterfaceIndex { get; set; }
 
     /// <summary><c>dpdk.eal_init</c>: DPDK EAL arguments.</summary>
     public IReadOnlyList<string> EalArguments { get; set; } = [];
@@ -72,6 +72,15 @@ public sealed class DemiConfig
 
     /// <summary><c>demi.shard_count</c> (Demi's own key): unpinned shards when no cores are named.</summary>
     public int? ShardCount { get; set; }
+
+    /// <summary><c>demi.xdp_queue</c> (Demi's own key): the first RX/TX queue catpowder binds (shard <c>i</c> gets queue <c>xdp_queue + i</c>). Default 0.</summary>
+    public int? XdpQueue { get; set; }
+
+    /// <summary><c>demi.xdp_mode</c> (Demi's own key): <c>auto</c>, <c>native</c> or <c>generic</c>.</summary>
+    public string? XdpMode { get; set; }
+
+    /// <summary><c>demi.prefix_length</c> (Demi's own key): the on-link prefix of <see cref="LocalIpv4Address"/>; 0 (Demikernel's behaviour) treats every destination as on-link.</summary>
+    public int? PrefixLength { get; set; }
 
     /// <summary>
     /// Reads and validates a configuration file. Returns 0, ENOENT (no such file), EACCES/EIO (unreadable)

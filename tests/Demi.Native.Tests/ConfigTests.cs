@@ -43,7 +43,7 @@ public sealed class ConfigTests
         Assert.Equal(Ipv4Address.Parse("10.0.0.1"), c.LocalIpv4Address);
         Assert.Equal("02:aa:00:00:00:01", c.LocalLinkAddress);
         Assert.Equal("veth0", c.InterfaceName);
-        Assert.Equal(2, c.XdpQueueIndex);
+        Assert.Equal(2, c.XdpInterfaceIndex);
         Assert.Equal(["--no-huge", "-m", "512"], c.EalArguments);
         Assert.True(c.KeepAlive);
         Assert.Equal(4, c.LingerSeconds);

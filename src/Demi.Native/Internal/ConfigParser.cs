@@ -62,7 +62,7 @@ internal static class ConfigParser
             if (Scalar(raw, "raw_socket.linux_interface_name") is { } name)
                 c.InterfaceName = name.Value;
             if (Scalar(raw, "raw_socket.xdp_interface_index") is { } index)
-                c.XdpQueueIndex = ParseInt(index, "raw_socket.xdp_interface_index", 0, int.MaxValue);
+                c.XdpInterfaceIndex = ParseInt(index, "raw_socket.xdp_interface_index", 0, int.MaxValue);
         }
         if (Section(root, "dpdk") is { } dpdk && Child(dpdk, "eal_init") is { } eal)
         {
@@ -107,6 +107,12 @@ internal static class ConfigParser
                 c.Cores = cores.Value;
             if (Scalar(demi, "demi.shard_count") is { } shards)
                 c.ShardCount = ParseInt(shards, "demi.shard_count", 1, 1024);
+            if (Scalar(demi, "demi.xdp_queue") is { } queue)
+                c.XdpQueue = ParseInt(queue, "demi.xdp_queue", 0, 65535);
+            if (Scalar(demi, "demi.xdp_mode") is { } mode)
+                c.XdpMode = mode.Value is "auto" or "native" or "generic" ? mode.Value : throw Bad(mode, "demi.xdp_mode", $"'{mode.Value}' is not auto, native or generic");
+            if (Scalar(demi, "demi.prefix_length") is { } prefix)
+                c.PrefixLength = ParseInt(prefix, "demi.prefix_length", 0, 32);
         }
     }
 

@@ -6,11 +6,12 @@ namespace Demi.Native.Internal;
 /// The one libOS of the process behind the C ABI (Demikernel has one per process too), and
 /// <c>demi_init</c>'s backend selection from <c>LIBOS</c> and <c>CONFIG_PATH</c>.
 /// </summary>
-internal static partial class NativeHost
+internal static unsafe partial class NativeHost
 {
     private static readonly object Gate = new();
     private static LibOS? s_libos;
     private static DemiConfig? s_config;
+    private static bool s_exitHookRegistered;
 
     /// <summary>The initialized libOS, or null before <c>demi_init</c> (callers answer ENOSYS).</summary>
     public static LibOS? Current => Volatile.Read(ref s_libos);
@@ -41,11 +42,31 @@ internal static partial class NativeHost
             }
             catch (ArgumentException e)
             {
+                options.Backend?.Dispose();
                 Report($"bad configuration: {e.Message}");
                 return Errno.EINVAL;
             }
+            catch
+            {
+                options.Backend?.Dispose();
+                throw;
+            }
             s_config = config;
             Volatile.Write(ref s_libos, libos);
+            if (!s_exitHookRegistered)
+            {
+                // Demikernel has no demi_fini: release the libOS when the C program exits, so that AF_XDP
+                // sockets are closed and their XDP program detached instead of left on the interface.
+                try
+                {
+                    s_exitHookRegistered = __cxa_atexit(&OnProcessExit, null, null) == 0;
+                }
+                catch (Exception e)
+                {
+                    // Not fatal: the libOS works; only the cleanup at exit is lost.
+                    Report($"cannot register the exit hook: {e.Message}");
+                }
+            }
             return 0;
         }
     }
@@ -74,8 +95,8 @@ internal static partial class NativeHost
                 // Kernel sockets: the LibOS default backend.
                 return 0;
             case "catpowder":
-                error = "LIBOS=catpowder: the AF_XDP backend is not part of this libdemi build yet";
-                return Errno.ENOTSUP;
+                // AF_XDP under the user-space stack; opens the sockets now, so only in demi_init.
+                return CatpowderFactory.Create(config, options, out error);
             case "catnip":
                 error = "LIBOS=catnip: the DPDK backend is not built";
                 return Errno.ENOTSUP;
@@ -134,6 +155,23 @@ internal static partial class NativeHost
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint getenv(string name);
+
+    // atexit itself is not exported by glibc (it lives in libc_nonshared.a); __cxa_atexit is what it calls.
+    [LibraryImport("libc")]
+    private static partial int __cxa_atexit(delegate* unmanaged<void*, void> function, void* argument, void* dsoHandle);
+
+    [UnmanagedCallersOnly]
+    private static void OnProcessExit(void* argument)
+    {
+        try
+        {
+            Interlocked.Exchange(ref s_libos, null)?.Dispose();
+        }
+        catch (Exception e)
+        {
+            Report($"releasing the libOS at exit failed: {e.Message}");
+        }
+    }
 
     /// <summary>Test hook: drops the libOS so init can be tested again in one process.</summary>
     internal static void ResetForTests()
