@@ -336,6 +336,26 @@ public sealed class TcpSegmentTests
     }
 
     [Fact]
+    public void TinySegments_AreCoalesced_SoTheyDoNotPinOneFrameEach()
+    {
+        using var h = new TcpHarness();
+        var (_, conn, ourSeq) = h.EstablishPassive(timestamps: false);
+        for (int i = 0; i < 300; i++)
+        {
+            h.Inject(80, h.PeerSeq, ourSeq, A, payload: [(byte)i]);
+            h.PeerSeq++;
+        }
+        Assert.Equal(300, conn.ReadableBytes);
+        Assert.True(h.PoolStart - h.Pool.Available <= 2, $"{h.PoolStart - h.Pool.Available} frames held for 300 bytes");
+        var buffer = new byte[400];
+        Assert.Equal(0, conn.Receive(buffer, out int read));
+        Assert.Equal(300, read);
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => (byte)i).ToArray(), buffer[..300]);
+        h.Ip.Take();
+        Assert.Equal(h.PoolStart, h.Pool.Available);
+    }
+
+    [Fact]
     public void DelayedAck_WaitsForSecondSegmentOrTimer()
     {
         using var h = new TcpHarness();

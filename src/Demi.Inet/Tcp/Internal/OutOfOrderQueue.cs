@@ -12,6 +12,9 @@ internal sealed class OutOfOrderQueue
     private PacketBuffer[] _buffers = new PacketBuffer[16];
     private int _count;
 
+    /// <summary>Most segments held (bounds the frames a peer can pin with scattered tiny segments).</summary>
+    public const int MaxSegments = 512;
+
     public int Count => _count;
 
     public long Bytes { get; private set; }
@@ -31,6 +34,11 @@ internal sealed class OutOfOrderQueue
         if (i < _count && _seqs[i] == seq && _buffers[i].Length >= buffer.Length)
         {
             buffer.Release();
+            return false;
+        }
+        if (_count == MaxSegments)
+        {
+            buffer.Release(); // full: the sender will retransmit it
             return false;
         }
         if (_count == _seqs.Length)

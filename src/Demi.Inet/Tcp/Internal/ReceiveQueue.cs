@@ -13,8 +13,31 @@ internal sealed class ReceiveQueue
 
     public int Count => _count;
 
+    /// <summary>Payloads at most this long are copied onto the previous buffer's tail instead of holding a frame each.</summary>
+    public const int CoalesceLimit = 512;
+
+    /// <summary>Bytes copied to coalesce small segments.</summary>
+    public long CoalescedBytes { get; private set; }
+
+    /// <summary>
+    /// Appends a payload (taking over its reference). A small payload is copied onto the tail
+    /// buffer when it fits and nobody else holds that buffer, so a peer sending tiny segments cannot
+    /// pin one pool frame per byte.
+    /// </summary>
     public void Enqueue(PacketBuffer buffer)
     {
+        if (_count > 0 && buffer.Length <= CoalesceLimit)
+        {
+            ref var tail = ref _ring[(_head + _count - 1) % _ring.Length];
+            if (tail.TailroomLeft >= buffer.Length && tail.Pool.RefCount(tail.Index) == 1)
+            {
+                buffer.Span.CopyTo(tail.Append(buffer.Length));
+                Bytes += buffer.Length;
+                CoalescedBytes += buffer.Length;
+                buffer.Release();
+                return;
+            }
+        }
         if (_count == _ring.Length)
         {
             var bigger = new PacketBuffer[_ring.Length * 2];
