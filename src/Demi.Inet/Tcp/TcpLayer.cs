@@ -385,6 +385,9 @@ public sealed class TcpLayer : IIpProtocolHandler
         Transmit(local, remote, buffer);
     }
 
+    /// <summary>The connection table (diagnostics and tests).</summary>
+    internal IEnumerable<TcpSocket> Connections => _connections.Values;
+
     internal IEnumerable<TcpSocket> ChildrenOf(TcpSocket listener)
     {
         var children = new List<TcpSocket>();
