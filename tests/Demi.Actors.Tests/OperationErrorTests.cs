@@ -122,6 +122,8 @@ public sealed class OperationErrorTests : IDisposable
         Assert.Equal(0, _libOS.GetSockOpt(tcp, SocketConstants.SOL_SOCKET, SocketConstants.SO_KEEPALIVE, value, out _));
         Assert.Equal(1, BitConverter.ToInt32(value));
         Assert.Equal(Errno.ENOPROTOOPT, _libOS.SetSockOpt(tcp, SocketConstants.SOL_SOCKET, 999, BitConverter.GetBytes(1)));
+        Assert.Equal(Errno.ENOTSUP, _libOS.SetSockOpt(tcp, 12345, SocketConstants.SO_KEEPALIVE, BitConverter.GetBytes(1)));
+        Assert.Equal(Errno.ENOTSUP, _libOS.GetSockOpt(tcp, 12345, SocketConstants.SO_KEEPALIVE, value, out _));
         Assert.Equal(Errno.EINVAL, _libOS.SetSockOpt(tcp, SocketConstants.SOL_SOCKET, SocketConstants.SO_LINGER, new byte[2]));
         Assert.Equal(Errno.EBADF, _libOS.SetSockOpt(4242, SocketConstants.SOL_SOCKET, SocketConstants.SO_KEEPALIVE, BitConverter.GetBytes(1)));
     }

@@ -73,7 +73,7 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
     {
         int required = RequiredOptionLength(level, name);
         if (required < 0)
-            return Errno.ENOPROTOOPT;
+            return UnsupportedOption(level);
         if (value.Length < required)
             return Errno.EINVAL;
         fixed (byte* p = value)
@@ -85,7 +85,7 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
         length = 0;
         int required = RequiredOptionLength(level, name);
         if (required < 0)
-            return Errno.ENOPROTOOPT;
+            return UnsupportedOption(level);
         if (value.Length < required)
             return Errno.EINVAL;
         uint len = (uint)required;
@@ -97,6 +97,10 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
         length = (int)len;
         return 0;
     }
+
+    // An unknown level is ENOTSUP; an unknown option at a level Demi knows is ENOPROTOOPT (the man pages' split).
+    private static int UnsupportedOption(int level)
+        => level is SocketConstants.SOL_SOCKET or SocketConstants.IPPROTO_TCP ? Errno.ENOPROTOOPT : Errno.ENOTSUP;
 
     // The options Demi supports (Demikernel's SO_LINGER plus those its man pages name); the rest are ENOPROTOOPT.
     private int RequiredOptionLength(int level, int name) => (level, name) switch
