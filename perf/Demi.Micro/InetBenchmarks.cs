@@ -14,6 +14,14 @@ public class InetBenchmarks
     [GlobalCleanup]
     public void Cleanup() => _paths.Dispose();
 
+    /// <summary>The stack alone (replay NIC): parse → socket → pop, per frame.</summary>
+    [Benchmark(OperationsPerInvoke = InetPaths.Burst)]
+    public int StackReceive() => _paths.StackReceiveBurst();
+
+    /// <summary>The stack alone (replay NIC): push → headers and checksums → NIC, per frame.</summary>
+    [Benchmark(OperationsPerInvoke = InetPaths.Burst)]
+    public int StackSend() => _paths.StackSendBurst();
+
     [Benchmark(OperationsPerInvoke = InetPaths.Burst)]
     public int Receive() => _paths.ReceiveBurst();
 

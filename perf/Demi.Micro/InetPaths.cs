@@ -65,7 +65,54 @@ public sealed class InetPaths : IDisposable
         segment.CopyTo(_udpFrame, EthernetHeader.Length + Ipv4Header.MinLength);
     }
 
+    private ReplayNicQueue? _replay;
+    private InetStack? _replayStack;
+    private UdpSocket? _replaySocket;
+
     public InetCounters CountersA => _a.Counters;
+
+    private void EnsureReplay()
+    {
+        if (_replay is not null)
+            return;
+        _replay = new ReplayNicQueue(MacB, _udpFrame);
+        var options = new InetStackOptions { LocalAddress = AddressB, Clock = new ManualInetClock(), BurstSize = Burst };
+        options.ArpTable[AddressA] = MacA;
+        _replayStack = new InetStack(_replay, options);
+        _replaySocket = _replayStack.CreateUdpSocket();
+        _replaySocket.Bind(new Ipv4Endpoint(Ipv4Address.Any, 2000));
+    }
+
+    /// <summary>Stack alone, receive: a burst of frames from the replay NIC parsed, queued on the socket and popped. Returns frames popped.</summary>
+    public int StackReceiveBurst()
+    {
+        EnsureReplay();
+        _replay!.Replaying = true;
+        _replayStack!.Poll();
+        int popped = 0;
+        while (_replaySocket!.TryPop(out var payload, out _))
+        {
+            payload.Release();
+            popped++;
+        }
+        return popped;
+    }
+
+    /// <summary>Stack alone, send: a burst of pushes serialized (headers, checksums) and handed to the replay NIC. Returns frames sent.</summary>
+    public int StackSendBurst()
+    {
+        EnsureReplay();
+        _replay!.Replaying = false;
+        var to = new Ipv4Endpoint(AddressA, 1000);
+        for (int i = 0; i < Burst; i++)
+        {
+            PacketBuffer.TryRent(_replayStack!.Pool, out var payload);
+            payload.Append(PayloadSize);
+            _replaySocket!.PushTo(payload, to);
+        }
+        _replayStack!.Poll();
+        return Burst;
+    }
     public InetCounters CountersB => _b.Counters;
 
     /// <summary>Receive path: a burst of UDP frames arrives at B, is parsed, queued on the socket and popped. Returns frames popped.</summary>
@@ -134,6 +181,8 @@ public sealed class InetPaths : IDisposable
 
     public void Dispose()
     {
+        _replayStack?.Dispose();
+        _replay?.Dispose();
         _a.Dispose();
         _b.Dispose();
         _wire.Dispose();

@@ -9,6 +9,8 @@ if (args.Length > 0 && args[0] == "quick")
 {
     double seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
     using var paths = new InetPaths();
+    Measure("stack only: receive (parse->pop)", paths.StackReceiveBurst, seconds);
+    Measure("stack only: send (push->NIC)", paths.StackSendBurst, seconds);
     Measure("receive (parse -> socket -> pop)", paths.ReceiveBurst, seconds);
     Measure("send (push -> serialize -> NIC)", paths.SendBurst, seconds);
     Measure("echo round trip (datagrams)", paths.EchoBurst, seconds);
