@@ -85,7 +85,10 @@ public sealed partial class TcpSocket
         {
             _keepAlive = value;
             if (IsSynchronized)
+            {
                 ArmKeepAlive(Layer.Now);
+                Layer.Schedule(this);
+            }
         }
     }
 

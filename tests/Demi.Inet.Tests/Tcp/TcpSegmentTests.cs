@@ -605,6 +605,41 @@ public sealed class TcpSegmentTests
     }
 
     [Fact]
+    public void LingerWithTimeout_AbortsWhenTheFinIsNotAcknowledgedInTime()
+    {
+        var config = new TcpConfig { RandomSeed = 1, InitialRtoMicroseconds = 3_000_000, MinRtoMicroseconds = 3_000_000 };
+        using var h = new TcpHarness(config);
+        var (socket, ourSeq, port) = h.EstablishActive(timestamps: false);
+        socket.LingerEnabled = true;
+        socket.LingerSeconds = 1;
+        Assert.Equal(0, socket.Close());
+        Assert.True(Assert.Single(h.Ip.Take()).Fin);
+        h.Advance(900_000);
+        Assert.Empty(h.Ip.Take());
+        h.Advance(200_000);
+        var rst = Assert.Single(h.Ip.Take());
+        Assert.True(rst.Rst);
+        Assert.Equal(0, h.Tcp.ConnectionCount);
+        _ = ourSeq;
+        _ = port;
+    }
+
+    [Fact]
+    public void LingerWithTimeout_IsSatisfiedByTheFinAck()
+    {
+        using var h = new TcpHarness();
+        var (socket, ourSeq, port) = h.EstablishActive(timestamps: false);
+        socket.LingerEnabled = true;
+        socket.LingerSeconds = 1;
+        Assert.Equal(0, socket.Close());
+        Assert.True(Assert.Single(h.Ip.Take()).Fin);
+        h.Inject(port, h.PeerSeq, ourSeq + 1, A);
+        h.Advance(2_000_000);
+        Assert.DoesNotContain(h.Ip.Take(), s => s.Rst);
+        Assert.Equal(1, h.Tcp.ConnectionCount); // FIN_WAIT_2, waiting for the peer's FIN
+    }
+
+    [Fact]
     public void SendBuffer_AppliesBackpressure_AndAckMakesItWritable()
     {
         using var h = new TcpHarness();
