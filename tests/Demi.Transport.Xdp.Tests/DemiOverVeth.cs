@@ -14,7 +14,7 @@ internal static class DemiOverVeth
     /// shards (one per veth queue), TCP when <paramref name="tcp"/> is set.
     /// </summary>
     public static LibOS Create(VethNamespaces veth, VethSide side, out XdpBackend backend, int queues = 1, bool tcp = false,
-        bool steering = false, string? capturePath = null, IdleStrategy? idle = null)
+        bool steering = true, string? capturePath = null, IdleStrategy? idle = null)
     {
         string address = side == VethSide.A ? veth.AddressA : veth.AddressB;
         backend = XdpBackend.Create(

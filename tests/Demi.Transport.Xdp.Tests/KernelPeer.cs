@@ -101,6 +101,59 @@ for r in range(rounds):
 print(n, flush=True)
 """;
 
+    /// <summary>
+    /// argv: server ip, port, sockets, rounds, timeout, gap seconds. Each round sends one datagram from
+    /// each of several sockets (distinct flows, so the kernel spreads them over the veth's queues),
+    /// then collects the echoes; prints "ok N maxrtt_ms".
+    /// </summary>
+    public const string UdpMultiFlowEchoClient = """
+import socket, sys, time
+dst = (sys.argv[1], int(sys.argv[2])); k = int(sys.argv[3]); rounds = int(sys.argv[4]); timeout = float(sys.argv[5]); gap = float(sys.argv[6])
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(k)]
+for s in socks: s.settimeout(timeout)
+ok = 0; worst = 0.0
+for r in range(rounds):
+    for i, s in enumerate(socks):
+        msg = b'flow-%03d-round-%05d-' % (i, r) + bytes(range(32))
+        t0 = time.monotonic()
+        s.sendto(msg, dst)
+        try:
+            d, a = s.recvfrom(65535)
+            worst = max(worst, time.monotonic() - t0)
+            if d == msg and a == dst: ok += 1
+        except socket.timeout:
+            pass
+    if gap > 0: time.sleep(gap)
+print('ok', ok, '%.1f' % (worst * 1000), flush=True)
+""";
+
+    /// <summary>
+    /// argv: bind ip, port, count, idle timeout, reply sockets. Like <see cref="UdpEchoServer"/>, but
+    /// sends each echo from one of several sockets in turn (ports port+1...): distinct flows, so the
+    /// kernel spreads the replies over the veth's queues (one socket replies on the queue it heard on).
+    /// </summary>
+    public const string UdpSpreadingEchoServer = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(float(sys.argv[4]))
+out = []
+for i in range(int(sys.argv[5])):
+    o = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    o.bind((sys.argv[1], int(sys.argv[2]) + 1 + i))
+    out.append(o)
+print('ready', flush=True)
+n = int(sys.argv[3]); got = 0
+try:
+    while got < n:
+        d, a = s.recvfrom(65535)
+        out[got % len(out)].sendto(d, a)
+        got += 1
+except socket.timeout:
+    pass
+print('done', got, flush=True)
+""";
+
     /// <summary>Starts the receiver and waits until it is bound.</summary>
     public static Process StartUdpReceiver(VethNamespaces veth, int port, int count, double timeoutSeconds)
     {

@@ -1,0 +1,111 @@
+using System.Text;
+using Demi.Inet;
+
+namespace Demi.Transport.Xdp.Tests;
+
+/// <summary>
+/// Software steering on a 2-queue veth: the kernel peer spreads flows over both queues (veth delivers
+/// on the RX queue matching the sender's TX queue), so frames land on shards that do not own their
+/// port and must be moved to the owner.
+/// </summary>
+public sealed class SteeringTests
+{
+    [Fact]
+    public void Kernel_flows_spread_over_two_queues_are_all_echoed_by_the_owning_shard()
+    {
+        Privileges.RequireRoot();
+        using var veth = VethNamespaces.Create(new VethOptions { QueueCount = 2 });
+        using var libOS = DemiOverVeth.Create(veth, VethSide.A, out var backend, queues: 2);
+        var steering = backend.Steering;
+        Assert.NotNull(steering);
+        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
+        // A server must claim its port: its first datagram can land on either queue.
+        Assert.Equal(0, steering.Claim(libOS, qd));
+        int owner = libOS.GetActor(qd)!.Shard.Id;
+        Assert.Equal(1UL << owner, steering.OwnersOf(17, 7));
+        int echoed = 0;
+        var server = DemiOverVeth.StartUdpEcho(libOS, qd, () => Interlocked.Increment(ref echoed));
+
+        const int Flows = 16, Rounds = 25;
+        var client = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(120), KernelPeer.UdpMultiFlowEchoClient,
+            veth.AddressA, "7", Flows.ToString(), Rounds.ToString(), "2", "0");
+        client.EnsureSuccess("python multi-flow client");
+        var parts = client.StandardOutput.Trim().Split(' ');
+        Assert.Equal($"ok {Flows * Rounds}", $"{parts[0]} {parts[1]}");
+
+        // The kernel really used both queues, and what landed on the other one was steered.
+        var q0 = backend.Queues[0].GetStatistics();
+        var q1 = backend.Queues[1].GetStatistics();
+        Assert.True(q0.RxFrames > 0 && q1.RxFrames > 0, $"rx per queue {q0.RxFrames} / {q1.RxFrames}");
+        Assert.True(steering.ForwardedFrames > 0, "no frame was steered");
+        Assert.True(steering.ForwardedBy(1 - owner) > 0);
+        Assert.True(steering.ReceivedBy(owner) >= steering.ForwardedBy(1 - owner) - steering.DroppedFrames);
+        Assert.Equal(0, steering.DroppedFrames);
+        // Every echo went out from the owner: the other shard's stack never saw a datagram for port 7.
+        Assert.Equal(0, InetBackend.StackOf(libOS.Shards[1 - owner])!.Counters.UdpDatagramsReceived);
+        Assert.True(InetBackend.StackOf(libOS.Shards[owner])!.Counters.UdpDatagramsReceived >= Flows * Rounds);
+        Assert.Equal(0, libOS.Close(qd));
+        server.Join(DemiOverVeth.Timeout);
+    }
+
+    [Fact]
+    public void Demi_clients_on_both_shards_get_their_replies_through_learned_ownership()
+    {
+        Privileges.RequireRoot();
+        using var veth = VethNamespaces.Create(new VethOptions { QueueCount = 2 });
+        const int PerClient = 200;
+        var peer = veth.Start(VethSide.B, "python3", "-c", KernelPeer.UdpSpreadingEchoServer, veth.AddressB, "7", (2 * PerClient).ToString(), "20", "8");
+        Assert.Equal("ready", peer.StandardOutput.ReadLine());
+        using var libOS = DemiOverVeth.Create(veth, VethSide.A, out var backend, queues: 2);
+        var steering = backend.Steering!;
+        // Two sockets: the libOS spreads descriptors over the shards round robin.
+        var qds = new int[2];
+        for (int c = 0; c < 2; c++)
+        {
+            Assert.Equal(0, libOS.Socket(out qds[c], SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+            Assert.Equal(0, libOS.Bind(qds[c], new Ipv4Endpoint(Ipv4Address.Any, (ushort)(6000 + c))));
+        }
+        Assert.NotEqual(libOS.GetActor(qds[0])!.Shard.Id, libOS.GetActor(qds[1])!.Shard.Id);
+        var echo = new Ipv4Endpoint(Ipv4Address.Parse(veth.AddressB), 7);
+        var errors = new List<string>();
+        var threads = qds.Select((qd, c) => new Thread(() =>
+        {
+            try
+            {
+                for (int i = 0; i < PerClient; i++)
+                {
+                    string text = $"client-{c}-datagram-{i}";
+                    var sga = libOS.SgaAlloc(text.Length);
+                    Encoding.ASCII.GetBytes(text, sga.Span);
+                    Assert.Equal(0, libOS.Pop(out var popQt, qd));
+                    Assert.Equal(0, libOS.PushTo(out var pushQt, qd, sga, echo));
+                    DemiOverVeth.WaitOk(libOS, pushQt);
+                    var reply = DemiOverVeth.WaitOk(libOS, popQt, TimeSpan.FromSeconds(10));
+                    Assert.Equal(text, Encoding.ASCII.GetString(reply.Sga.Span));
+                    Assert.Equal(echo.Address, reply.Sga.Address.Endpoint.Address);
+                    libOS.SgaFree(reply.Sga);
+                    libOS.SgaFree(sga);
+                }
+            }
+            catch (Exception e)
+            {
+                lock (errors)
+                    errors.Add(e.Message);
+            }
+        })).ToArray();
+        foreach (var t in threads)
+            t.Start();
+        foreach (var t in threads)
+            Assert.True(t.Join(TimeSpan.FromSeconds(90)));
+        Assert.Empty(errors);
+        Assert.True(peer.WaitForExit(30_000));
+        Assert.Equal($"done {2 * PerClient}", peer.StandardOutput.ReadLine());
+        // Each client's port is owned by its shard, learned from what it sent.
+        for (int c = 0; c < 2; c++)
+            Assert.Equal(1UL << libOS.GetActor(qds[c])!.Shard.Id, steering.OwnersOf(17, (ushort)(6000 + c)));
+        Assert.True(steering.ForwardedFrames > 0, $"no frame was steered; rx per queue {backend.Queues[0].GetStatistics().RxFrames} / {backend.Queues[1].GetStatistics().RxFrames}");
+        foreach (var qd in qds)
+            Assert.Equal(0, libOS.Close(qd));
+    }
+}
