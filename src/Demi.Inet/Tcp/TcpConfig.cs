@@ -72,6 +72,14 @@ public sealed class TcpConfig
     /// <summary>Offer and use window scaling (RFC 7323).</summary>
     public bool WindowScaling { get; set; } = true;
 
+    /// <summary>
+    /// When false (the default) a libOS push of a pool buffer is zero-copy: the send queue keeps a
+    /// reference and retransmits from it until ACKed, so the application must not write into a
+    /// pushed sga again (free it, allocate a new one). When true, pushes are copied into the send
+    /// buffer like a kernel socket's, and the sga may be reused as soon as the push completes.
+    /// </summary>
+    public bool CopyOnPush { get; set; }
+
     /// <summary>Seed of the random source for ephemeral ports and timestamp offsets; null for a random seed.</summary>
     public int? RandomSeed { get; set; }
 }

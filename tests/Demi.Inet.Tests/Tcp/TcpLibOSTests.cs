@@ -16,7 +16,7 @@ public sealed class TcpLibOSTests
         public readonly LibOS Server;
         public readonly LibOS Client;
 
-        public Pair(double loss = 0)
+        public Pair(double loss = 0, bool copyOnPush = false)
         {
             Wire = new VirtualWire(new VirtualWireOptions { Clock = InetClock.System, LossRate = loss, Seed = 5 });
             var serverNic = Wire.CreatePort(MacAddress.Parse("02:00:00:00:07:01"));
@@ -28,7 +28,10 @@ public sealed class TcpLibOSTests
             });
             Client = new LibOS(new LibOSOptions
             {
-                Backend = new InetBackend(clientNic, new InetStackOptions { LocalAddress = ClientAddress }) { StreamTransport = new TcpTransport() },
+                Backend = new InetBackend(clientNic, new InetStackOptions { LocalAddress = ClientAddress })
+                {
+                    StreamTransport = new TcpTransport(() => new TcpConfig { CopyOnPush = copyOnPush }),
+                },
                 ShardCount = 1,
             });
         }
@@ -136,6 +139,27 @@ public sealed class TcpLibOSTests
         Assert.Equal(data, PopBytes(pair.Server, server, data.Length));
         foreach (var qt in pushes)
             WaitOk(pair.Client, qt);
+        Assert.Equal(0, pair.Client.Close(client));
+        Assert.Equal(0, pair.Server.Close(server));
+        Assert.Equal(0, pair.Server.Close(listener));
+    }
+
+    [Fact]
+    public void CopyOnPush_LetsTheAppReuseItsSgaAtOnce()
+    {
+        using var pair = new Pair(loss: 0.02, copyOnPush: true);
+        var (listener, server, client) = Connect(pair, 11);
+        var sga = pair.Client.SgaAlloc(1000);
+        var expected = new List<byte>();
+        for (int i = 0; i < 100; i++)
+        {
+            sga.Span.Fill((byte)i); // rewritten right after each push completed
+            expected.AddRange(sga.Span.ToArray());
+            Assert.Equal(0, pair.Client.Push(out var qt, client, sga));
+            WaitOk(pair.Client, qt);
+        }
+        Assert.Equal(expected.ToArray(), PopBytes(pair.Server, server, expected.Count));
+        Assert.Equal(0, pair.Client.SgaFree(sga));
         Assert.Equal(0, pair.Client.Close(client));
         Assert.Equal(0, pair.Server.Close(server));
         Assert.Equal(0, pair.Server.Close(listener));

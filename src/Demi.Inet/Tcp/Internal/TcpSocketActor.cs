@@ -163,7 +163,7 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
             var request = pending.Request;
             var sga = request.Sga;
             int rc;
-            if (pending.Offset == 0 && request.Buffer.TryGetPacket(sga, out var packet))
+            if (pending.Offset == 0 && !socket.Layer.Config.CopyOnPush && request.Buffer.TryGetPacket(sga, out var packet))
             {
                 // Zero-copy: the push's reference moves into the send queue.
                 rc = socket.Send(packet);
@@ -176,7 +176,7 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
                     Complete(new QResult { Opcode = Opcode.Push, Qd = Qd, Qt = request.Qt, Sga = sga });
                 continue;
             }
-            // A large (non-pool) buffer: copy as much as the send buffer takes.
+            // A large (non-pool) buffer, or copy mode: copy as much as the send buffer takes.
             rc = socket.Send(sga.Span[pending.Offset..], out int accepted);
             if (rc == Errno.EAGAIN)
                 return;
