@@ -108,4 +108,35 @@ public sealed class SteeringTests
         foreach (var qd in qds)
             Assert.Equal(0, libOS.Close(qd));
     }
+
+    [Fact]
+    public void Kernel_tcp_connections_landing_on_either_queue_reach_the_listeners_shard()
+    {
+        Privileges.RequireRoot();
+        using var veth = VethNamespaces.Create(new VethOptions { QueueCount = 2 });
+        using var libOS = DemiOverVeth.Create(veth, VethSide.A, out var backend, queues: 2, tcp: true);
+        var steering = backend.Steering!;
+        Assert.Equal(0, libOS.Socket(out int lqd, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
+        Assert.Equal(0, libOS.Bind(lqd, new Ipv4Endpoint(Ipv4Address.Any, 7100)));
+        Assert.Equal(0, libOS.Listen(lqd, 8));
+        Assert.Equal(0, steering.Claim(libOS, lqd));
+        const int Connections = 8, Bytes = 1 << 20;
+        for (int c = 0; c < Connections; c++)
+        {
+            // Each kernel connection gets its own transmit hash, so connections spread over both queues.
+            var server = TcpPeers.EchoOneConnection(libOS, lqd, DemiOverVeth.Timeout);
+            var client = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(60), TcpPeers.KernelBulkEchoClient,
+                veth.AddressA, "7100", Bytes.ToString(), c.ToString(), "20");
+            var parts = TcpPeers.ParseClient(client);
+            Assert.Equal(parts[0], parts[1]);
+            Assert.Equal(Bytes.ToString(), parts[2]);
+            Assert.True(server.Wait(DemiOverVeth.Timeout));
+            Assert.Equal(Bytes, server.Result);
+        }
+        Assert.True(steering.ForwardedFrames > 0, "no segment was steered in 8 connections");
+        int owner = libOS.GetActor(lqd)!.Shard.Id;
+        var other = Demi.Inet.Tcp.TcpTransport.LayerOf(libOS.Shards[1 - owner]);
+        Assert.Equal(0, other!.Statistics.SegmentsReceived); // the other shard's TCP never saw a segment (no RST for unknown flows)
+        Assert.Equal(0, libOS.Close(lqd));
+    }
 }
