@@ -42,7 +42,8 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
         }
         if (nic.WaitFd >= 0)
         {
-            int registration = shard.RegisterFd(nic.WaitFd, EpollIn, this);
+            // Wake-only: the driver polls the queue every round anyway, so the fd matters only while parked.
+            int registration = shard.RegisterFd(nic.WaitFd, EpollIn, this, wakeOnly: true);
             if (registration >= 0)
                 _registration = registration;
         }
