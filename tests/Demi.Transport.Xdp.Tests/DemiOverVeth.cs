@@ -32,8 +32,13 @@ internal static class DemiOverVeth
         try
         {
             var options = new LibOSOptions { Backend = backend, ShardCount = queues };
+            // DEMI_SHARD_IDLE / DEMI_WAIT_IDLE (spin, park, spin-then-park) tune benchmarks; tests that depend on parking pass idle.
             if (idle is not null)
                 options.ShardIdle = idle;
+            else if (Environment.GetEnvironmentVariable("DEMI_SHARD_IDLE") is { Length: > 0 } shardIdle)
+                options.ShardIdle = IdleStrategy.Parse(shardIdle);
+            if (Environment.GetEnvironmentVariable("DEMI_WAIT_IDLE") is { Length: > 0 } waitIdle)
+                options.WaitIdle = IdleStrategy.Parse(waitIdle);
             return new LibOS(options);
         }
         catch
