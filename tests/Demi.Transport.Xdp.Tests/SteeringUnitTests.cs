@@ -1,0 +1,237 @@
+using System.Buffers.Binary;
+using Demi.Buffers;
+using Demi.Inet;
+using Demi.Inet.Nic;
+
+namespace Demi.Transport.Xdp.Tests;
+
+/// <summary>
+/// The steering logic without a kernel: two shards' queues over scripted NIC queues sharing one pool,
+/// driven from one thread (each queue is still only touched as its shard would touch it).
+/// </summary>
+public sealed class SteeringUnitTests
+{
+    private static readonly MacAddress Mac = MacAddress.Parse("02:00:00:00:00:01");
+
+    /// <summary>A NIC queue whose received frames are whatever the test put in <see cref="Incoming"/>.</summary>
+    private sealed class ScriptedNicQueue(BufferPool pool) : INicQueue
+    {
+        public readonly Queue<PacketBuffer> Incoming = new();
+        public readonly List<PacketBuffer> Sent = new();
+        public MacAddress MacAddress => Mac;
+        public int Mtu => 1500;
+        public NicOffloads Offloads => NicOffloads.None;
+        public BufferPool Pool => pool;
+        public int WaitFd => -1;
+
+        public int Receive(Span<PacketBuffer> frames)
+        {
+            int n = 0;
+            while (n < frames.Length && Incoming.TryDequeue(out var f))
+                frames[n++] = f;
+            return n;
+        }
+
+        public int Transmit(ReadOnlySpan<PacketBuffer> frames)
+        {
+            foreach (var f in frames)
+                Sent.Add(f);
+            return frames.Length;
+        }
+
+        public void Flush() { }
+
+        public void Dispose() { }
+    }
+
+    private sealed class Rig : IDisposable
+    {
+        public readonly BufferPool Pool = new(2048, 4096, 128);
+        public readonly FlowSteering Steering;
+        public readonly ScriptedNicQueue[] Nics;
+        public readonly INicQueue[] Queues;
+
+        public Rig(int ringCapacity = 64)
+        {
+            Steering = new FlowSteering(2, ringCapacity);
+            Nics = [new ScriptedNicQueue(Pool), new ScriptedNicQueue(Pool)];
+            Queues = [Steering.Attach(0, Nics[0]), Steering.Attach(1, Nics[1])];
+        }
+
+        public PacketBuffer Udp(ushort dstPort, ushort srcPort = 4000, uint srcIp = 0x0A630002)
+        {
+            Assert.True(PacketBuffer.TryRent(Pool, out var f));
+            int n = Frames.BuildUdp(f.Append(Frames.HeaderLength + 16)[..], Mac, Mac, srcIp, 0x0A630001, srcPort, dstPort, new byte[16]);
+            Assert.Equal(Frames.HeaderLength + 16, n);
+            return f;
+        }
+
+        public PacketBuffer Raw(ReadOnlySpan<byte> bytes)
+        {
+            Assert.True(PacketBuffer.TryRent(Pool, out var f));
+            bytes.CopyTo(f.Append(bytes.Length));
+            return f;
+        }
+
+        public void Dispose()
+        {
+            foreach (var q in Queues)
+                q.Dispose();
+            Steering.Dispose();
+            Pool.Dispose();
+        }
+    }
+
+    private static ushort DstPort(in PacketBuffer f) => BinaryPrimitives.ReadUInt16BigEndian(f.Span[36..]);
+
+    [Fact]
+    public void Frames_for_a_claimed_port_move_to_the_owner_and_others_stay()
+    {
+        using var rig = new Rig();
+        rig.Steering.Claim(17, 7, 1);
+        rig.Nics[0].Incoming.Enqueue(rig.Udp(7));
+        rig.Nics[0].Incoming.Enqueue(rig.Udp(9)); // unknown port: stays
+        rig.Nics[0].Incoming.Enqueue(rig.Udp(7, srcPort: 4001));
+        var burst = new PacketBuffer[32];
+        int here = rig.Queues[0].Receive(burst);
+        Assert.Equal(1, here);
+        Assert.Equal(9, DstPort(burst[0]));
+        burst[0].Release();
+        Assert.Equal(2, rig.Steering.ForwardedBy(0));
+        int there = rig.Queues[1].Receive(burst);
+        Assert.Equal(2, there);
+        Assert.All(burst[..2], f => Assert.Equal(7, DstPort(f)));
+        Assert.Equal(2, rig.Steering.ReceivedBy(1));
+        foreach (var f in burst[..2])
+            f.Release();
+        Assert.Equal(rig.Pool.Count, rig.Pool.Available);
+    }
+
+    [Fact]
+    public void Ownership_is_learned_from_transmitted_source_ports_and_claims_win()
+    {
+        using var rig = new Rig();
+        var reply = rig.Udp(dstPort: 4000, srcPort: 5555);
+        Assert.Equal(1, rig.Queues[1].Transmit([reply]));
+        Assert.Equal(1UL << 1, rig.Steering.OwnersOf(17, 5555));
+        Assert.Equal(0UL, rig.Steering.OwnersOf(6, 5555)); // per protocol
+        rig.Steering.Claim(17, 5555, 0);
+        Assert.Equal(1UL, rig.Steering.OwnersOf(17, 5555));
+        rig.Steering.Unclaim(17, 5555, 0);
+        Assert.Equal(1UL << 1, rig.Steering.OwnersOf(17, 5555));
+        foreach (var f in rig.Nics[1].Sent)
+            f.Release();
+    }
+
+    [Fact]
+    public void A_port_claimed_on_both_shards_stays_where_it_lands()
+    {
+        using var rig = new Rig();
+        rig.Steering.Claim(17, 7, 0);
+        rig.Steering.Claim(17, 7, 1);
+        rig.Nics[0].Incoming.Enqueue(rig.Udp(7));
+        var burst = new PacketBuffer[8];
+        Assert.Equal(1, rig.Queues[0].Receive(burst));
+        burst[0].Release();
+        Assert.Equal(0, rig.Steering.ForwardedFrames);
+    }
+
+    [Fact]
+    public void Arp_replies_are_copied_to_every_shard_and_requests_are_not()
+    {
+        using var rig = new Rig();
+        byte[] arp = new byte[42];
+        BinaryPrimitives.WriteUInt16BigEndian(arp.AsSpan(12), 0x0806);
+        BinaryPrimitives.WriteUInt16BigEndian(arp.AsSpan(20), 2); // reply
+        rig.Nics[0].Incoming.Enqueue(rig.Raw(arp));
+        BinaryPrimitives.WriteUInt16BigEndian(arp.AsSpan(20), 1); // request
+        rig.Nics[0].Incoming.Enqueue(rig.Raw(arp));
+        var burst = new PacketBuffer[8];
+        Assert.Equal(2, rig.Queues[0].Receive(burst));
+        burst[0].Release();
+        burst[1].Release();
+        Assert.Equal(1, rig.Queues[1].Receive(burst));
+        Assert.Equal(2, BinaryPrimitives.ReadUInt16BigEndian(burst[0].Span[20..]));
+        burst[0].Release();
+        Assert.Equal(1, rig.Steering.ArpCopies);
+        Assert.Equal(rig.Pool.Count, rig.Pool.Available);
+    }
+
+    [Fact]
+    public void Malformed_and_portless_frames_stay_local_and_a_full_ring_drops_and_counts()
+    {
+        using var rig = new Rig(ringCapacity: 4);
+        rig.Steering.Claim(17, 7, 1);
+        var junk = new List<byte[]>
+        {
+            new byte[10],                                   // shorter than Ethernet
+            new byte[20],                                   // Ethernet, no IPv4 header
+        };
+        var badIhl = new byte[Frames.HeaderLength + 4];
+        Frames.BuildUdp(badIhl, Mac, Mac, 1, 2, 1, 7, new byte[4]);
+        badIhl[14] = 0x42; // IHL 2
+        junk.Add(badIhl);
+        var fragment = new byte[Frames.HeaderLength + 4];
+        Frames.BuildUdp(fragment, Mac, Mac, 1, 2, 1, 7, new byte[4]);
+        fragment[20] = 0x00; fragment[21] = 0x10; // fragment offset 16: no ports in it
+        junk.Add(fragment);
+        var truncated = new byte[14 + 20 + 2]; // IPv4 header, then only half a port pair
+        truncated[12] = 0x08; truncated[14] = 0x45; truncated[23] = 17;
+        junk.Add(truncated);
+        foreach (var j in junk)
+        {
+            if (j.Length >= 14)
+                BinaryPrimitives.WriteUInt16BigEndian(j.AsSpan(12), 0x0800);
+            rig.Nics[0].Incoming.Enqueue(rig.Raw(j));
+        }
+        for (int i = 0; i < 6; i++)
+            rig.Nics[0].Incoming.Enqueue(rig.Udp(7, srcPort: (ushort)(4000 + i)));
+        var burst = new PacketBuffer[32];
+        int here = rig.Queues[0].Receive(burst);
+        Assert.Equal(junk.Count, here); // all malformed frames left to the stack, which drops and counts them
+        for (int i = 0; i < here; i++)
+            burst[i].Release();
+        Assert.Equal(4, rig.Steering.ForwardedFrames);
+        Assert.Equal(2, rig.Steering.DroppedFrames);
+        Assert.Equal(4, rig.Queues[1].Receive(burst));
+        for (int i = 0; i < 4; i++)
+            burst[i].Release();
+        Assert.Equal(rig.Pool.Count, rig.Pool.Available);
+    }
+
+    [Fact]
+    public void Steering_allocates_nothing_per_frame()
+    {
+        using var rig = new Rig(ringCapacity: 256);
+        rig.Steering.Claim(17, 7, 1);
+        var burst = new PacketBuffer[64];
+        var template = rig.Udp(7);
+        byte[] bytes = template.Span.ToArray();
+        template.Release();
+        const int Rounds = 2000;
+        // Warm up (JIT, tiering), then measure.
+        for (int pass = 0; pass < 2; pass++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int r = 0; r < Rounds; r++)
+            {
+                for (int i = 0; i < 32; i++)
+                {
+                    PacketBuffer.TryRent(rig.Pool, out var f);
+                    bytes.CopyTo(f.Append(bytes.Length));
+                    rig.Nics[0].Incoming.Enqueue(f);
+                }
+                int stayed = rig.Queues[0].Receive(burst);
+                int n = rig.Queues[1].Receive(burst);
+                if (stayed != 0 || n != 32)
+                    Assert.Fail($"round {r}: {stayed} stayed, {n} steered");
+                for (int i = 0; i < n; i++)
+                    burst[i].Release();
+            }
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (pass == 1)
+                Assert.True(allocated < Rounds * 32 / 10, $"{allocated} B allocated for {Rounds * 32} steered frames");
+        }
+        Assert.Equal(rig.Pool.Count, rig.Pool.Available);
+    }
+}
