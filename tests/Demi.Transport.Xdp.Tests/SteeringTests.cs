@@ -139,4 +139,71 @@ public sealed class SteeringTests
         Assert.Equal(0, other!.Statistics.SegmentsReceived); // the other shard's TCP never saw a segment (no RST for unknown flows)
         Assert.Equal(0, libOS.Close(lqd));
     }
+
+    [Fact]
+    public void Demi_to_demi_tcp_and_udp_with_two_shards_on_each_side()
+    {
+        Privileges.RequireRoot();
+        using var veth = VethNamespaces.Create(new VethOptions { QueueCount = 2, KernelAddressOnB = false });
+        using var serverOS = DemiOverVeth.Create(veth, VethSide.A, out var serverBackend, queues: 2, tcp: true);
+        using var clientOS = DemiOverVeth.Create(veth, VethSide.B, out var clientBackend, queues: 2, tcp: true);
+        Assert.Equal(0, serverOS.Socket(out int lqd, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
+        Assert.Equal(0, serverOS.Bind(lqd, new Ipv4Endpoint(Ipv4Address.Any, 7200)));
+        Assert.Equal(0, serverOS.Listen(lqd, 8));
+        Assert.Equal(0, serverBackend.Steering!.Claim(serverOS, lqd));
+        Assert.Equal(0, serverOS.Socket(out int uqd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+        Assert.Equal(0, serverOS.Bind(uqd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
+        Assert.Equal(0, serverBackend.Steering.Claim(serverOS, uqd));
+        var udpEcho = DemiOverVeth.StartUdpEcho(serverOS, uqd);
+        var serverAddress = Ipv4Address.Parse(veth.AddressA);
+
+        // One TCP connection and one UDP socket from each client shard (descriptors go round robin).
+        var tcpQds = new int[2];
+        var udpQds = new int[2];
+        for (int c = 0; c < 2; c++)
+            Assert.Equal(0, clientOS.Socket(out tcpQds[c], SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
+        for (int c = 0; c < 2; c++)
+            Assert.Equal(0, clientOS.Socket(out udpQds[c], SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+        Assert.NotEqual(clientOS.GetActor(tcpQds[0])!.Shard.Id, clientOS.GetActor(tcpQds[1])!.Shard.Id);
+        Assert.NotEqual(clientOS.GetActor(udpQds[0])!.Shard.Id, clientOS.GetActor(udpQds[1])!.Shard.Id);
+        const int Bytes = 1 << 20;
+        for (int c = 0; c < 2; c++)
+        {
+            var server = TcpPeers.EchoOneConnection(serverOS, lqd, DemiOverVeth.Timeout);
+            int qd = tcpQds[c];
+            Assert.Equal(0, clientOS.Connect(out var cqt, qd, new Ipv4Endpoint(serverAddress, 7200)));
+            DemiOverVeth.WaitOk(clientOS, cqt);
+            var data = new byte[Bytes];
+            new Random(c).NextBytes(data);
+            var (hash, _, _) = TcpPeers.BulkThroughEcho(clientOS, qd, data, 1400, DemiOverVeth.Timeout);
+            Assert.Equal(System.Security.Cryptography.SHA256.HashData(data), hash);
+            Assert.Equal(0, clientOS.Close(qd));
+            Assert.True(server.Wait(DemiOverVeth.Timeout));
+            Assert.Equal(Bytes, server.Result);
+
+            int cu = udpQds[c];
+            Assert.Equal(0, clientOS.Bind(cu, new Ipv4Endpoint(Ipv4Address.Any, 0)));
+            for (int i = 0; i < 50; i++)
+            {
+                string text = $"shard-socket-{c}-{i}";
+                var sga = clientOS.SgaAlloc(text.Length);
+                Encoding.ASCII.GetBytes(text, sga.Span);
+                Assert.Equal(0, clientOS.Pop(out var p, cu));
+                Assert.Equal(0, clientOS.PushTo(out var q, cu, sga, new Ipv4Endpoint(serverAddress, 7)));
+                DemiOverVeth.WaitOk(clientOS, q);
+                var reply = DemiOverVeth.WaitOk(clientOS, p, TimeSpan.FromSeconds(10));
+                Assert.Equal(text, Encoding.ASCII.GetString(reply.Sga.Span));
+                clientOS.SgaFree(reply.Sga);
+                clientOS.SgaFree(sga);
+            }
+            Assert.Equal(0, clientOS.Close(cu));
+        }
+        // Each side's traffic for the shard that does not own the flow crossed over.
+        Assert.True(serverBackend.Steering.ForwardedFrames > 0, "server side steered nothing");
+        Assert.True(clientBackend.Steering!.ForwardedFrames > 0, "client side steered nothing");
+        Assert.Equal(0, serverBackend.Steering.DroppedFrames + clientBackend.Steering.DroppedFrames);
+        Assert.Equal(0, serverOS.Close(uqd));
+        Assert.Equal(0, serverOS.Close(lqd));
+        udpEcho.Join(DemiOverVeth.Timeout);
+    }
 }
