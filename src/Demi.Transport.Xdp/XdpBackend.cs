@@ -55,6 +55,7 @@ public sealed class XdpBackend : INetworkBackend
                     TxSize = queue.TxSize,
                     NeedWakeup = queue.NeedWakeup,
                     RemoveStaleProgram = queue.RemoveStaleProgram,
+                    CompletePartialChecksums = queue.CompletePartialChecksums,
                     // Leave half of the shared frames to the app and the stacks' transmissions.
                     FillTarget = queue.FillTarget > 0 ? queue.FillTarget : Math.Max(1, queue.FrameCount / (2 * queueCount)),
                 };

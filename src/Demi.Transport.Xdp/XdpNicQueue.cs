@@ -47,7 +47,8 @@ public sealed unsafe class XdpNicQueue : INicQueue
     private uint _inFill;
     private int _disposed;
 
-    private long _rxFrames, _txFrames, _txCompleted, _txInvalid, _rxInvalid, _fillPoolEmpty, _kicks;
+    private readonly bool _completePartial;
+    private long _rxFrames, _txFrames, _txCompleted, _txInvalid, _rxInvalid, _fillPoolEmpty, _kicks, _partialCompleted;
 
     private XdpNicQueue(XdpQueueOptions options, XdpUmem umem, bool ownsUmem, string netnsId, int ifIndex)
     {
@@ -59,6 +60,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
         _frameCount = umem.FrameCount;
         _kernelRefs = new int[umem.FrameCount];
         _needWakeup = options.NeedWakeup;
+        _completePartial = options.CompletePartialChecksums;
         int target = options.FillTarget > 0 ? options.FillTarget : umem.FrameCount / 2;
         _fillTarget = (uint)Math.Clamp(target, 1, umem.FillSize);
         _liveKey = (netnsId, ifIndex);
@@ -285,7 +287,10 @@ public sealed unsafe class XdpNicQueue : INicQueue
             }
             _kernelRefs[index]--;
             _inFill--;
-            frames[taken++] = new PacketBuffer(_pool, (int)index, (int)(addr - index * (ulong)_frameSize), (int)d->Len);
+            var frame = new PacketBuffer(_pool, (int)index, (int)(addr - index * (ulong)_frameSize), (int)d->Len);
+            if (_completePartial && PartialChecksum.TryComplete(frame.Span))
+                _partialCompleted++;
+            frames[taken++] = frame;
         }
         Rings.Release(_rx, n);
         _rxFrames += taken;
@@ -357,6 +362,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
             RxDroppedInvalid = _rxInvalid,
             FillPoolEmpty = _fillPoolEmpty,
             Kicks = _kicks,
+            RxPartialChecksumsCompleted = _partialCompleted,
             KernelRxDropped = (long)s.RxDropped,
             KernelRxRingFull = (long)s.RxRingFull,
             KernelRxFillEmpty = (long)s.RxFillRingEmptyDescs,

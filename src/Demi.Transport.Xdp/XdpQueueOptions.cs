@@ -33,6 +33,13 @@ public sealed class XdpQueueOptions
     /// </summary>
     public bool RemoveStaleProgram { get; init; } = true;
 
+    /// <summary>
+    /// Complete CHECKSUM_PARTIAL TCP/UDP checksums of received frames (a Linux veth peer with TX
+    /// checksum offload on sends them; AF_XDP shows them raw): a checksum field equal to the
+    /// pseudo-header sum is replaced by the full checksum before the stack verifies it. On by default.
+    /// </summary>
+    public bool CompletePartialChecksums { get; init; } = true;
+
     /// <summary>How many received frames the fill ring is kept stocked with (0: half the UMEM frames, at most the fill ring size).</summary>
     public int FillTarget { get; init; }
 

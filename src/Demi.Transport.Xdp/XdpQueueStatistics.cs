@@ -17,6 +17,8 @@ public readonly record struct XdpQueueStatistics
     public long FillPoolEmpty { get; init; }
     /// <summary>sendto/recvfrom kicks made because the kernel asked for a wakeup.</summary>
     public long Kicks { get; init; }
+    /// <summary>Received TCP/UDP segments whose CHECKSUM_PARTIAL checksum was completed (see <see cref="XdpQueueOptions.CompletePartialChecksums"/>).</summary>
+    public long RxPartialChecksumsCompleted { get; init; }
     /// <summary>Kernel: frames dropped for reasons other than a full RX ring or empty fill ring.</summary>
     public long KernelRxDropped { get; init; }
     /// <summary>Kernel: frames dropped because the RX ring was full.</summary>

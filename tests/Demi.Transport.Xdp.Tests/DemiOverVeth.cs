@@ -14,11 +14,11 @@ internal static class DemiOverVeth
     /// shards (one per veth queue), TCP when <paramref name="tcp"/> is set.
     /// </summary>
     public static LibOS Create(VethNamespaces veth, VethSide side, out XdpBackend backend, int queues = 1, bool tcp = false,
-        bool steering = true, string? capturePath = null, IdleStrategy? idle = null)
+        bool steering = true, string? capturePath = null, IdleStrategy? idle = null, XdpMode mode = XdpMode.Auto)
     {
         string address = side == VethSide.A ? veth.AddressA : veth.AddressB;
         backend = XdpBackend.Create(
-            new XdpQueueOptions { Interface = veth.InterfaceOf(side), NetworkNamespace = veth.NamespaceOf(side), FrameCount = 8192 },
+            new XdpQueueOptions { Interface = veth.InterfaceOf(side), NetworkNamespace = veth.NamespaceOf(side), FrameCount = 8192, Mode = mode },
             shard => new InetStackOptions
             {
                 LocalAddress = Ipv4Address.Parse(address),
