@@ -38,12 +38,14 @@ public sealed class XdpBackendTests
         Assert.DoesNotContain("PERMANENT", neigh);
     }
 
-    [Fact]
-    public void Kernel_udp_client_is_echoed_by_a_demi_server()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // the kernel's datagrams carry CHECKSUM_PARTIAL checksums, completed by the queue
+    public void Kernel_udp_client_is_echoed_by_a_demi_server(bool peerTxChecksumOff)
     {
         Privileges.RequireRoot();
-        using var veth = VethNamespaces.Create();
-        using var libOS = CreateLibOS(veth, out _);
+        using var veth = VethNamespaces.Create(new VethOptions { PeerTxChecksumOff = peerTxChecksumOff });
+        using var libOS = CreateLibOS(veth, out var backend);
         Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
         Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
         using var stop = new CancellationTokenSource();
@@ -69,6 +71,8 @@ public sealed class XdpBackendTests
         client.EnsureSuccess("python echo client");
         Assert.Equal($"ok {N}", client.StandardOutput.Trim());
         Assert.Equal(N, Volatile.Read(ref echoed));
+        if (!peerTxChecksumOff)
+            Assert.True(backend.Queues[0].GetStatistics().RxPartialChecksumsCompleted >= N);
         stop.Cancel();
         libOS.Close(qd);
         server.Join(Timeout);
