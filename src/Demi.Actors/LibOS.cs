@@ -170,7 +170,15 @@ public sealed partial class LibOS : IDisposable
         if (!TryGetSocket(qd, out var socket))
             return Errno.EBADF;
         int err = SockAddrIn.TryRead(sockaddr, out var local);
-        return err != 0 ? err : socket.Shard.Invoke(() => socket.Bind(local));
+        if (err != 0)
+            return err;
+        return socket.Shard.Invoke(() =>
+        {
+            int bound = socket.Bind(local);
+            if (bound == 0)
+                (Backend as ISocketBindingObserver)?.OnBound(socket);
+            return bound;
+        });
     }
 
     /// <summary>Binds a socket to <paramref name="local"/> (address 0 = wildcard, port 0 = ephemeral).</summary>
@@ -195,7 +203,13 @@ public sealed partial class LibOS : IDisposable
         if (actor is null)
             return Errno.EBADF;
         actor.MarkClosed();
-        return actor.Shard.Invoke(() => { actor.OnClose(); return 0; });
+        return actor.Shard.Invoke(() =>
+        {
+            if (actor is SocketActor socket)
+                (Backend as ISocketBindingObserver)?.OnClosing(socket);
+            actor.OnClose();
+            return 0;
+        });
     }
 
     // ---------------------------------------------------------------- options

@@ -15,8 +15,9 @@ namespace Demi.Transport.Xdp;
 /// single-consumer ring towards that shard and signals it. A port's owner is the shard whose stack
 /// has the socket (TCP connections live on their listener's shard, so the port names the flow's
 /// shard): learned from the frames each shard transmits from that port (clients, and servers once
-/// they reply), or claimed explicitly with <see cref="Claim(LibOS, int)"/> after a bind (servers,
-/// which must get their first datagram or SYN before they send anything). Frames of unknown ports,
+/// they reply), or claimed when a socket binds (<see cref="XdpBackend"/> does it for every bind, so
+/// servers get their first datagram or SYN before they have sent anything; <see cref="Claim(LibOS, int)"/>
+/// does it by hand). Frames of unknown ports,
 /// ICMP, ARP requests and fragments stay where they land; ARP replies are copied to every shard,
 /// since any of them may be waiting for the address. Counters are exposed here and as
 /// System.Diagnostics.Metrics instruments of the <c>Demi.Transport.Xdp</c> meter.
@@ -109,8 +110,8 @@ public sealed class FlowSteering : IDisposable
 
     /// <summary>
     /// Claims the bound local port of socket <paramref name="qd"/> of <paramref name="libOS"/> for
-    /// the shard it lives on (call it after <c>Bind</c>, before the first packet can arrive; a server
-    /// must, a client need not). Returns 0, or EBADF / EINVAL when <paramref name="qd"/> is not a
+    /// the shard it lives on. <see cref="XdpBackend"/> already claims every bound port; this is for
+    /// steering set up by hand. Returns 0, or EBADF / EINVAL when <paramref name="qd"/> is not a
     /// bound socket.
     /// </summary>
     public int Claim(LibOS libOS, int qd)

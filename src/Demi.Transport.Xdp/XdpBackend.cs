@@ -12,7 +12,7 @@ namespace Demi.Transport.Xdp;
 /// from <c>SgaAlloc</c> is a UMEM frame any shard can transmit as is; the user-space stack
 /// (<see cref="InetBackend"/>) runs on each queue.
 /// </summary>
-public sealed class XdpBackend : INetworkBackend
+public sealed class XdpBackend : INetworkBackend, ISocketBindingObserver
 {
     private readonly XdpUmem _umem;
     private readonly XdpNicQueue[] _queues;
@@ -112,6 +112,21 @@ public sealed class XdpBackend : INetworkBackend
 
     /// <inheritdoc/>
     public int CreateSocket(Shard shard, int type, out SocketActor? socket) => _inet.CreateSocket(shard, type, out socket);
+
+    /// <summary>A bound socket's port is steered to its shard, so servers need no explicit claim.</summary>
+    void ISocketBindingObserver.OnBound(SocketActor socket)
+    {
+        if (Steering is not null && socket.GetSockName(out var local) == 0 && local.Port != 0)
+            Steering.Claim(ProtocolOf(socket), local.Port, socket.Shard.Id);
+    }
+
+    void ISocketBindingObserver.OnClosing(SocketActor socket)
+    {
+        if (Steering is not null && socket.GetSockName(out var local) == 0 && local.Port != 0)
+            Steering.Unclaim(ProtocolOf(socket), local.Port, socket.Shard.Id);
+    }
+
+    private static byte ProtocolOf(SocketActor socket) => socket.SocketType == SocketConstants.SOCK_STREAM ? (byte)6 : (byte)17;
 
     /// <summary>Closes the sockets (detaching the XDP program) and frees the UMEM.</summary>
     public void Dispose()

@@ -22,8 +22,6 @@ public sealed class ParkingTests(ITestOutputHelper output)
         using var libOS = DemiOverVeth.Create(veth, VethSide.A, out var backend, queues: queues, idle: IdleStrategy.Park);
         Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
         Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
-        if (backend.Steering is { } steering)
-            Assert.Equal(0, steering.Claim(libOS, qd));
         int echoed = 0;
         var server = DemiOverVeth.StartUdpEcho(libOS, qd, () => Interlocked.Increment(ref echoed));
         foreach (var shard in libOS.Shards)

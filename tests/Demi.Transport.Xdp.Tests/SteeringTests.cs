@@ -20,8 +20,7 @@ public sealed class SteeringTests
         Assert.NotNull(steering);
         Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
         Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
-        // A server must claim its port: its first datagram can land on either queue.
-        Assert.Equal(0, steering.Claim(libOS, qd));
+        // Binding claimed the port for the socket's shard: its first datagram can land on either queue.
         int owner = libOS.GetActor(qd)!.Shard.Id;
         Assert.Equal(1UL << owner, steering.OwnersOf(17, 7));
         int echoed = 0;
@@ -119,7 +118,7 @@ public sealed class SteeringTests
         Assert.Equal(0, libOS.Socket(out int lqd, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
         Assert.Equal(0, libOS.Bind(lqd, new Ipv4Endpoint(Ipv4Address.Any, 7100)));
         Assert.Equal(0, libOS.Listen(lqd, 8));
-        Assert.Equal(0, steering.Claim(libOS, lqd));
+        Assert.Equal(1UL << libOS.GetActor(lqd)!.Shard.Id, steering.OwnersOf(6, 7100));
         const int Connections = 8, Bytes = 1 << 20;
         for (int c = 0; c < Connections; c++)
         {
@@ -150,10 +149,10 @@ public sealed class SteeringTests
         Assert.Equal(0, serverOS.Socket(out int lqd, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
         Assert.Equal(0, serverOS.Bind(lqd, new Ipv4Endpoint(Ipv4Address.Any, 7200)));
         Assert.Equal(0, serverOS.Listen(lqd, 8));
-        Assert.Equal(0, serverBackend.Steering!.Claim(serverOS, lqd));
+        Assert.Equal(1UL << serverOS.GetActor(lqd)!.Shard.Id, serverBackend.Steering!.OwnersOf(6, 7200));
         Assert.Equal(0, serverOS.Socket(out int uqd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
         Assert.Equal(0, serverOS.Bind(uqd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
-        Assert.Equal(0, serverBackend.Steering.Claim(serverOS, uqd));
+        Assert.Equal(1UL << serverOS.GetActor(uqd)!.Shard.Id, serverBackend.Steering.OwnersOf(17, 7));
         var udpEcho = DemiOverVeth.StartUdpEcho(serverOS, uqd);
         var serverAddress = Ipv4Address.Parse(veth.AddressA);
 
