@@ -76,13 +76,11 @@ internal static class EchoCommands
         using var libOS = new LibOS(options);
         using var server = new DemiEchoServer(libOS, protocol);
         server.Start(bind);
-        Console.WriteLine($"demi echo server ({protocol}, {libOS.Backend.Name} backend) on {server.LocalEndPoint}; Ctrl+C to stop.");
+        Console.WriteLine($"demi echo server ({protocol}, {libOS.Backend.Name} backend) on {server.LocalEndPoint}; Ctrl+C or SIGTERM to stop.");
         using var stop = new ManualResetEventSlim(false);
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Set();
-        };
+        // SIGINT and SIGTERM both end the server cleanly, so the libOS detaches XDP programs and frees the UMEM.
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
         long last = 0;
         while (!stop.Wait(1000))
         {
