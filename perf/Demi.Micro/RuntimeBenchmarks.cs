@@ -22,7 +22,6 @@ public class RuntimeBenchmarks
     private LibOS _os = null!;
     private Shard _shard = null!;
     private IDisposable _subscription = null!;
-    private Func<ulong> _detachedToken = null!;
     private Func<ulong> _waitableToken = null!;
     private readonly ManualResetEventSlim _done = new(false, spinCount: 1);
     private int _mq;
@@ -40,8 +39,7 @@ public class RuntimeBenchmarks
         _subscription = _shard.Completions.Subscribe(OnCompletion);
         Check(_os.Queue(out _mq));
         _sga = _os.SgaAlloc(64);
-        _detachedToken = RuntimeInternals.TokenAllocator(_os, detached: true);
-        _waitableToken = RuntimeInternals.TokenAllocator(_os, detached: false);
+        _waitableToken = RuntimeInternals.TokenAllocator(_os);
         Check(_os.PostPop(_mq)); // the loops below always keep one pop pending
         // Each shard-driven benchmark must actually complete its N operations (else it would hang):
         // run each once so a broken path fails here, with a message, instead.
@@ -127,15 +125,6 @@ public class RuntimeBenchmarks
     public long PublishRx()
     {
         RuntimeInternals.Complete(_os, _shard, new QResult { Opcode = Opcode.Push, Qd = -1, Qt = 0 });
-        return _published;
-    }
-
-    /// <summary>A Post* token's life: allocate (detached) → LibOS.Complete (Rx subscriber, then the slot is recycled).</summary>
-    [Benchmark]
-    public long TokenDetached()
-    {
-        ulong qt = _detachedToken();
-        RuntimeInternals.Complete(_os, _shard, new QResult { Opcode = Opcode.Push, Qd = -1, Qt = qt });
         return _published;
     }
 

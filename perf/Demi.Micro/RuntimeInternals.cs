@@ -19,22 +19,22 @@ public static class RuntimeInternals
 
     /// <summary>
     /// Returns a function that takes a token from <paramref name="libos"/>'s token table the way
-    /// <c>Submit</c> does (<paramref name="detached"/>: a Post* token, recycled when it completes), or 0 when full.
+    /// <c>Submit</c> does for a waitable operation, or 0 when full. (Post* operations take no token.)
     /// </summary>
-    public static Func<ulong> TokenAllocator(LibOS libos, bool detached)
+    public static Func<ulong> TokenAllocator(LibOS libos)
     {
         const BindingFlags Any = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
         var tokensField = typeof(LibOS).GetField("_tokens", Any) ?? throw Missing("LibOS._tokens");
         var tableType = tokensField.FieldType;
-        var tryAllocate = tableType.GetMethod("TryAllocate", Any, [typeof(bool), typeof(bool), tableType.Assembly.GetType("Demi.Internal.TokenSlot")!.MakeByRefType()])
-            ?? throw Missing("TokenTable.TryAllocate(bool, bool, out TokenSlot)");
-        var slotType = tryAllocate.GetParameters()[2].ParameterType.GetElementType()!;
+        var tryAllocate = tableType.GetMethod("TryAllocate", Any, [typeof(bool), tableType.Assembly.GetType("Demi.Internal.TokenSlot")!.MakeByRefType()])
+            ?? throw Missing("TokenTable.TryAllocate(bool, out TokenSlot)");
+        var slotType = tryAllocate.GetParameters()[1].ParameterType.GetElementType()!;
         var slot = Expression.Variable(slotType, "slot");
         var table = Expression.Field(Expression.Constant(libos), tokensField);
-        // slot = null; return table.TryAllocate(false, detached, out slot) ? slot.Token : 0;
+        // return table.TryAllocate(false, out slot) ? slot.Token : 0;
         var body = Expression.Block([slot],
             Expression.Condition(
-                Expression.Call(table, tryAllocate, Expression.Constant(false), Expression.Constant(detached), slot),
+                Expression.Call(table, tryAllocate, Expression.Constant(false), slot),
                 Expression.Property(slot, "Token"),
                 Expression.Constant(0UL)));
         return Expression.Lambda<Func<ulong>>(body).Compile();

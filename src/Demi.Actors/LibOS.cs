@@ -327,13 +327,18 @@ public sealed partial class LibOS : IDisposable
                 return err;
             buffer.AddRef();
         }
-        if (!_tokens.TryAllocate(asyncOwned, detached, out slot))
+        // Fire-and-forget operations need no token: their result only goes to the Rx streams (Qt 0).
+        if (detached)
+        {
+            slot = null;
+        }
+        else if (!_tokens.TryAllocate(asyncOwned, out slot))
         {
             if (kind == MessageKind.Push)
                 buffer.Release();
             return Errno.EAGAIN;
         }
-        qt = slot.Token;
+        qt = slot?.Token ?? 0;
         var message = new ShardMessage
         {
             Kind = kind, Actor = actor, Qt = qt, Sga = sga, Buffer = buffer, Endpoint = endpoint, HasEndpoint = hasEndpoint,
@@ -342,7 +347,8 @@ public sealed partial class LibOS : IDisposable
         {
             if (kind == MessageKind.Push)
                 buffer.Release();
-            _tokens.Release(slot);
+            if (slot is not null)
+                _tokens.Release(slot);
             qt = 0;
             slot = null;
             return Errno.EAGAIN;
@@ -354,9 +360,10 @@ public sealed partial class LibOS : IDisposable
 
     /// <summary>
     /// Posts a pop whose completion is delivered only on the Rx streams (<see cref="Completions"/>,
-    /// <see cref="CompletionsOf"/>, <see cref="Shard.Completions"/>); its token cannot be waited and is
-    /// recycled when it completes. This is the shape for code that runs inside a completion handler on
-    /// the shard thread: no thread hop, no token to redeem.
+    /// <see cref="CompletionsOf"/>, <see cref="Shard.Completions"/>) with <see cref="QResult.Qt"/> 0:
+    /// no token is taken, so there is nothing to wait for or redeem. This is the shape for code that
+    /// runs inside a completion handler on the shard thread: no thread hop, no token, and a post made
+    /// on the shard's own thread skips the cross-thread mailbox.
     /// </summary>
     public int PostPop(int qd) => Submit(out _, qd, MessageKind.Pop, default, default, false, asyncOwned: false, detached: true, out _);
 

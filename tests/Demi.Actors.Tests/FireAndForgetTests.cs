@@ -9,13 +9,16 @@ public sealed class FireAndForgetTests
         using var libOS = new LibOS();
         int a = TestUtil.UdpSocket(libOS), b = TestUtil.UdpSocket(libOS);
         var received = new List<string>();
+        var tokens = new List<ulong>();
+        bool onShardThread = true;
         var pushed = 0;
         using var done = new CountdownEvent(20);
         using var subscription = libOS.CompletionsOf(b).Subscribe(r =>
         {
-            Assert.True(libOS.Shards.Any(s => s.IsCurrentThread), "per-descriptor completions run on the shard thread");
+            onShardThread &= libOS.Shards.Any(s => s.IsCurrentThread);
             if (r.Opcode == Opcode.Pop)
             {
+                tokens.Add(r.Qt);
                 received.Add(TestUtil.Text(r.Sga));
                 libOS.SgaFree(r.Sga);
                 done.Signal();
@@ -36,6 +39,9 @@ public sealed class FireAndForgetTests
         }
         Assert.True(done.Wait(TestUtil.Timeout));
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"n{i}"), received);
+        Assert.True(onShardThread, "per-descriptor completions run on the shard thread");
+        Assert.All(tokens, qt => Assert.Equal(0ul, qt)); // fire-and-forget operations take no token
+        Assert.Equal(0, libOS.ShardFaults);
         SpinWait.SpinUntil(() => Volatile.Read(ref pushed) == 20, TestUtil.Timeout);
         Assert.Equal(20, pushed);
         Assert.Equal(0, libOS.TokensInUse);

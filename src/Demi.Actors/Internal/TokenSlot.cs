@@ -30,9 +30,6 @@ internal sealed class TokenSlot : IValueTaskSource<QResult>
 
     public bool AsyncOwned;
 
-    /// <summary>Fire-and-forget: the result goes only to the Rx streams and the slot is recycled at once.</summary>
-    public bool Detached;
-
     /// <summary>Completion order, for WaitNextN.</summary>
     public long Sequence;
 

@@ -28,10 +28,7 @@ internal sealed class TokenTable
     public int InUse => _slots.Length - _free.Count;
 
     /// <summary>Takes a slot for a new operation; false when every token is in flight.</summary>
-    public bool TryAllocate(bool asyncOwned, out TokenSlot slot) => TryAllocate(asyncOwned, detached: false, out slot);
-
-    /// <summary>Takes a slot; a detached one is recycled as soon as it completes.</summary>
-    public bool TryAllocate(bool asyncOwned, bool detached, out TokenSlot slot)
+    public bool TryAllocate(bool asyncOwned, out TokenSlot slot)
     {
         if (!_free.TryPop(out int index))
         {
@@ -40,7 +37,6 @@ internal sealed class TokenTable
         }
         slot = _slots[index] ??= new TokenSlot(this, index);
         slot.AsyncOwned = asyncOwned;
-        slot.Detached = detached;
         if (asyncOwned)
             slot.Reset();
         Volatile.Write(ref slot.State, TokenSlot.Pending);
@@ -66,12 +62,6 @@ internal sealed class TokenTable
         var slot = Find(result.Qt);
         if (slot is null || Volatile.Read(ref slot.State) != TokenSlot.Pending)
             return false;
-        if (slot.Detached)
-        {
-            Volatile.Write(ref slot.State, TokenSlot.Free);
-            Recycle(slot);
-            return false;
-        }
         slot.Result = result;
         if (slot.AsyncOwned)
         {
@@ -159,7 +149,6 @@ internal sealed class TokenTable
     {
         slot.Generation = slot.Generation == uint.MaxValue ? 1 : slot.Generation + 1;
         slot.AsyncOwned = false;
-        slot.Detached = false;
         slot.Result = default;
         _free.Push(slot.Index);
     }

@@ -27,6 +27,8 @@ public sealed unsafe class Shard : IDisposable
     private readonly List<IEpollHandler?> _handlers = [];
     private readonly Stack<int> _freeHandlerSlots = new();
     private readonly List<bool> _wakeOnly = [];
+    // Messages the shard posts to itself (from completion handlers); touched by the shard thread only.
+    private readonly Queue<ShardMessage> _local = new();
     private readonly int _epollFd;
     private readonly int _eventFd;
     private int _mailboxCount;
@@ -104,6 +106,15 @@ public sealed unsafe class Shard : IDisposable
     /// <summary>Posts a message; false when the mailbox is full (the caller reports EAGAIN).</summary>
     internal bool TryPost(in ShardMessage message)
     {
+        if (Thread.CurrentThread == _thread)
+        {
+            // Posted by the shard itself (a completion handler): no other thread is involved, so skip
+            // the channel, the shared counter and the wake-up.
+            if (_local.Count >= _mailboxCapacity || _stopping)
+                return false;
+            _local.Enqueue(message);
+            return true;
+        }
         if (Interlocked.Increment(ref _mailboxCount) > _mailboxCapacity || _stopping)
         {
             Interlocked.Decrement(ref _mailboxCount);
@@ -245,7 +256,7 @@ public sealed unsafe class Shard : IDisposable
     private void Park(Libc.EpollEvent* events)
     {
         Interlocked.Exchange(ref _parked, 1); // full fence: posters that enqueue after this see the flag
-        if (Volatile.Read(ref _mailboxCount) > 0 || _stopping)
+        if (Volatile.Read(ref _mailboxCount) > 0 || _local.Count > 0 || _stopping)
         {
             Volatile.Write(ref _parked, 0);
             return;
@@ -294,9 +305,21 @@ public sealed unsafe class Shard : IDisposable
     private int DrainMailbox()
     {
         int served = 0;
-        while (served < DrainBudget && _reader.TryRead(out var message))
+        while (served < DrainBudget)
         {
-            Interlocked.Decrement(ref _mailboxCount);
+            ShardMessage message;
+            if (_local.Count > 0)
+            {
+                message = _local.Dequeue();
+            }
+            else if (_reader.TryRead(out message))
+            {
+                Interlocked.Decrement(ref _mailboxCount);
+            }
+            else
+            {
+                break;
+            }
             served++;
             try
             {
@@ -306,7 +329,7 @@ public sealed unsafe class Shard : IDisposable
             {
                 // An actor bug must not take the shard down: fail the operation and carry on.
                 LibOS.ReportShardFault(this, ex);
-                if (message.Qt != 0)
+                if (message.Kind != MessageKind.Call && message.Kind != MessageKind.Attach)
                     LibOS.Complete(this, QResult.Fail(message.Actor?.Qd ?? -1, message.Qt, Errno.EIO));
             }
         }
