@@ -32,8 +32,11 @@ internal static class EchoCommands
         foreach (var protocol in protocols)
         {
             var s = settings with { Protocol = protocol };
-            results.Add(RunDemi(s, serverCore, clientCore));
-            results.Add(RunSockets(s, serverCore, clientCore));
+            // Each side in both idle shapes: busy-polling (lowest latency, a core each) and sleeping.
+            results.Add(RunDemi(s, serverCore, clientCore, IdleStrategy.BusySpin, "demi, spin"));
+            results.Add(RunSockets(s, serverCore, clientCore, spin: true));
+            results.Add(RunDemi(s, serverCore, clientCore, IdleStrategy.SpinThenPark, "demi, spin-then-park"));
+            results.Add(RunSockets(s, serverCore, clientCore, spin: false));
         }
         Console.WriteLine();
         Console.WriteLine(EchoResult.Header);
@@ -42,29 +45,32 @@ internal static class EchoCommands
         Console.WriteLine();
         foreach (var protocol in protocols)
         {
-            var demi = results.First(r => r.Protocol == protocol && r.Name.StartsWith("demi", StringComparison.Ordinal));
-            var sockets = results.First(r => r.Protocol == protocol && r.Name.StartsWith(".NET", StringComparison.Ordinal));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{protocol}: Demi/.NET sockets throughput {demi.MessagesPerSecond / Math.Max(1, sockets.MessagesPerSecond):F2}x, p50 {demi.P50Micros / Math.Max(0.001, sockets.P50Micros):F2}x, p99 {demi.P99Micros / Math.Max(0.001, sockets.P99Micros):F2}x"));
+            foreach (var (demiName, socketsName) in new[] { ("demi, spin", ".NET sockets, spin"), ("demi, spin-then-park", ".NET sockets, blocking") })
+            {
+                var demi = results.First(r => r.Protocol == protocol && r.Name == demiName);
+                var sockets = results.First(r => r.Protocol == protocol && r.Name == socketsName);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{protocol}: {demiName} / {socketsName}: throughput {demi.MessagesPerSecond / Math.Max(1, sockets.MessagesPerSecond):F2}x, p50 {demi.P50Micros / Math.Max(0.001, sockets.P50Micros):F2}x, p99 {demi.P99Micros / Math.Max(0.001, sockets.P99Micros):F2}x"));
+            }
         }
         if (json is not null)
             File.WriteAllText(json, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
         return results.All(r => r.Messages > 0) ? 0 : 1;
     }
 
-    private static EchoResult RunDemi(EchoSettings settings, int serverCore, int clientCore)
+    private static EchoResult RunDemi(EchoSettings settings, int serverCore, int clientCore, IdleStrategy idle, string name)
     {
-        using var serverOS = new LibOS(new LibOSOptions { Cores = serverCore.ToString(CultureInfo.InvariantCulture), ShardIdle = IdleStrategy.BusySpin });
+        using var serverOS = new LibOS(new LibOSOptions { Cores = serverCore.ToString(CultureInfo.InvariantCulture), ShardIdle = idle });
         using var server = new DemiEchoServer(serverOS, settings.Protocol);
         server.Start(new Ipv4Endpoint(Ipv4Address.Loopback, 0));
-        using var clientOS = new LibOS(new LibOSOptions { Cores = clientCore.ToString(CultureInfo.InvariantCulture), ShardIdle = IdleStrategy.BusySpin });
-        return new DemiEchoClient(clientOS, settings).Run(server.LocalEndPoint, "demi (kernel sockets)");
+        using var clientOS = new LibOS(new LibOSOptions { Cores = clientCore.ToString(CultureInfo.InvariantCulture), ShardIdle = idle });
+        return new DemiEchoClient(clientOS, settings).Run(server.LocalEndPoint, name);
     }
 
-    private static EchoResult RunSockets(EchoSettings settings, int serverCore, int clientCore)
+    private static EchoResult RunSockets(EchoSettings settings, int serverCore, int clientCore, bool spin)
     {
-        using var server = new SocketsEchoServer(settings.Protocol, new IPEndPoint(IPAddress.Loopback, 0), serverCore);
-        return SocketsEchoClient.Run(settings, server.LocalEndPoint, clientCore, ".NET sockets");
+        using var server = new SocketsEchoServer(settings.Protocol, new IPEndPoint(IPAddress.Loopback, 0), serverCore, spin);
+        return SocketsEchoClient.Run(settings, server.LocalEndPoint, clientCore, spin ? ".NET sockets, spin" : ".NET sockets, blocking", spin);
     }
 
     public static int Server(Args args)

@@ -12,8 +12,8 @@ internal static class Program
           demi echo demo   [--proto udp|tcp|both] [--size 64] [--duration 5s] [--count N] [--warmup 1s]
                            [--concurrency 1] [--server-core 0] [--client-core 1] [--json FILE]
               Runs a Demi echo server and client over 127.0.0.1 on the kernel-socket backend, then the
-              same shape on plain .NET sockets, and prints both side by side (msgs/s, RTT p50/p99/p99.9,
-              managed bytes allocated per message).
+              same shape on plain .NET sockets, each both busy-polling and sleeping when idle, and prints
+              them side by side (msgs/s, RTT p50/p99/p99.9, managed bytes allocated per message).
           demi echo server [--proto udp|tcp] [--bind 127.0.0.1:7777] [--cores LIST] [--idle spin|park|spin-then-park]
           demi echo client [--proto udp|tcp] [--server 127.0.0.1:7777] [--size 64] [--duration 5s | --count N]
                            [--concurrency 1] [--warmup 1s] [--cores LIST] [--idle ...]

@@ -33,12 +33,21 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
     protected internal override void OnAttached()
         => _registration = Shard.RegisterFd(Fd, Libc.EPOLLIN | Libc.EPOLLOUT | Libc.EPOLLRDHUP | Libc.EPOLLET, this);
 
+    /// <summary>
+    /// False once a receive said EAGAIN, until epoll reports the fd readable again (edge-triggered):
+    /// a pop posted meanwhile waits for that edge instead of paying for a receive that cannot succeed.
+    /// </summary>
+    protected bool MayBeReadable { get; set; } = true;
+
     public void OnReady(uint events)
     {
         if ((events & (Libc.EPOLLOUT | Libc.EPOLLERR | Libc.EPOLLHUP)) != 0)
             OnWritable();
         if ((events & (Libc.EPOLLIN | Libc.EPOLLERR | Libc.EPOLLHUP | Libc.EPOLLRDHUP)) != 0)
+        {
+            MayBeReadable = true;
             OnReadable();
+        }
     }
 
     /// <summary>The fd may have data (or a connection, or an error): serve pending pops/accepts.</summary>

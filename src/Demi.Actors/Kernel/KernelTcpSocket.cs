@@ -197,7 +197,7 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
             Fail(qt, _listening ? Errno.EINVAL : Errno.ENOTCONN);
             return;
         }
-        if (PendingPops.Count > 0 || !TryReceive(qt))
+        if (PendingPops.Count > 0 || !MayBeReadable || !TryReceive(qt))
             PendingPops.Enqueue(qt);
     }
 
@@ -226,7 +226,10 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
             {
                 large.Release();
                 if (err == Errno.EAGAIN)
+                {
+                    MayBeReadable = false;
                     return false;
+                }
                 Fail(qt, err);
                 return true;
             }
@@ -239,7 +242,10 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
         {
             packet.Release();
             if (errno == Errno.EAGAIN)
+            {
+                MayBeReadable = false;
                 return false;
+            }
             Fail(qt, errno);
             return true;
         }

@@ -114,7 +114,7 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
 
     protected internal override void OnPop(ulong qt)
     {
-        if (PendingPops.Count > 0 || !TryReceive(qt))
+        if (PendingPops.Count > 0 || !MayBeReadable || !TryReceive(qt))
             PendingPops.Enqueue(qt);
     }
 
@@ -142,7 +142,10 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
             if (pooled)
                 packet.Release();
             if (errno == Errno.EAGAIN)
+            {
+                MayBeReadable = false;
                 return false;
+            }
             Fail(qt, errno);
             return true;
         }

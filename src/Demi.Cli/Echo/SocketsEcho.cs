@@ -15,13 +15,16 @@ internal sealed class SocketsEchoServer : IDisposable
     private readonly Socket _socket;
     private readonly bool _tcp;
     private readonly int? _core;
+    private readonly bool _spin;
     private readonly List<Socket> _connections = [];
     private volatile bool _stopping;
 
-    public SocketsEchoServer(string protocol, IPEndPoint bind, int? core)
+    /// <summary>Starts serving; <paramref name="spin"/> busy-polls (checks for data without sleeping) instead of blocking in the kernel.</summary>
+    public SocketsEchoServer(string protocol, IPEndPoint bind, int? core, bool spin = false)
     {
         _tcp = protocol == "tcp";
         _core = core;
+        _spin = spin;
         _socket = _tcp ? new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
                        : new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(bind);
@@ -55,6 +58,8 @@ internal sealed class SocketsEchoServer : IDisposable
         var from = new SocketAddress(AddressFamily.InterNetwork);
         while (!_stopping)
         {
+            if (_spin && _socket.Available == 0)
+                continue;
             int n = _socket.ReceiveFrom(buffer, SocketFlags.None, from);
             _socket.SendTo(buffer.AsSpan(0, n), SocketFlags.None, from);
         }
@@ -66,6 +71,7 @@ internal sealed class SocketsEchoServer : IDisposable
         {
             var connection = _socket.Accept();
             connection.NoDelay = true;
+            connection.Blocking = !_spin;
             lock (_connections)
                 _connections.Add(connection);
             StartThread(() =>
@@ -73,13 +79,26 @@ internal sealed class SocketsEchoServer : IDisposable
                 var buffer = new byte[65536];
                 while (!_stopping)
                 {
-                    int n = connection.Receive(buffer, SocketFlags.None);
-                    if (n == 0)
+                    int n = connection.Receive(buffer, SocketFlags.None, out var error);
+                    if (error == SocketError.WouldBlock)
+                        continue; // spinning: nothing yet
+                    if (n == 0 || error != SocketError.Success)
                         break;
-                    connection.Send(buffer.AsSpan(0, n), SocketFlags.None);
+                    SendAll(connection, buffer.AsSpan(0, n));
                 }
                 connection.Dispose();
             });
+        }
+    }
+
+    internal static void SendAll(Socket socket, ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            int sent = socket.Send(data, SocketFlags.None, out var error);
+            if (error != SocketError.Success && error != SocketError.WouldBlock)
+                throw new SocketException((int)error);
+            data = data[sent..];
         }
     }
 
@@ -98,7 +117,8 @@ internal sealed class SocketsEchoServer : IDisposable
 /// <summary>Closed-loop echo lanes on .NET sockets, one thread each.</summary>
 internal static class SocketsEchoClient
 {
-    public static EchoResult Run(EchoSettings settings, IPEndPoint server, int? core, string name)
+    /// <summary>Runs the lanes; <paramref name="spin"/> busy-polls for the echo instead of blocking in the kernel.</summary>
+    public static EchoResult Run(EchoSettings settings, IPEndPoint server, int? core, string name, bool spin = false)
     {
         var sockets = new Socket[settings.Concurrency];
         for (int i = 0; i < sockets.Length; i++)
@@ -107,6 +127,7 @@ internal static class SocketsEchoClient
                                         : new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             sockets[i].Connect(server);
             sockets[i].ReceiveTimeout = 2000;
+            sockets[i].Blocking = !spin;
         }
         var recorders = sockets.Select(_ => new LatencyRecorder()).ToArray();
         long measured = 0, total = 0;
@@ -123,11 +144,20 @@ internal static class SocketsEchoClient
                 while (!Volatile.Read(ref stopping))
                 {
                     long sentAt = Stopwatch.GetTimestamp();
-                    socket.Send(request, SocketFlags.None);
+                    SocketsEchoServer.SendAll(socket, request);
                     int received = 0;
+                    long giveUp = sentAt + 2 * Stopwatch.Frequency;
                     while (received < settings.MessageSize)
                     {
-                        int n = socket.Receive(reply, SocketFlags.None);
+                        int n = socket.Receive(reply, SocketFlags.None, out var error);
+                        if (error == SocketError.WouldBlock)
+                        {
+                            if (Stopwatch.GetTimestamp() > giveUp || Volatile.Read(ref stopping))
+                                return; // a lost datagram: this lane stops
+                            continue;
+                        }
+                        if (error != SocketError.Success)
+                            return;
                         if (n == 0)
                             return;
                         received += n;
