@@ -34,7 +34,7 @@ public sealed record Figure
     public double LoadCpu { get; init; }
 
     /// <summary>Free-form detail: sent/received counts, losses, drops.</summary>
-    public string Notes { get; init; } = "";
+    public string Notes { get; set; } = "";
 
     /// <summary>Set when the phase failed; the other fields are then empty.</summary>
     public string? Error { get; init; }

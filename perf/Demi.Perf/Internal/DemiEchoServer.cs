@@ -19,6 +19,10 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
     // Indexed by qd - 500 (Demi's first descriptor); written on accept, read per message without a lock.
     private readonly bool[] _isSink = new bool[65_536];
     private int _udp, _listenEcho, _listenSink;
+    // Allocation is counted from the WarmupMessages-th echo on, so JIT tiering and start-up are excluded.
+    private const long WarmupMessages = 50_000;
+    private long _echoed;
+    private long _allocatedAtWarm = -1;
 
     public void Start(CancellationToken stop)
     {
@@ -54,6 +58,8 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
                 if (os.PostPushTo(_udp, r.Sga, r.Sga.Address.Endpoint) != 0)
                     os.SgaFree(r.Sga);
                 os.PostPop(_udp);
+                if (Interlocked.Increment(ref _echoed) == WarmupMessages)
+                    Volatile.Write(ref _allocatedAtWarm, GC.GetTotalAllocatedBytes(precise: true));
                 break;
             case Opcode.Pop:
                 if (r.Sga.Length == 0)
@@ -93,7 +99,15 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
             throw new PerfException($"{what} failed: errno {err}");
     }
 
-    public void Wait(CancellationToken stop) => stop.WaitHandle.WaitOne();
+    public void Wait(CancellationToken stop)
+    {
+        stop.WaitHandle.WaitOne();
+        // Managed bytes allocated per UDP echo after warm-up (whole server process), for the harness.
+        long echoed = Interlocked.Read(ref _echoed) - WarmupMessages, before = Volatile.Read(ref _allocatedAtWarm);
+        if (echoed > 0 && before >= 0)
+            Console.Out.WriteLine($"STATS {{\"echoed\":{echoed},\"allocated\":{GC.GetTotalAllocatedBytes(precise: true) - before}}}");
+        Console.Out.Flush();
+    }
 
     public void Dispose()
     {

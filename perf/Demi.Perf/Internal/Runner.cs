@@ -144,7 +144,20 @@ internal sealed class Runner(PerfOptions o)
                 Guard($"udp-{size}-lat", name, () => UdpLatency(name, size));
             }
             server.Stop(TimeSpan.FromSeconds(3));
+            NoteServerAllocation(server, name);
         }
+    }
+
+    // Demi's servers print "STATS {echoed, allocated}" on exit: managed bytes per UDP echo after warm-up.
+    private void NoteServerAllocation(NsProcess server, string backend)
+    {
+        var line = server.StandardOutput.Split('\n').LastOrDefault(l => l.StartsWith("STATS ", StringComparison.Ordinal));
+        if (line is null)
+            return;
+        var stats = JsonDocument.Parse(line["STATS ".Length..]).RootElement;
+        double perMessage = stats.GetProperty("allocated").GetDouble() / Math.Max(1, stats.GetProperty("echoed").GetDouble());
+        foreach (var f in _figures.Where(f => f.Backend == backend && f.Scenario.EndsWith("-tput", StringComparison.Ordinal) && f.Scenario.StartsWith("udp-", StringComparison.Ordinal)))
+            f.Notes += string.Create(Inv, $"; server allocated {perMessage:F3} B/echo over {stats.GetProperty("echoed").GetDouble():F0} echoes (all UDP phases)");
     }
 
     private string[] GenArgs(int size, string mode) =>

@@ -21,6 +21,9 @@ internal static class ServerMain
         int sink = int.Parse(args[4], CultureInfo.InvariantCulture);
         double maxSeconds = double.Parse(args[5], CultureInfo.InvariantCulture);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(maxSeconds));
+        // The harness stops us with SIGTERM too: finish the serve loop (counters, clean XDP detach) instead of dying mid-way.
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         // The harness closes our stdin to stop us politely.
         var stdinWatch = new Thread(() =>
         {
