@@ -129,6 +129,9 @@ public sealed class FlowSteering : IDisposable
         return 0;
     }
 
+    /// <summary>The shards that claimed local <paramref name="port"/> (learned owners not included), as a bit mask.</summary>
+    public ulong ClaimsOf(byte protocol, ushort port) => Volatile.Read(ref Claimed(protocol)[port]);
+
     /// <summary>The shards a frame to local <paramref name="port"/> would be steered to (claimed, else learned), as a bit mask.</summary>
     public ulong OwnersOf(byte protocol, ushort port) => Owners(protocol, port);
 

@@ -18,6 +18,9 @@ public sealed class XdpBackend : INetworkBackend, ISocketBindingObserver
     private readonly XdpNicQueue[] _queues;
     private readonly InetBackend _inet;
     private int _disposed;
+    // Bind/close bookkeeping for steering claims (control path only).
+    private readonly Dictionary<(byte Protocol, ushort Port, int Shard), int> _claims = [];
+    private readonly Dictionary<SocketActor, (byte, ushort, int)> _claimedBy = new(ReferenceEqualityComparer.Instance);
 
     private XdpBackend(XdpUmem umem, XdpNicQueue[] queues, InetBackend inet, FlowSteering? steering)
     {
@@ -116,14 +119,39 @@ public sealed class XdpBackend : INetworkBackend, ISocketBindingObserver
     /// <summary>A bound socket's port is steered to its shard, so servers need no explicit claim.</summary>
     void ISocketBindingObserver.OnBound(SocketActor socket)
     {
-        if (Steering is not null && socket.GetSockName(out var local) == 0 && local.Port != 0)
-            Steering.Claim(ProtocolOf(socket), local.Port, socket.Shard.Id);
+        if (Steering is null || socket.GetSockName(out var local) != 0 || local.Port == 0)
+            return;
+        var key = (ProtocolOf(socket), local.Port, socket.Shard.Id);
+        lock (_claims)
+        {
+            _claimedBy[socket] = key;
+            _claims[key] = _claims.GetValueOrDefault(key) + 1;
+        }
+        Steering.Claim(key.Item1, key.Item2, key.Item3);
     }
 
+    /// <summary>
+    /// Withdraws the claim of a socket that made one (not of accepted connections, which share their
+    /// listener's port) once no other bound socket of that shard holds the port.
+    /// </summary>
     void ISocketBindingObserver.OnClosing(SocketActor socket)
     {
-        if (Steering is not null && socket.GetSockName(out var local) == 0 && local.Port != 0)
-            Steering.Unclaim(ProtocolOf(socket), local.Port, socket.Shard.Id);
+        if (Steering is null)
+            return;
+        (byte, ushort, int) key;
+        lock (_claims)
+        {
+            if (!_claimedBy.Remove(socket, out key))
+                return;
+            int left = _claims[key] - 1;
+            if (left > 0)
+            {
+                _claims[key] = left;
+                return;
+            }
+            _claims.Remove(key);
+        }
+        Steering.Unclaim(key.Item1, key.Item2, key.Item3);
     }
 
     private static byte ProtocolOf(SocketActor socket) => socket.SocketType == SocketConstants.SOCK_STREAM ? (byte)6 : (byte)17;

@@ -136,7 +136,10 @@ public sealed class SteeringTests
         int owner = libOS.GetActor(lqd)!.Shard.Id;
         var other = Demi.Inet.Tcp.TcpTransport.LayerOf(libOS.Shards[1 - owner]);
         Assert.Equal(0, other!.Statistics.SegmentsReceived); // the other shard's TCP never saw a segment (no RST for unknown flows)
+        // Closing the accepted connections (they share the listener's port) left the listener's claim alone.
+        Assert.Equal(1UL << owner, steering.ClaimsOf(6, 7100));
         Assert.Equal(0, libOS.Close(lqd));
+        Assert.Equal(0UL, steering.ClaimsOf(6, 7100));
     }
 
     [Fact]

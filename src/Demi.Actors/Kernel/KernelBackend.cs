@@ -14,7 +14,7 @@ public sealed class KernelBackend : INetworkBackend
 
     public BufferPool? BufferPool => null;
 
-    public IShardDriver CreateDriver(Shard shard) => new KernelShardDriver();
+    public IShardDriver CreateDriver(Shard shard) => new KernelShardDriver(shard);
 
     public int CreateSocket(Shard shard, int type, out SocketActor? socket)
     {

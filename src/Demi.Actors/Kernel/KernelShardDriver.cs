@@ -12,12 +12,19 @@ internal sealed unsafe class KernelShardDriver : IShardDriver
     /// <summary>Large enough for any UDP datagram.</summary>
     public const int ScratchSize = 65536;
 
-    public KernelShardDriver() => Scratch = (byte*)NativeMemory.AlignedAlloc(ScratchSize, 64);
+    private readonly Shard _shard;
+
+    public KernelShardDriver(Shard shard)
+    {
+        _shard = shard;
+        Scratch = (byte*)NativeMemory.AlignedAlloc(ScratchSize, 64);
+    }
 
     /// <summary>Overflow area for datagrams bigger than a pool buffer (shard thread only).</summary>
     public byte* Scratch { get; }
 
-    private readonly List<KernelUdpSocket> _pendingFlush = [];
+    private List<KernelUdpSocket> _pendingFlush = [];
+    private List<KernelUdpSocket> _flushing = [];
 
     public long NextDeadline => long.MaxValue;
 
@@ -30,9 +37,21 @@ internal sealed unsafe class KernelShardDriver : IShardDriver
         int count = _pendingFlush.Count;
         if (count == 0)
             return 0;
-        for (int i = 0; i < count; i++)
-            _pendingFlush[i].Flush();
-        _pendingFlush.Clear();
+        // Swap first: a flush that throws must not leave the list half-served for the next round.
+        (_flushing, _pendingFlush) = (_pendingFlush, _flushing);
+        foreach (var socket in _flushing)
+        {
+            try
+            {
+                socket.Flush();
+            }
+            catch (Exception ex)
+            {
+                // One socket's fault (e.g. an app's double free) must not strand the others' datagrams.
+                _shard.LibOS.ReportShardFault(_shard, ex);
+            }
+        }
+        _flushing.Clear();
         return count;
     }
 

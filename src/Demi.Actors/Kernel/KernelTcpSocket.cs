@@ -11,6 +11,8 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
     private bool _listening;
     private bool _connected;
     private bool _endOfStream;
+    // A connect in progress (its qt may be 0: fire-and-forget operations take no token).
+    private bool _connecting;
     private ulong _connectQt;
     private int _headSent;
 
@@ -33,7 +35,7 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
             return Errno.EADDRINUSE;
         if (!IsBound)
             return Errno.EDESTADDRREQ;
-        if (_connected || _connectQt != 0)
+        if (_connected || _connecting)
             return Errno.EINVAL;
         if (Libc.listen(Fd, backlog) != 0)
             return Libc.LastErrno;
@@ -89,7 +91,7 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
             Fail(qt, Errno.EISCONN);
             return;
         }
-        if (_connectQt != 0)
+        if (_connecting)
         {
             Fail(qt, Errno.EALREADY);
             return;
@@ -109,6 +111,7 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
             return;
         }
         IsBound = true;
+        _connecting = true;
         _connectQt = qt;
     }
 
@@ -172,12 +175,13 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
 
     protected override void OnWritable()
     {
-        if (_connectQt != 0)
+        if (_connecting)
         {
             int error = 0;
             uint len = sizeof(int);
             Libc.getsockopt(Fd, SocketConstants.SOL_SOCKET, SocketConstants.SO_ERROR, &error, &len);
             ulong qt = _connectQt;
+            _connecting = false;
             _connectQt = 0;
             if (error != 0)
             {
@@ -209,7 +213,7 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
                 _pendingAccepts.Dequeue();
             return;
         }
-        if (_connectQt != 0)
+        if (_connecting)
             OnWritable();
         while (PendingPops.TryPeek(out var qt) && TryReceive(qt))
             PendingPops.Dequeue();
@@ -276,9 +280,10 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
     {
         while (_pendingAccepts.TryDequeue(out var qt))
             Fail(qt, Errno.ECANCELED);
-        if (_connectQt != 0)
+        if (_connecting)
         {
             Fail(_connectQt, Errno.ECANCELED);
+            _connecting = false;
             _connectQt = 0;
         }
     }

@@ -226,7 +226,7 @@ public sealed unsafe class Shard : IDisposable
         {
             int work = DrainMailbox();
             if (Driver is not null)
-                work += Driver.Poll();
+                work += PollDriver();
             if (_registeredFds > 0)
                 work += PollEpoll(events, 0);
             if (work > 0)
@@ -251,6 +251,20 @@ public sealed unsafe class Shard : IDisposable
         }
         DrainMailbox();
         Driver?.Dispose();
+    }
+
+    private int PollDriver()
+    {
+        try
+        {
+            return Driver!.Poll();
+        }
+        catch (Exception ex)
+        {
+            // A fault in the backend (or an app's double free surfacing in it) must not end the shard.
+            LibOS.ReportShardFault(this, ex);
+            return 1;
+        }
     }
 
     private void Park(Libc.EpollEvent* events)

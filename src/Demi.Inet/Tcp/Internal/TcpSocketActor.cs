@@ -16,6 +16,8 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
     private readonly Queue<ulong> _pendingPops = new(16);
     private readonly Queue<PendingPush> _pendingPushes = new(16);
     private TcpSocket? _socket;
+    // A connect in progress (its qt may be 0: fire-and-forget operations take no token).
+    private bool _connecting;
     private ulong _connectQt;
     private bool _endOfStreamDelivered;
 
@@ -49,9 +51,10 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
             return;
         if ((events & TcpEvents.Accept) != 0)
             DrainAccepts();
-        if (_connectQt != 0 && (events & (TcpEvents.Connected | TcpEvents.Error | TcpEvents.Closed)) != 0)
+        if (_connecting && (events & (TcpEvents.Connected | TcpEvents.Error | TcpEvents.Closed)) != 0)
         {
             ulong qt = _connectQt;
+            _connecting = false;
             _connectQt = 0;
             if (socket.State is TcpState.Established or TcpState.CloseWait)
                 CompleteConnect(qt);
@@ -115,7 +118,7 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
 
     protected internal override void OnConnect(ulong qt, Ipv4Endpoint remote)
     {
-        if (_connectQt != 0)
+        if (_connecting)
         {
             Fail(qt, Errno.EALREADY);
             return;
@@ -126,6 +129,7 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
             Fail(qt, rc);
             return;
         }
+        _connecting = true;
         _connectQt = qt;
     }
 
@@ -368,9 +372,10 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
             Fail(qt, Errno.ECANCELED);
         while (_pendingPushes.TryDequeue(out var pending))
             CompletePush(pending.Request, Errno.ECANCELED);
-        if (_connectQt != 0)
+        if (_connecting)
         {
             Fail(_connectQt, Errno.ECANCELED);
+            _connecting = false;
             _connectQt = 0;
         }
         if (_socket is { } socket)
