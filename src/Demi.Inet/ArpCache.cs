@@ -23,7 +23,7 @@ public sealed class ArpCache
         _entries = new ConcurrentDictionary<uint, Entry>(Environment.ProcessorCount, capacity + 16);
     }
 
-    /// <summary>Most learned entries kept; beyond it new neighbours are not learned (their sends resolve again).</summary>
+    /// <summary>Most learned entries kept; when full, learning a new neighbour drops the expired entries, or else the one closest to expiry.</summary>
     public int Capacity { get; }
 
     /// <summary>Entries present, expired ones not yet removed included.</summary>
@@ -71,14 +71,49 @@ public sealed class ArpCache
         return true;
     }
 
-    /// <summary>Adds a learned entry if there is room (or refreshes an existing one).</summary>
-    internal void Learn(uint address, MacAddress mac, long expiresAt)
+    /// <summary>
+    /// Adds a learned entry (or refreshes an existing one). When the cache is full, expired entries are
+    /// swept and, if none was, the learned entry closest to expiry (the oldest, all TTLs being equal) is
+    /// evicted: a full table must not stop new neighbours from being learned. Runs on ARP traffic only.
+    /// </summary>
+    internal void Learn(uint address, MacAddress mac, long expiresAt, long now)
     {
         if (Refresh(address, mac, expiresAt))
             return;
         if (Volatile.Read(ref _learned) >= Capacity)
-            return;
+            MakeRoom(now);
         if (_entries.TryAdd(address, new Entry(mac, expiresAt, false)))
             Interlocked.Increment(ref _learned);
+    }
+
+    private void MakeRoom(long now)
+    {
+        bool swept = false;
+        uint oldest = 0;
+        Entry oldestEntry = default;
+        bool found = false;
+        foreach (var (address, entry) in _entries)
+        {
+            if (entry.Static)
+                continue;
+            if (entry.ExpiresAt <= now)
+            {
+                // Remove only this version: another thread may have refreshed it meanwhile.
+                if (_entries.TryRemove(new KeyValuePair<uint, Entry>(address, entry)))
+                {
+                    Interlocked.Decrement(ref _learned);
+                    swept = true;
+                }
+                continue;
+            }
+            if (!found || entry.ExpiresAt < oldestEntry.ExpiresAt)
+            {
+                oldest = address;
+                oldestEntry = entry;
+                found = true;
+            }
+        }
+        if (!swept && found && _entries.TryRemove(new KeyValuePair<uint, Entry>(oldest, oldestEntry)))
+            Interlocked.Decrement(ref _learned);
     }
 }

@@ -12,6 +12,10 @@ public interface IUdpSocketObserver
     /// <summary>An asynchronous error arrived (ICMP unreachable from the connected peer); see <see cref="UdpSocket.PendingError"/>.</summary>
     void OnError(UdpSocket socket, int errno);
 
-    /// <summary>A push that returned <see cref="UdpSocket.Pending"/> finished: 0 (sent) or an errno (ETIMEDOUT, ECANCELED).</summary>
+    /// <summary>
+    /// A push that returned <see cref="UdpSocket.Pending"/> finished: 0 (handed to the NIC) or an errno
+    /// (ETIMEDOUT, ENOBUFS, ECANCELED when the socket closed first). Also called with ENOBUFS for a push
+    /// that returned 0 when the NIC then refused its frame at the transmit flush.
+    /// </summary>
     void OnPushCompleted(UdpSocket socket, ulong tag, int errno);
 }

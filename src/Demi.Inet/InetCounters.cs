@@ -20,6 +20,7 @@ public sealed class InetCounters
     internal long UdpDatagramsReceivedCount;
     internal long UdpDatagramsSentCount;
     internal long IpPacketsDeliveredCount;
+    internal long FramesLeakedCount;
 
     /// <summary>Frames dropped for <paramref name="reason"/>.</summary>
     public long this[DropReason reason] => Volatile.Read(ref DropCounts[(int)reason]);
@@ -65,6 +66,12 @@ public sealed class InetCounters
 
     /// <summary>IPv4 packets handed to a transport (ICMP, UDP, TCP).</summary>
     public long IpPacketsDelivered => Volatile.Read(ref IpPacketsDeliveredCount);
+
+    /// <summary>
+    /// Frames whose reference may have leaked: a handler threw (counted as <see cref="DropReason.InternalError"/>)
+    /// after taking the frame. A bug indicator; should stay 0. Frames no handler had taken are released.
+    /// </summary>
+    public long FramesLeaked => Volatile.Read(ref FramesLeakedCount);
 
     internal void Drop(DropReason reason) => DropCounts[(int)reason]++;
 

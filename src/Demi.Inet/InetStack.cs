@@ -22,6 +22,11 @@ public sealed class InetStack : IIpLayer, IDisposable
     private readonly InetStackOptions _options;
     private readonly PacketBuffer[] _rx;
     private readonly PacketBuffer[] _tx;
+    // Who hears about each frame of the transmit burst (a UDP socket's push), parallel to _tx. Two
+    // arrays, swapped at each flush, so that an observer pushing while it is told does not overwrite
+    // the entries still being reported.
+    private TxCompletion[] _txCompletions;
+    private TxCompletion[] _txCompletionsFlushing;
     private readonly IIpProtocolHandler?[] _handlers = new IIpProtocolHandler?[256];
     private readonly List<IIpProtocolHandler> _timerHandlers = new();
     private readonly ArpResolver _arp;
@@ -32,6 +37,8 @@ public sealed class InetStack : IIpLayer, IDisposable
     private readonly bool _verifyRx;
     private readonly bool _computeTx;
     private int _txCount;
+    // Whether the frame being processed still belongs to ProcessFrame (no handler has taken it yet).
+    private bool _rxFrameOwned;
     // IHL of the packet being delivered, so that an ICMP error can quote its header (still in front of the segment).
     private int _deliveredHeaderLength;
     // Token bucket for ICMP errors (RFC 1812 §4.3.2.8): at most IcmpErrorBurst at once, one per IcmpErrorInterval.
@@ -66,6 +73,8 @@ public sealed class InetStack : IIpLayer, IDisposable
         _computeTx = (nic.Offloads & NicOffloads.TxChecksum) == 0;
         _rx = new PacketBuffer[options.BurstSize];
         _tx = new PacketBuffer[options.BurstSize];
+        _txCompletions = new TxCompletion[options.BurstSize];
+        _txCompletionsFlushing = new TxCompletion[options.BurstSize];
         Counters = new InetCounters();
         _arp = new ArpResolver(this, options, Counters);
         _udp = new UdpLayer(this, options, Counters);
@@ -180,27 +189,49 @@ public sealed class InetStack : IIpLayer, IDisposable
         return work;
     }
 
-    /// <summary>Hands the frames built so far to the NIC (also done by <see cref="Poll"/>); frames it refuses are dropped. Returns the frames handed over.</summary>
+    /// <summary>
+    /// Hands the frames built so far to the NIC (also done by <see cref="Poll"/>); frames it refuses are
+    /// dropped (counted as <see cref="DropReason.TxQueueFull"/>) and their UDP pushes complete with ENOBUFS
+    /// through <see cref="IUdpSocketObserver.OnPushCompleted"/>. Returns the frames handed over.
+    /// </summary>
     public int FlushTransmit()
     {
         if (_txCount == 0)
             return 0;
-        int sent = _nic.Transmit(_tx.AsSpan(0, _txCount));
+        int count = _txCount;
+        // Reset before notifying: an observer may push again (into a fresh burst).
+        _txCount = 0;
+        var completions = _txCompletions;
+        _txCompletions = _txCompletionsFlushing;
+        _txCompletionsFlushing = completions;
+        int sent = _nic.Transmit(_tx.AsSpan(0, count));
         Counters.TxFramesCount += sent;
-        for (int i = sent; i < _txCount; i++)
+        for (int i = sent; i < count; i++)
         {
             _tx[i].Release();
             Counters.Drop(DropReason.TxQueueFull);
         }
-        _tx.AsSpan(0, _txCount).Clear();
-        int flushed = _txCount;
-        _txCount = 0;
-        return flushed;
+        _tx.AsSpan(0, count).Clear();
+        for (int i = 0; i < count; i++)
+        {
+            ref var c = ref completions[i];
+            if (c.Completion is not { } completion)
+                continue;
+            ulong tag = c.Tag;
+            bool reportSuccess = c.ReportSuccess;
+            c = default;
+            if (i >= sent)
+                completion.OnSendCompleted(tag, Errno.ENOBUFS);
+            else if (reportSuccess)
+                completion.OnSendCompleted(tag, 0);
+        }
+        return count;
     }
 
     private void ProcessFrame(PacketBuffer frame, long now)
     {
         Counters.RxFramesCount++;
+        _rxFrameOwned = true;
         try
         {
             if (!EthernetHeader.TryRead(frame.Span, out var eth))
@@ -220,6 +251,7 @@ public sealed class InetStack : IIpLayer, IDisposable
                     ReceiveIpv4(frame);
                     break;
                 case EthernetHeader.EtherTypeArp:
+                    HandOff();
                     _arp.Receive(frame, now);
                     break;
                 default:
@@ -229,10 +261,19 @@ public sealed class InetStack : IIpLayer, IDisposable
         }
         catch (Exception)
         {
-            // A parser bug must not take the shard down; count it (the frame's reference may leak).
+            // A parser or handler bug must not take the shard down. Release the frame if no handler took
+            // it yet; otherwise whoever holds it may still use it, so it can only be counted as leaked.
             Counters.Drop(DropReason.InternalError);
+            if (_rxFrameOwned)
+                frame.Release();
+            else
+                Counters.FramesLeakedCount++;
         }
+        _rxFrameOwned = false;
     }
+
+    // The received frame's reference moves to a handler (or is released): ProcessFrame no longer owns it.
+    private void HandOff() => _rxFrameOwned = false;
 
     private void ReceiveIpv4(PacketBuffer packet)
     {
@@ -273,6 +314,7 @@ public sealed class InetStack : IIpLayer, IDisposable
             return;
         }
         Counters.IpPacketsDeliveredCount++;
+        HandOff();
         handler.Receive(ip.Source, ip.Destination, packet, !_verifyRx);
     }
 
@@ -287,6 +329,7 @@ public sealed class InetStack : IIpLayer, IDisposable
         if (icmp.Type == IcmpHeader.TypeDestinationUnreachable && ReceiveDestinationUnreachable(ip, icmp.Code, message.Span[IcmpHeader.Length..]))
         {
             Counters.IcmpErrorsReceivedCount++;
+            HandOff();
             message.Release();
             return;
         }
@@ -299,6 +342,7 @@ public sealed class InetStack : IIpLayer, IDisposable
         // The request's buffer becomes the reply: same identifier, sequence and data.
         new IcmpHeader(IcmpHeader.TypeEchoReply, 0, 0, icmp.Identifier, icmp.Sequence).WriteWithChecksum(message.Span);
         Counters.IcmpEchoRepliesSentCount++;
+        HandOff();
         SendIp(ip.Source, Ipv4Header.ProtocolIcmp, message, null, 0);
     }
 
@@ -406,14 +450,14 @@ public sealed class InetStack : IIpLayer, IDisposable
             .Write(segment.Prepend(Ipv4Header.MinLength), _computeTx);
         if (destination.IsBroadcast)
         {
-            SendFrame(segment, MacAddress.Broadcast, EthernetHeader.EtherTypeIpv4);
+            SendFrame(segment, MacAddress.Broadcast, EthernetHeader.EtherTypeIpv4, completion, tag, reportSuccess: false);
             return 0;
         }
         long now = Clock.NowMicroseconds;
         switch (_arp.Find(nextHop, now, out var mac))
         {
             case ArpResolver.Lookup.Hit:
-                SendFrame(segment, mac, EthernetHeader.EtherTypeIpv4);
+                SendFrame(segment, mac, EthernetHeader.EtherTypeIpv4, completion, tag, reportSuccess: false);
                 return 0;
             case ArpResolver.Lookup.Failed:
                 segment.Release();
@@ -423,19 +467,37 @@ public sealed class InetStack : IIpLayer, IDisposable
         }
     }
 
-    /// <summary>Prepends the Ethernet header and adds the frame to the transmit burst. Takes the reference.</summary>
-    internal void SendFrame(PacketBuffer packet, MacAddress destination, ushort etherType)
+    /// <summary>
+    /// Prepends the Ethernet header and adds the frame to the transmit burst. Takes the reference.
+    /// <paramref name="completion"/> hears ENOBUFS if the NIC refuses the frame, and 0 when it takes it
+    /// if <paramref name="reportSuccess"/> (a send that returned <see cref="UdpSocket.Pending"/>).
+    /// </summary>
+    internal void SendFrame(PacketBuffer packet, MacAddress destination, ushort etherType,
+        ISendCompletion? completion = null, ulong tag = 0, bool reportSuccess = false)
     {
         new EthernetHeader(destination, Mac, etherType).Write(packet.Prepend(EthernetHeader.Length));
         if (_txCount == _tx.Length)
             FlushTransmit();
+        _txCompletions[_txCount] = new TxCompletion { Completion = completion, Tag = tag, ReportSuccess = reportSuccess };
         _tx[_txCount++] = packet;
     }
 
+    /// <summary>Releases the packets <paramref name="owner"/> has waiting for ARP (a closing socket); each completes with ECANCELED.</summary>
+    internal int CancelPending(ISendCompletion owner) => _arp.Cancel(owner);
+
     internal void Drop(PacketBuffer buffer, DropReason reason)
     {
+        // During ProcessFrame only the frame itself is dropped: it is no longer ours to release.
+        _rxFrameOwned = false;
         buffer.Release();
         Counters.Drop(reason);
+    }
+
+    private struct TxCompletion
+    {
+        public ISendCompletion? Completion;
+        public ulong Tag;
+        public bool ReportSuccess;
     }
 
     /// <summary>Releases queued frames and the capture file; the NIC queue stays the caller's.</summary>

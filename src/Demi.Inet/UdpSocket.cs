@@ -63,13 +63,14 @@ public sealed class UdpSocket : ISendCompletion
 
     /// <summary>
     /// Binds to our address or the wildcard, port 0 meaning a random free ephemeral port. Returns 0,
-    /// EINVAL (already bound or closed), EADDRNOTAVAIL (not our address) or EADDRINUSE.
+    /// EINVAL (already bound), EBADF (closed), EADDRNOTAVAIL (not our address) or EADDRINUSE.
     /// </summary>
     public int Bind(Ipv4Endpoint local) => IsClosed ? Errno.EBADF : _layer.Bind(this, local);
 
     /// <summary>
     /// Sets the default destination and accepts datagrams only from it (binding to an ephemeral port
-    /// first if unbound). Returns 0 or EINVAL (address or port zero).
+    /// first if unbound). Returns 0, EBADF (closed), EINVAL (address or port zero) or EADDRINUSE (the
+    /// implicit bind, to the wildcard, found no free ephemeral port).
     /// </summary>
     public int Connect(Ipv4Endpoint remote)
     {
@@ -90,8 +91,10 @@ public sealed class UdpSocket : ISendCompletion
     /// <summary>
     /// Sends <paramref name="payload"/> to <paramref name="destination"/>, binding an ephemeral port first if
     /// unbound. Always takes over the caller's reference on the buffer. Returns 0 (handed to the NIC),
-    /// <see cref="Pending"/> (waiting for ARP; <paramref name="tag"/> comes back through the observer), or an
-    /// errno: EINVAL (destination port 0 or address 0.0.0.0), EMSGSIZE, EHOSTUNREACH, ENOBUFS, EBADF (closed).
+    /// <see cref="Pending"/> (waiting for ARP; <paramref name="tag"/> comes back through the observer with 0,
+    /// ETIMEDOUT, ENOBUFS or ECANCELED), or an errno: EINVAL (destination port 0 or address 0.0.0.0),
+    /// EMSGSIZE, EHOSTUNREACH, ENETUNREACH, ENOBUFS, EADDRINUSE (no ephemeral port), EBADF (closed).
+    /// A push that returned 0 whose frame the NIC then refuses is reported through the observer with ENOBUFS.
     /// </summary>
     public int PushTo(PacketBuffer payload, Ipv4Endpoint destination, ulong tag = 0)
     {
@@ -134,13 +137,17 @@ public sealed class UdpSocket : ISendCompletion
         return true;
     }
 
-    /// <summary>Unbinds, releases queued datagrams and refuses further operations.</summary>
+    /// <summary>
+    /// Unbinds, releases queued datagrams, cancels the pushes still waiting for ARP (they are never sent;
+    /// each completes with ECANCELED through the observer) and refuses further operations.
+    /// </summary>
     public void Close()
     {
         if (IsClosed)
             return;
         IsClosed = true;
         _layer.Unbind(this);
+        _layer.CancelPending(this);
         while (TryPop(out var payload, out _))
             payload.Release();
     }

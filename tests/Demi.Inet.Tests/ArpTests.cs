@@ -170,4 +170,64 @@ public sealed class ArpTests
         Assert.Equal("via shared cache"u8.ToArray(), TwoStacks.PopBytes(b, out var from));
         Assert.Equal(TwoStacks.AddressRaw, from.Address);
     }
+
+    [Theory]
+    [InlineData(true)]  // the entry that fills the cache has expired
+    [InlineData(false)] // it is still valid: the oldest one is evicted
+    public void FullCacheStillResolvesNewNeighbours(bool expired)
+    {
+        using var net = new TwoStacks(configureA: o =>
+        {
+            o.ArpCacheCapacity = 1;
+            o.ArpCacheTtl = TimeSpan.FromSeconds(5);
+        });
+        var b = net.B.CreateUdpSocket();
+        Assert.Equal(0, b.Bind(new Ipv4Endpoint(Ipv4Address.Any, 5)));
+        // A learns C (the raw peer) from its request: the cache is now full.
+        net.Raw.TransmitCopy(Frames.Arp(ArpPacket.OperationRequest, TwoStacks.MacRaw, TwoStacks.AddressRaw, MacAddress.Zero, TwoStacks.AddressA, MacAddress.Broadcast));
+        net.Pump();
+        Assert.True(net.A.TryGetArpEntry(TwoStacks.AddressRaw, out _));
+        Assert.Equal(1, net.A.ArpCache.Count);
+        net.Clock.Advance(TimeSpan.FromSeconds(expired ? 6 : 1));
+        var observer = new RecordingObserver();
+        var s = net.A.CreateUdpSocket();
+        s.Observer = observer;
+        Assert.Equal(UdpSocket.Pending, s.PushTo(TwoStacks.Payload(net.A, "to B"u8), new Ipv4Endpoint(TwoStacks.AddressB, 5), tag: 3));
+        net.Pump();
+        Assert.Equal("to B"u8.ToArray(), TwoStacks.PopBytes(b, out _));
+        Assert.Equal([(3UL, 0)], observer.Completions);
+        Assert.Equal(0, net.A.PendingResolutions);
+        // B took the place of C, and later sends to B hit the cache.
+        Assert.True(net.A.TryGetArpEntry(TwoStacks.AddressB, out var mac));
+        Assert.Equal(TwoStacks.MacB, mac);
+        Assert.False(net.A.TryGetArpEntry(TwoStacks.AddressRaw, out _));
+        Assert.Equal(1, net.A.ArpCache.Count);
+        Assert.Equal(0, s.PushTo(TwoStacks.Payload(net.A, "again"u8), new Ipv4Endpoint(TwoStacks.AddressB, 5)));
+        net.Pump();
+        Assert.Equal("again"u8.ToArray(), TwoStacks.PopBytes(b, out _));
+    }
+
+    [Fact]
+    public void ClosingASocketCancelsItsSendsWaitingForArp()
+    {
+        using var net = new TwoStacks();
+        var b = net.B.CreateUdpSocket();
+        Assert.Equal(0, b.Bind(new Ipv4Endpoint(Ipv4Address.Any, 5)));
+        int available = net.A.Pool.Available;
+        var observer = new RecordingObserver();
+        var s = net.A.CreateUdpSocket();
+        s.Observer = observer;
+        var other = net.A.CreateUdpSocket();
+        Assert.Equal(UdpSocket.Pending, s.PushTo(TwoStacks.Payload(net.A, "cancelled"u8), new Ipv4Endpoint(TwoStacks.AddressB, 5), tag: 1));
+        Assert.Equal(UdpSocket.Pending, other.PushTo(TwoStacks.Payload(net.A, "kept"u8), new Ipv4Endpoint(TwoStacks.AddressB, 5)));
+        s.Close();
+        Assert.Equal([(1UL, Errno.ECANCELED)], observer.Completions);
+        Assert.Equal(1, net.A.PendingResolutions);
+        net.Pump();
+        // Only the other socket's datagram went out once B answered.
+        Assert.Equal("kept"u8.ToArray(), TwoStacks.PopBytes(b, out _));
+        Assert.Equal(0, b.Available);
+        Assert.Equal([(1UL, Errno.ECANCELED)], observer.Completions);
+        Assert.Equal(available, net.A.Pool.Available);
+    }
 }

@@ -111,9 +111,12 @@ public sealed class InetBackendTests
             Assert.Equal(0, libOS.Wait(out var result, qt, Timeout));
             Assert.Equal(Opcode.Failed, result.Opcode);
             Assert.Equal(Errno.ETIMEDOUT, result.Error);
+            // A failed push still names its sga, so that a fire-and-forget caller can free it.
+            Assert.Equal(sga.Handle, result.Sga.Handle);
             Assert.Equal(0, libOS.Push(out var qt2, qd, sga));
             Assert.Equal(0, libOS.Wait(out var result2, qt2, Timeout));
             Assert.Equal(Errno.EDESTADDRREQ, result2.Error);
+            Assert.Equal(sga.Handle, result2.Sga.Handle);
             Assert.Equal(0, libOS.SgaFree(sga));
             // Stream sockets need a TCP transport plugged into the backend.
             Assert.Equal(Errno.EPROTONOSUPPORT, libOS.Socket(out _, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
@@ -207,5 +210,54 @@ public sealed class InetBackendTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Fact]
+    public void ClosingCancelsAPushWaitingForArpAndItIsNeverSent()
+    {
+        var (libOS, wire, peerNic) = Create(o => o.ArpRequestTimeout = TimeSpan.FromSeconds(10));
+        using var w = wire;
+        using (libOS)
+        {
+            Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+            var sga = libOS.SgaAlloc(8);
+            // The peer port does not answer ARP yet: the push waits for resolution.
+            Assert.Equal(0, libOS.PushTo(out var qt, qd, sga, new Ipv4Endpoint(TwoStacks.AddressA, 9)));
+            var frames = new Demi.Buffers.PacketBuffer[16];
+            int n = 0;
+            for (var deadline = DateTime.UtcNow + Timeout; n == 0 && DateTime.UtcNow < deadline; Thread.Sleep(1))
+                n = peerNic.Receive(frames);
+            Assert.Equal(1, n); // the ARP request
+            frames[0].Release();
+            Assert.Equal(0, libOS.Close(qd));
+            Assert.Equal(0, libOS.Wait(out var result, qt, Timeout));
+            Assert.Equal(Opcode.Failed, result.Opcode);
+            Assert.Equal(Errno.ECANCELED, result.Error);
+            Assert.Equal(sga.Handle, result.Sga.Handle);
+            Assert.Equal(0, libOS.SgaFree(sga));
+            // The peer now answers the (still running) resolution: the cancelled datagram must not follow.
+            peerNic.TransmitCopy(Frames.Arp(Headers.ArpPacket.OperationReply, TwoStacks.MacA, TwoStacks.AddressA, TwoStacks.MacB, TwoStacks.AddressB, TwoStacks.MacB));
+            Thread.Sleep(200);
+            Assert.Equal(0, peerNic.Receive(frames));
+        }
+    }
+
+    [Fact]
+    public void APushWhoseFrameTheNicRefusesFailsWithEnobufs()
+    {
+        using var wire = new VirtualWire(new VirtualWireOptions { Clock = InetClock.System });
+        var nic = new RefusingNicQueue(wire.CreatePort(TwoStacks.MacB)) { Budget = 0 };
+        var options = new InetStackOptions { LocalAddress = TwoStacks.AddressB };
+        options.ArpTable[TwoStacks.AddressA] = TwoStacks.MacA;
+        using var libOS = new LibOS(new LibOSOptions { Backend = new InetBackend(nic, options), ShardCount = 1 });
+        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+        var sga = libOS.SgaAlloc(8);
+        Assert.Equal(0, libOS.PushTo(out var qt, qd, sga, new Ipv4Endpoint(TwoStacks.AddressA, 9)));
+        Assert.Equal(0, libOS.Wait(out var result, qt, Timeout));
+        Assert.Equal(Opcode.Failed, result.Opcode);
+        Assert.Equal(Errno.ENOBUFS, result.Error);
+        Assert.Equal(sga.Handle, result.Sga.Handle);
+        Assert.Equal(0, libOS.SgaFree(sga));
+        Assert.Equal(0, libOS.Close(qd));
     }
 }

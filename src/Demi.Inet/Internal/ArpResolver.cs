@@ -70,9 +70,9 @@ internal sealed class ArpResolver
         int work = 0;
         for (int i = 0; i < _resolutions.Length; i++)
         {
-            if (_resolutions[i].Active && _cache.TryGet(_resolutions[i].Address, now, out _))
+            if (_resolutions[i].Active && _cache.TryGet(_resolutions[i].Address, now, out var mac))
             {
-                Resolved(_resolutions[i].Address, now);
+                Resolved(_resolutions[i].Address, mac, now);
                 work++;
             }
         }
@@ -185,14 +185,14 @@ internal sealed class ArpResolver
         if (arp.TargetAddress != local)
         {
             if (merged)
-                Resolved(arp.SenderAddress.Value, now);
+                Resolved(arp.SenderAddress.Value, arp.SenderMac, now);
             _stack.Drop(packet, DropReason.ArpNotForUs);
             return;
         }
         if (senderValid && !merged)
-            _cache.Learn(arp.SenderAddress.Value, arp.SenderMac, now + _ttl);
+            _cache.Learn(arp.SenderAddress.Value, arp.SenderMac, now + _ttl, now);
         if (senderValid)
-            Resolved(arp.SenderAddress.Value, now);
+            Resolved(arp.SenderAddress.Value, arp.SenderMac, now);
         if (arp.Operation == ArpPacket.OperationRequest)
         {
             // Answer in place: the request's buffer becomes the reply (no allocation, no copy).
@@ -207,14 +207,21 @@ internal sealed class ArpResolver
         }
     }
 
-    /// <summary>An address resolved: send what waited for it, oldest first.</summary>
-    private void Resolved(uint address, long now)
+    /// <summary>
+    /// An address resolved to <paramref name="answered"/>: send what waited for it, oldest first. The
+    /// cache's entry wins when there is one (a static entry is not overridden by the wire); otherwise
+    /// the answer itself is used, so that the sends go out even when the (shared, bounded) cache did
+    /// not keep it: the resolution slot is cleared here, so nothing else would ever send them.
+    /// </summary>
+    private void Resolved(uint address, MacAddress answered, long now)
     {
         int r = FindResolution(address);
         if (r >= 0)
             _resolutions[r] = default;
-        if (_waitingCount == 0 || !_cache.TryGet(address, now, out var mac))
+        if (_waitingCount == 0)
             return;
+        if (!_cache.TryGet(address, now, out var mac))
+            mac = answered;
         while (true)
         {
             int oldest = OldestWaiting(address);
@@ -226,8 +233,8 @@ internal sealed class ArpResolver
             ulong tag = w.Tag;
             w = default;
             _waitingCount--;
-            _stack.SendFrame(packet, mac, EthernetHeader.EtherTypeIpv4);
-            completion?.OnSendCompleted(tag, 0);
+            // The outcome (0, or ENOBUFS if the NIC refuses the frame) is reported at the transmit flush.
+            _stack.SendFrame(packet, mac, EthernetHeader.EtherTypeIpv4, completion, tag, reportSuccess: true);
         }
     }
 
@@ -253,10 +260,10 @@ internal sealed class ArpResolver
             if (!r.Active || r.Deadline > now)
                 continue;
             work++;
-            if (_cache.TryGet(r.Address, now, out _))
+            if (_cache.TryGet(r.Address, now, out var mac))
             {
                 // Another stack sharing the cache (another shard's queue) got the reply.
-                Resolved(r.Address, now);
+                Resolved(r.Address, mac, now);
                 continue;
             }
             if (r.RetriesLeft > 0)
@@ -290,6 +297,28 @@ internal sealed class ArpResolver
             _counters.Drop(DropReason.ArpResolutionFailed);
             completion?.OnSendCompleted(tag, errno);
         }
+    }
+
+    /// <summary>
+    /// Releases the waiting packets of <paramref name="owner"/> (a closing socket) so that they are never
+    /// sent; each completes with ECANCELED. Their resolutions go on (other sends may share them).
+    /// </summary>
+    public int Cancel(ISendCompletion owner)
+    {
+        int cancelled = 0;
+        for (int i = 0; i < _waiting.Length && _waitingCount > 0; i++)
+        {
+            ref var w = ref _waiting[i];
+            if (!w.Used || !ReferenceEquals(w.Completion, owner))
+                continue;
+            ulong tag = w.Tag;
+            w.Packet.Release();
+            w = default;
+            _waitingCount--;
+            cancelled++;
+            owner.OnSendCompleted(tag, Errno.ECANCELED);
+        }
+        return cancelled;
     }
 
     /// <summary>Releases every waiting packet (stack shutdown).</summary>

@@ -24,6 +24,7 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
     private struct DeferredPush
     {
         public InetUdpSocketActor Actor;
+        public ulong Tag;
         public ulong Qt;
         public Sga Sga;
         public int Errno;
@@ -82,11 +83,29 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
     }
 
     /// <summary>Records a push outcome to publish after the next transmit flush.</summary>
-    public void DeferPush(InetUdpSocketActor actor, ulong qt, in Sga sga, int errno)
+    public void DeferPush(InetUdpSocketActor actor, ulong tag, ulong qt, in Sga sga, int errno)
     {
         if (_deferredCount == _deferred.Length)
             Array.Resize(ref _deferred, _deferred.Length * 2); // grows once to the burst's high-water mark
-        _deferred[_deferredCount++] = new DeferredPush { Actor = actor, Qt = qt, Sga = sga, Errno = errno };
+        _deferred[_deferredCount++] = new DeferredPush { Actor = actor, Tag = tag, Qt = qt, Sga = sga, Errno = errno };
+    }
+
+    /// <summary>
+    /// The NIC refused the frame of a push recorded as successful: publish it as failed instead. Rare
+    /// (a full transmit ring), so a linear search from the newest entry is fine.
+    /// </summary>
+    public void FailDeferred(InetUdpSocketActor actor, ulong tag, int errno)
+    {
+        for (int i = _deferredCount - 1; i >= 0; i--)
+        {
+            ref var d = ref _deferred[i];
+            if (d.Tag == tag && ReferenceEquals(d.Actor, actor))
+            {
+                if (d.Errno == 0)
+                    d.Errno = errno;
+                return;
+            }
+        }
     }
 
     private int PublishDeferred()
@@ -94,11 +113,17 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
         int n = _deferredCount;
         for (int i = 0; i < n; i++)
         {
-            ref var d = ref _deferred[i];
+            // By index each time: a completion handler on this thread may push, which appends (and may grow the array).
+            var d = _deferred[i];
+            _deferred[i] = default;
             d.Actor.PublishPush(d.Qt, d.Sga, d.Errno);
-            d = default;
         }
-        _deferredCount = 0;
+        // Pushes made while publishing wait for the next flush: keep them.
+        int later = _deferredCount - n;
+        if (later > 0)
+            Array.Copy(_deferred, n, _deferred, 0, later);
+        _deferred.AsSpan(later, n).Clear();
+        _deferredCount = later;
         return n;
     }
 

@@ -13,7 +13,9 @@ internal sealed class InetUdpSocketActor : SocketActor, IUdpSocketObserver
     private const int HeaderBytes = InetStack.LinkAndIpHeaderRoom + Headers.UdpHeader.HeaderLength;
 
     private readonly Queue<ulong> _pendingPops = new(64);
-    private readonly Dictionary<ulong, Sga> _pendingPushes = new(64);
+    // Pushes waiting for ARP, by the actor's own tag: qt cannot be the key (fire-and-forget pushes all have qt 0).
+    private readonly Dictionary<ulong, PendingPush> _pendingPushes = new(64);
+    private ulong _lastTag;
     private InetShardDriver? _driver;
     private UdpSocket? _socket;
 
@@ -95,28 +97,33 @@ internal sealed class InetUdpSocketActor : SocketActor, IUdpSocketObserver
             sga.Span.CopyTo(packet.Append(sga.Length));
             request.Buffer.Release(); // copied: the app's buffer is no longer needed
         }
-        int result = socket.PushTo(packet, destination, request.Qt);
+        ulong tag = ++_lastTag;
+        int result = socket.PushTo(packet, destination, tag);
         if (result == UdpSocket.Pending)
         {
-            _pendingPushes[request.Qt] = sga;
+            _pendingPushes[tag] = new PendingPush(request.Qt, sga);
             return;
         }
-        _driver.DeferPush(this, request.Qt, sga, result);
+        _driver.DeferPush(this, tag, request.Qt, sga, result);
     }
 
     public void OnPushCompleted(UdpSocket socket, ulong tag, int errno)
     {
-        if (_pendingPushes.Remove(tag, out var sga))
-            _driver!.DeferPush(this, tag, sga, errno);
+        if (_pendingPushes.Remove(tag, out var pending))
+            _driver!.DeferPush(this, tag, pending.Qt, pending.Sga, errno);
+        else if (errno != 0)
+            _driver!.FailDeferred(this, tag, errno); // a push that returned 0 whose frame the NIC refused
     }
 
-    internal void PublishPush(ulong qt, in Sga sga, int errno)
+    internal void PublishPush(ulong qt, in Sga sga, int errno) => Complete(PushResult(qt, sga, errno));
+
+    // A failed push still names its sga (as QueueActor.CompletePush does) so that fire-and-forget callers can free it.
+    private QResult PushResult(ulong qt, in Sga sga, int errno) => new()
     {
-        if (errno != 0)
-            Fail(qt, errno);
-        else
-            Complete(new QResult { Opcode = Opcode.Push, Qd = Qd, Qt = qt, Sga = sga });
-    }
+        Opcode = errno == 0 ? Opcode.Push : Opcode.Failed, Ret = errno, Qd = Qd, Qt = qt, Sga = sga,
+    };
+
+    private readonly record struct PendingPush(ulong Qt, Sga Sga);
 
     protected internal override void OnPop(ulong qt)
     {
@@ -174,9 +181,10 @@ internal sealed class InetUdpSocketActor : SocketActor, IUdpSocketObserver
     {
         while (_pendingPops.TryDequeue(out var qt))
             Fail(qt, Errno.ECANCELED);
-        foreach (var (qt, _) in _pendingPushes)
-            Fail(qt, Errno.ECANCELED);
+        foreach (var (_, pending) in _pendingPushes)
+            Complete(PushResult(pending.Qt, pending.Sga, Errno.ECANCELED));
         _pendingPushes.Clear();
+        // Also releases the packets still waiting for ARP, so that cancelled pushes are never sent.
         _socket?.Close();
     }
 }

@@ -74,6 +74,8 @@ internal sealed class UdpLayer : IIpProtocolHandler
             _ports.Remove(socket.LocalEndpoint.Port);
     }
 
+    public int CancelPending(UdpSocket socket) => _stack.CancelPending(socket);
+
     public int Send(UdpSocket socket, PacketBuffer payload, Ipv4Endpoint destination, ulong tag)
     {
         if (destination.Port == 0 || destination.Address.IsAny)

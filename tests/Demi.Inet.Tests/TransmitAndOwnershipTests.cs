@@ -1,0 +1,85 @@
+using Demi.Buffers;
+using Demi.Inet.Headers;
+using Demi.Inet.Wire;
+
+namespace Demi.Inet.Tests;
+
+/// <summary>Frames the NIC refuses, and the reference of a frame whose processing throws.</summary>
+public sealed class TransmitAndOwnershipTests
+{
+    private sealed class ThrowingHandler : IIpProtocolHandler
+    {
+        public byte Protocol => 200;
+        public long NextDeadline => long.MaxValue;
+        public int OnTimer(long nowMicroseconds) => 0;
+        public void Receive(Ipv4Address source, Ipv4Address destination, PacketBuffer segment, bool checksumVerified)
+            => throw new InvalidOperationException("handler bug");
+    }
+
+    private sealed class ThrowingObserver : IUdpSocketObserver
+    {
+        public void OnDatagram(UdpSocket socket) { }
+        public void OnError(UdpSocket socket, int errno) => throw new InvalidOperationException("observer bug");
+        public void OnPushCompleted(UdpSocket socket, ulong tag, int errno) { }
+    }
+
+    [Fact]
+    public void RefusedFrameCompletesItsPushWithEnobufs()
+    {
+        var clock = new ManualInetClock();
+        using var wire = new VirtualWire(new VirtualWireOptions { Clock = clock });
+        var nic = new RefusingNicQueue(wire.CreatePort(TwoStacks.MacA)) { Budget = 1 };
+        using var stack = new InetStack(nic, new InetStackOptions { LocalAddress = TwoStacks.AddressA, Clock = clock });
+        stack.AddStaticArpEntry(TwoStacks.AddressB, TwoStacks.MacB);
+        int available = stack.Pool.Available;
+        var observer = new RecordingObserver();
+        var s = stack.CreateUdpSocket();
+        s.Observer = observer;
+        var b = new Ipv4Endpoint(TwoStacks.AddressB, 5);
+        Assert.Equal(0, s.PushTo(TwoStacks.Payload(stack, "taken"u8), b, tag: 1));
+        Assert.Equal(0, s.PushTo(TwoStacks.Payload(stack, "refused"u8), b, tag: 2));
+        stack.Poll();
+        // The first frame went out (nothing to report); the second was refused and says so.
+        Assert.Equal([(2UL, Errno.ENOBUFS)], observer.Completions);
+        Assert.Equal(1, stack.Counters[DropReason.TxQueueFull]);
+        Assert.Equal(1, stack.Counters.TxFrames);
+        Assert.Equal(available, stack.Pool.Available);
+    }
+
+    [Fact]
+    public void FrameIsReleasedWhenProcessingThrowsBeforeAHandlerTookIt()
+    {
+        using var net = new TwoStacks();
+        var s = net.A.CreateUdpSocket();
+        s.Observer = new ThrowingObserver();
+        Assert.Equal(0, s.Bind(new Ipv4Endpoint(Ipv4Address.Any, 4000)));
+        Assert.Equal(0, s.Connect(new Ipv4Endpoint(TwoStacks.AddressRaw, 9)));
+        // An ICMP port unreachable from the peer about A's datagram: reporting it to the socket throws.
+        var quote = Frames.Udp(TwoStacks.MacA, TwoStacks.MacRaw, new Ipv4Endpoint(TwoStacks.AddressA, 4000), new Ipv4Endpoint(TwoStacks.AddressRaw, 9), "x"u8)
+            .AsSpan(EthernetHeader.Length, Ipv4Header.MinLength + UdpHeader.HeaderLength).ToArray();
+        var icmp = new byte[IcmpHeader.Length + quote.Length];
+        quote.CopyTo(icmp.AsSpan(IcmpHeader.Length));
+        new IcmpHeader(IcmpHeader.TypeDestinationUnreachable, IcmpHeader.CodePortUnreachable, 0, 0, 0).WriteWithChecksum(icmp);
+        int available = net.A.Pool.Available;
+        Assert.True(net.Raw.TransmitCopy(Frames.Ipv4(TwoStacks.MacRaw, TwoStacks.MacA, TwoStacks.AddressRaw, TwoStacks.AddressA, Ipv4Header.ProtocolIcmp, icmp)));
+        net.Pump();
+        Assert.Equal(1, net.A.Counters[DropReason.InternalError]);
+        Assert.Equal(0, net.A.Counters.FramesLeaked);
+        Assert.Equal(available, net.A.Pool.Available);
+    }
+
+    [Fact]
+    public void FrameAHandlerTookBeforeThrowingIsCountedAsLeaked()
+    {
+        using var net = new TwoStacks();
+        net.A.RegisterProtocol(new ThrowingHandler());
+        Assert.True(net.Raw.TransmitCopy(Frames.Ipv4(TwoStacks.MacRaw, TwoStacks.MacA, TwoStacks.AddressRaw, TwoStacks.AddressA, 200, "payload"u8)));
+        net.Pump();
+        Assert.Equal(1, net.A.Counters[DropReason.InternalError]);
+        Assert.Equal(1, net.A.Counters.FramesLeaked);
+        // The stack keeps working.
+        net.Raw.TransmitCopy(Frames.EchoRequest(TwoStacks.MacRaw, TwoStacks.MacA, TwoStacks.AddressRaw, TwoStacks.AddressA, 1, 1, "ping"u8));
+        net.Pump();
+        Assert.Equal(1, net.A.Counters.IcmpEchoRepliesSent);
+    }
+}
