@@ -14,18 +14,14 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
 {
     private readonly Queue<ulong> _pendingAccepts = new();
     private readonly Queue<ulong> _pendingPops = new(16);
-    private readonly Queue<PendingPush> _pendingPushes = new(16);
+    private readonly Queue<PushRequest> _pendingPushes = new(16);
+    // Bytes of the head push already copied into the send buffer (buffers outside the pool, or copy mode).
+    private int _headOffset;
     private TcpSocket? _socket;
     // A connect in progress (its qt may be 0: fire-and-forget operations take no token).
     private bool _connecting;
     private ulong _connectQt;
     private bool _endOfStreamDelivered;
-
-    private struct PendingPush
-    {
-        public PushRequest Request;
-        public int Offset; // bytes already copied (buffers outside the pool only)
-    }
 
     public TcpSocketActor(Shard shard, TcpSocket? accepted)
         : base(shard, SocketConstants.SOCK_STREAM)
@@ -153,7 +149,7 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
             CompletePush(request, Errno.ENOTCONN);
             return;
         }
-        _pendingPushes.Enqueue(new PendingPush { Request = request });
+        _pendingPushes.Enqueue(request);
         if (_pendingPushes.Count == 1)
             DrainPushes();
     }
@@ -162,53 +158,45 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
     private void DrainPushes()
     {
         var socket = _socket!;
-        while (_pendingPushes.TryPeek(out var pending))
+        while (_pendingPushes.TryPeek(out var request))
         {
-            var request = pending.Request;
             var sga = request.Sga;
             int rc;
-            if (pending.Offset == 0 && !socket.Layer.Config.CopyOnPush && request.Buffer.TryGetPacket(sga, out var packet))
+            if (_headOffset == 0 && !socket.Layer.Config.CopyOnPush && request.Buffer.TryGetPacket(sga, out var packet))
             {
                 // Zero-copy: the push's reference moves into the send queue.
                 rc = socket.Send(packet);
                 if (rc == Errno.EAGAIN)
                     return;
-                _pendingPushes.Dequeue();
+                DequeueHead();
                 if (rc != 0)
-                    CompletePush(request, rc);
+                    CompletePush(request, rc); // Send did not take the reference: CompletePush releases it and names the sga
                 else
                     Complete(new QResult { Opcode = Opcode.Push, Qd = Qd, Qt = request.Qt, Sga = sga });
                 continue;
             }
             // A large (non-pool) buffer, or copy mode: copy as much as the send buffer takes.
-            rc = socket.Send(sga.Span[pending.Offset..], out int accepted);
+            rc = socket.Send(sga.Span[_headOffset..], out int accepted);
             if (rc == Errno.EAGAIN)
                 return;
             if (rc != 0)
             {
-                _pendingPushes.Dequeue();
+                DequeueHead();
                 CompletePush(request, rc);
                 continue;
             }
-            pending.Offset += accepted;
-            if (pending.Offset < sga.Span.Length)
-            {
-                ReplaceHead(pending);
-                return;
-            }
-            _pendingPushes.Dequeue();
+            _headOffset += accepted;
+            if (_headOffset < sga.Span.Length)
+                return; // the rest goes when the send buffer drains
+            DequeueHead();
             CompletePush(request);
         }
     }
 
-    private void ReplaceHead(PendingPush head)
+    private void DequeueHead()
     {
-        // Queue<T> has no in-place update: rotate the head to the back and the rest around it.
-        int count = _pendingPushes.Count;
         _pendingPushes.Dequeue();
-        _pendingPushes.Enqueue(head);
-        for (int i = 1; i < count; i++)
-            _pendingPushes.Enqueue(_pendingPushes.Dequeue());
+        _headOffset = 0;
     }
 
     protected internal override void OnPop(ulong qt)
@@ -371,7 +359,8 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
         while (_pendingPops.TryDequeue(out var qt))
             Fail(qt, Errno.ECANCELED);
         while (_pendingPushes.TryDequeue(out var pending))
-            CompletePush(pending.Request, Errno.ECANCELED);
+            CompletePush(pending, Errno.ECANCELED);
+        _headOffset = 0;
         if (_connecting)
         {
             Fail(_connectQt, Errno.ECANCELED);
