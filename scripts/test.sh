@@ -19,7 +19,7 @@ for project in tests/*/*.csproj; do
   log=/tmp/demi-test-$name.log
   echo "== $name"
   set +e
-  dotnet test "$project" -c Release --no-build --logger "console;verbosity=normal" > "$log" 2>&1
+  dotnet test "$project" -c Release --no-build --blame-hang-timeout 300s --logger "console;verbosity=normal" > "$log" 2>&1
   status=$?
   set -e
   grep -E 'Total tests|Passed:|Failed:|Skipped:|^\s*Skipped ' "$log" || true

@@ -15,6 +15,7 @@ public static class Errno
     public const int EEXIST = 17;
     public const int EINVAL = 22;
     public const int EMFILE = 24;
+    public const int EDEADLK = 35;
     public const int ENOSPC = 28;
     public const int EPIPE = 32;
     public const int ENOSYS = 38;
@@ -50,7 +51,7 @@ public static class Errno
         0 => "OK",
         EPERM => nameof(EPERM), ENOENT => nameof(ENOENT), EINTR => nameof(EINTR), EIO => nameof(EIO),
         EBADF => nameof(EBADF), EAGAIN => nameof(EAGAIN), ENOMEM => nameof(ENOMEM), EFAULT => nameof(EFAULT),
-        EBUSY => nameof(EBUSY), EEXIST => nameof(EEXIST), EINVAL => nameof(EINVAL), EMFILE => nameof(EMFILE),
+        EBUSY => nameof(EBUSY), EEXIST => nameof(EEXIST), EDEADLK => nameof(EDEADLK), EINVAL => nameof(EINVAL), EMFILE => nameof(EMFILE),
         ENOSPC => nameof(ENOSPC), EPIPE => nameof(EPIPE), ENOSYS => nameof(ENOSYS), ENOTSOCK => nameof(ENOTSOCK),
         EDESTADDRREQ => nameof(EDESTADDRREQ), EMSGSIZE => nameof(EMSGSIZE), EPROTOTYPE => nameof(EPROTOTYPE),
         ENOPROTOOPT => nameof(ENOPROTOOPT), EPROTONOSUPPORT => nameof(EPROTONOSUPPORT),

@@ -30,6 +30,7 @@ public sealed partial class LibOS : IDisposable
     private int _nextShard;
     private int _disposed;
     private long _shardFaults;
+    private int _detachedInFlight;
 
     /// <summary>Creates a libOS and starts its shards.</summary>
     /// <exception cref="ArgumentException">The options name a core that does not exist, or a bad size.</exception>
@@ -97,13 +98,15 @@ public sealed partial class LibOS : IDisposable
     public IObservable<QResult> Completions => _completions.AsObservable();
 
     /// <summary>
-    /// Completions of one queue descriptor, published on its shard's thread without a lock.
+    /// Completions of one queue descriptor, published on its shard's thread without a lock. The stream
+    /// belongs to the descriptor, not its number: it completes when the descriptor is closed (after its
+    /// cancelled operations), and a later descriptor reusing the number has a stream of its own.
     /// Empty (completes at once) if the descriptor is not open.
     /// </summary>
     public IObservable<QResult> CompletionsOf(int qd)
     {
         var actor = _descriptors.Get(qd);
-        return actor is null ? Observable.Empty<QResult>() : actor.Shard.Completions.Where(r => r.Qd == qd);
+        return actor is null || actor.IsClosed ? Observable.Empty<QResult>() : actor.CompletionSubject.AsObservable();
     }
 
     // ---------------------------------------------------------------- descriptors
@@ -141,10 +144,10 @@ public sealed partial class LibOS : IDisposable
         qd = _descriptors.Add(actor);
         if (qd < 0)
         {
-            actor.Shard.Invoke(() => { actor.OnClose(); return 0; });
+            actor.Shard.InvokeOrPost(() => { actor.OnClose(); return 0; });
             return Errno.EMFILE;
         }
-        actor.Shard.Invoke(() => { actor.OnAttached(); return 0; });
+        // The actor attaches (registers its fds) on its shard before its first message or control call.
         return 0;
     }
 
@@ -155,9 +158,9 @@ public sealed partial class LibOS : IDisposable
         if (qd < 0)
             return -1;
         if (connection.Shard.IsCurrentThread)
-            connection.OnAttached();
+            connection.EnsureAttached(); // start watching the connection at once (its data may already be there)
         else
-            connection.Shard.TryPost(new ShardMessage { Kind = MessageKind.Attach, Actor = connection });
+            connection.Shard.TryPost(new ShardMessage { Kind = MessageKind.Attach, Actor = connection }); // or at its first operation
         return qd;
     }
 
@@ -174,6 +177,7 @@ public sealed partial class LibOS : IDisposable
             return err;
         return socket.Shard.Invoke(() =>
         {
+            socket.EnsureAttached();
             int bound = socket.Bind(local);
             if (bound == 0)
                 (Backend as ISocketBindingObserver)?.OnBound(socket);
@@ -193,7 +197,11 @@ public sealed partial class LibOS : IDisposable
             return Errno.EINVAL;
         if (socket.SocketType != SocketConstants.SOCK_STREAM)
             return Errno.ENOTSUP;
-        return socket.Shard.Invoke(() => socket.Listen(backlog));
+        return socket.Shard.Invoke(() =>
+        {
+            socket.EnsureAttached();
+            return socket.Listen(backlog);
+        });
     }
 
     /// <summary>Closes a descriptor. Pending operations complete as Failed with ECANCELED.</summary>
@@ -203,11 +211,13 @@ public sealed partial class LibOS : IDisposable
         if (actor is null)
             return Errno.EBADF;
         actor.MarkClosed();
-        return actor.Shard.Invoke(() =>
+        // From another shard's thread the close is posted, not waited for (shards never block on each other).
+        return actor.Shard.InvokeOrPost(() =>
         {
             if (actor is SocketActor socket)
                 (Backend as ISocketBindingObserver)?.OnClosing(socket);
             actor.OnClose();
+            actor.CompletionSubjectIfAny?.OnCompleted();
             return 0;
         });
     }
@@ -220,7 +230,7 @@ public sealed partial class LibOS : IDisposable
         if (!TryGetSocket(qd, out var socket))
             return Errno.EBADF;
         var copy = value.ToArray();
-        return socket.Shard.Invoke(() => socket.SetOption(level, optionName, copy));
+        return socket.Shard.Invoke(() => { socket.EnsureAttached(); return socket.SetOption(level, optionName, copy); });
     }
 
     /// <summary>Reads a socket option into <paramref name="value"/>; <paramref name="length"/> is the bytes written.</summary>
@@ -231,7 +241,7 @@ public sealed partial class LibOS : IDisposable
             return Errno.EBADF;
         var buffer = new byte[value.Length];
         int written = 0;
-        int err = socket.Shard.Invoke(() => socket.GetOption(level, optionName, buffer, out written));
+        int err = socket.Shard.Invoke(() => { socket.EnsureAttached(); return socket.GetOption(level, optionName, buffer, out written); });
         if (err == 0)
         {
             buffer.AsSpan(0, written).CopyTo(value);
@@ -247,7 +257,7 @@ public sealed partial class LibOS : IDisposable
         if (!TryGetSocket(qd, out var socket))
             return Errno.EBADF;
         Ipv4Endpoint result = default;
-        int err = socket.Shard.Invoke(() => socket.GetPeerName(out result));
+        int err = socket.Shard.Invoke(() => { socket.EnsureAttached(); return socket.GetPeerName(out result); });
         peer = result;
         return err;
     }
@@ -259,7 +269,7 @@ public sealed partial class LibOS : IDisposable
         if (!TryGetSocket(qd, out var socket))
             return Errno.EBADF;
         Ipv4Endpoint result = default;
-        int err = socket.Shard.Invoke(() => socket.GetSockName(out result));
+        int err = socket.Shard.Invoke(() => { socket.EnsureAttached(); return socket.GetSockName(out result); });
         local = result;
         return err;
     }
@@ -327,10 +337,18 @@ public sealed partial class LibOS : IDisposable
                 return err;
             buffer.AddRef();
         }
-        // Fire-and-forget operations need no token: their result only goes to the Rx streams (Qt 0).
+        // Fire-and-forget operations need no token (their result only goes to the Rx streams, Qt 0),
+        // but they count against the same limit so that nothing queues without bound.
         if (detached)
         {
             slot = null;
+            if (Interlocked.Increment(ref _detachedInFlight) > _tokens.Capacity)
+            {
+                Interlocked.Decrement(ref _detachedInFlight);
+                if (kind == MessageKind.Push)
+                    buffer.Release();
+                return Errno.EAGAIN;
+            }
         }
         else if (!_tokens.TryAllocate(asyncOwned, out slot))
         {
@@ -349,6 +367,8 @@ public sealed partial class LibOS : IDisposable
                 buffer.Release();
             if (slot is not null)
                 _tokens.Release(slot);
+            else
+                Interlocked.Decrement(ref _detachedInFlight);
             qt = 0;
             slot = null;
             return Errno.EAGAIN;
@@ -512,20 +532,26 @@ public sealed partial class LibOS : IDisposable
     // ---------------------------------------------------------------- completions (shard side)
 
     /// <summary>Publishes a completion: Rx subscribers first, then the token's waiter.</summary>
-    internal void Complete(Shard shard, in QResult result)
+    internal void Complete(QueueActor actor, in QResult result)
     {
+        var shard = actor.Shard;
         var perShard = shard.CompletionSubject;
-        if (perShard.HasObservers || _completions.HasObservers)
-            Publish(shard, perShard, result);
-        if (_tokens.Complete(result))
+        var perActor = actor.CompletionSubjectIfAny;
+        if (perShard.HasObservers || _completions.HasObservers || perActor is { HasObservers: true })
+            Publish(shard, perShard, perActor, result);
+        if (result.Qt == 0)
+            Interlocked.Decrement(ref _detachedInFlight); // a fire-and-forget operation finished
+        else if (_tokens.Complete(result))
             _signal.Notify();
     }
 
     // A throwing subscriber must not disturb the actor that is completing: report it and carry on.
-    private void Publish(Shard shard, Subject<QResult> perShard, QResult result)
+    private void Publish(Shard shard, Subject<QResult> perShard, Subject<QResult>? perActor, QResult result)
     {
         try
         {
+            if (perActor is { HasObservers: true })
+                perActor.OnNext(result);
             if (perShard.HasObservers)
                 perShard.OnNext(result);
             if (_completions.HasObservers)
@@ -548,9 +574,6 @@ public sealed partial class LibOS : IDisposable
     }
 
     // ---------------------------------------------------------------- helpers
-
-    /// <summary>The shard for a new descriptor (round robin).</summary>
-    internal Shard PickShard() => NextShard();
 
     private Shard NextShard() => _shards[(int)((uint)Interlocked.Increment(ref _nextShard) % (uint)_shards.Length)];
 

@@ -67,7 +67,8 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
             Fail(qt, errno);
             return true;
         }
-        var connection = new KernelTcpSocket(LibOS.PickShard(), fd, connected: true);
+        // The connection stays on the listener's shard: its completion handlers can then use it without a thread hop.
+        var connection = new KernelTcpSocket(Shard, fd, connected: true);
         int qd = RegisterAccepted(connection);
         if (qd < 0)
         {

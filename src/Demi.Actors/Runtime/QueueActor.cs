@@ -26,6 +26,34 @@ public abstract class QueueActor
 
     internal void MarkClosed() => _closed = true;
 
+    private bool _attached;
+    private System.Reactive.Subjects.Subject<QResult>? _completions;
+
+    /// <summary>Runs <see cref="OnAttached"/> once, before the actor's first message or control call (shard thread).</summary>
+    internal void EnsureAttached()
+    {
+        if (_attached)
+            return;
+        _attached = true;
+        OnAttached();
+    }
+
+    /// <summary>This descriptor's completion stream (created on first use; completes when the descriptor closes).</summary>
+    internal System.Reactive.Subjects.Subject<QResult> CompletionSubject
+    {
+        get
+        {
+            var subject = Volatile.Read(ref _completions);
+            if (subject is not null)
+                return subject;
+            Interlocked.CompareExchange(ref _completions, new System.Reactive.Subjects.Subject<QResult>(), null);
+            return _completions!;
+        }
+    }
+
+    /// <summary>The stream if anybody asked for it (publishing checks this without creating one).</summary>
+    internal System.Reactive.Subjects.Subject<QResult>? CompletionSubjectIfAny => Volatile.Read(ref _completions);
+
     /// <summary>Called on the shard thread once, before any other message (register fds here).</summary>
     protected internal virtual void OnAttached()
     {
@@ -44,17 +72,17 @@ public abstract class QueueActor
     protected internal abstract void OnClose();
 
     /// <summary>Publishes a completion.</summary>
-    protected void Complete(in QResult result) => LibOS.Complete(Shard, result);
+    protected void Complete(in QResult result) => LibOS.Complete(this, result);
 
     /// <summary>Completes operation <paramref name="qt"/> as Failed with <paramref name="errno"/>.</summary>
-    protected void Fail(ulong qt, int errno) => LibOS.Complete(Shard, QResult.Fail(Qd, qt, errno));
+    protected void Fail(ulong qt, int errno) => LibOS.Complete(this, QResult.Fail(Qd, qt, errno));
 
     /// <summary>Releases the push's buffer reference and completes it (as Failed when <paramref name="errno"/> is not 0).</summary>
     protected void CompletePush(in PushRequest request, int errno = 0)
     {
         request.Buffer.Release();
         // A failed push still names its sga so that fire-and-forget callers can free it.
-        LibOS.Complete(Shard, new QResult
+        LibOS.Complete(this, new QResult
         {
             Opcode = errno == 0 ? Opcode.Push : Opcode.Failed, Qd = Qd, Qt = request.Qt, Ret = errno, Sga = request.Sga,
         });
@@ -62,5 +90,5 @@ public abstract class QueueActor
 
     /// <summary>Completes a pop with data the app now owns (it frees the sga).</summary>
     protected void CompletePop(ulong qt, in Sga sga)
-        => LibOS.Complete(Shard, new QResult { Opcode = Opcode.Pop, Qd = Qd, Qt = qt, Sga = sga });
+        => LibOS.Complete(this, new QResult { Opcode = Opcode.Pop, Qd = Qd, Qt = qt, Sga = sga });
 }

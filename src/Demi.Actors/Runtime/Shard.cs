@@ -115,21 +115,32 @@ public sealed unsafe class Shard : IDisposable
             _local.Enqueue(message);
             return true;
         }
-        if (Interlocked.Increment(ref _mailboxCount) > _mailboxCapacity || _stopping)
+        if (Interlocked.Increment(ref _mailboxCount) > _mailboxCapacity || _stopping || !_writer.TryWrite(message))
         {
             Interlocked.Decrement(ref _mailboxCount);
             return false;
         }
-        _writer.TryWrite(message);
         Wake();
         return true;
     }
 
-    /// <summary>Runs <paramref name="body"/> on the shard and returns its result (inline when already on the shard).</summary>
+    [ThreadStatic]
+    private static Shard? t_current;
+
+    /// <summary>The shard whose thread is calling, or null on an app thread.</summary>
+    public static Shard? Current => t_current;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on the shard and returns its result (inline when already on the shard).
+    /// A shard thread must not block on another shard (two doing it to each other would deadlock): from
+    /// another shard's thread this returns EDEADLK without running <paramref name="body"/>.
+    /// </summary>
     public int Invoke(Func<int> body)
     {
         if (IsCurrentThread)
             return body();
+        if (t_current is not null)
+            return Errno.EDEADLK;
         var call = new ShardCall(body);
         // Control calls must not be lost to a full mailbox: retry until there is room.
         var message = new ShardMessage { Kind = MessageKind.Call, Call = call };
@@ -141,6 +152,26 @@ public sealed unsafe class Shard : IDisposable
             spinner.SpinOnce();
         }
         return call.WaitResult();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on the shard: inline on the shard, waiting from an app thread, and
+    /// without waiting (posted) from another shard's thread. For calls whose result the caller can do
+    /// without (close).
+    /// </summary>
+    internal int InvokeOrPost(Func<int> body)
+    {
+        if (t_current is null || IsCurrentThread)
+            return Invoke(body);
+        var message = new ShardMessage { Kind = MessageKind.Call, Call = new ShardCall(body) };
+        var spinner = new SpinWait();
+        while (!TryPost(message))
+        {
+            if (_stopping)
+                return Errno.ECANCELED;
+            spinner.SpinOnce();
+        }
+        return 0;
     }
 
     /// <summary>Wakes the shard if it is parked.</summary>
@@ -201,6 +232,7 @@ public sealed unsafe class Shard : IDisposable
     private void Run()
     {
         NativeThreadId = Libc.gettid();
+        t_current = this;
         try
         {
             if (Core is int core)
@@ -249,7 +281,12 @@ public sealed unsafe class Shard : IDisposable
             Park(events);
             idleRounds = 0;
         }
-        DrainMailbox();
+        // No post can land after this: serve everything already queued (pending operations complete,
+        // waiting callers of Invoke are released), then let the driver go.
+        _writer.TryComplete();
+        while (DrainMailbox() > 0)
+        {
+        }
         Driver?.Dispose();
     }
 
@@ -343,8 +380,8 @@ public sealed unsafe class Shard : IDisposable
             {
                 // An actor bug must not take the shard down: fail the operation and carry on.
                 LibOS.ReportShardFault(this, ex);
-                if (message.Kind != MessageKind.Call && message.Kind != MessageKind.Attach)
-                    LibOS.Complete(this, QResult.Fail(message.Actor?.Qd ?? -1, message.Qt, Errno.EIO));
+                if (message.Kind != MessageKind.Call && message.Kind != MessageKind.Attach && message.Actor is { } failed)
+                    LibOS.Complete(failed, QResult.Fail(failed.Qd, message.Qt, Errno.EIO));
             }
         }
         if (served > 0)
@@ -360,11 +397,9 @@ public sealed unsafe class Shard : IDisposable
             message.Call!.Run();
             return;
         }
+        actor!.EnsureAttached();
         if (message.Kind == MessageKind.Attach)
-        {
-            actor!.OnAttached();
             return;
-        }
         if (actor!.IsClosed)
         {
             // Raced with Close: the descriptor is gone, so the operation is cancelled.
@@ -374,7 +409,7 @@ public sealed unsafe class Shard : IDisposable
                 message.Buffer.Release();
                 cancelled.Sga = message.Sga;
             }
-            actor.LibOS.Complete(actor.Shard, cancelled);
+            actor.LibOS.Complete(actor, cancelled);
             return;
         }
         switch (message.Kind)
