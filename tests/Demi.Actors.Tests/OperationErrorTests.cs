@@ -139,6 +139,7 @@ public sealed class OperationErrorTests : IDisposable
         Assert.True(small.Segment.Buffer - small.Handle >= 128); // headroom for headers in front of the payload
         var big = _libOS.SgaAlloc(1 << 20); // above Demikernel's 64 KiB cap
         Assert.True(big.IsAllocated);
+        Assert.True(big.Segment.Buffer - big.Handle >= 128); // large blocks keep the headroom too
         Assert.Equal(1 << 20, big.Length);
         big.Span.Fill(7);
         Assert.Equal(0, _libOS.SgaFree(small));

@@ -43,8 +43,12 @@ public sealed unsafe class BufferManager : IDisposable
                 Segment = new SgaSegment { Buffer = start + Pool.Headroom, Length = (uint)size },
             };
         }
-        var large = AllocateLarge(size);
-        return new Sga { Handle = large.Pointer, NumSegments = 1, Segment = new SgaSegment { Buffer = large.Pointer, Length = (uint)size } };
+        // Beyond the pool (or with the pool empty) the block gets the same headroom, so headers can still be prepended.
+        var large = AllocateLarge(size + Pool.Headroom);
+        return new Sga
+        {
+            Handle = large.Pointer, NumSegments = 1, Segment = new SgaSegment { Buffer = large.Pointer + Pool.Headroom, Length = (uint)size },
+        };
     }
 
     /// <summary>A dedicated block (used for big allocations and when the pool runs dry: degrade, never block).</summary>

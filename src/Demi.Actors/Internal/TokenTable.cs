@@ -56,7 +56,7 @@ internal sealed class TokenTable
         return slot;
     }
 
-    /// <summary>Records a completion. Returns false if the token is not pending (a runtime bug).</summary>
+    /// <summary>Records a completion. Returns false if the token is not pending.</summary>
     public bool Complete(in QResult result)
     {
         var slot = Find(result.Qt);
@@ -70,7 +70,9 @@ internal sealed class TokenTable
             return true;
         }
         slot.Sequence = Interlocked.Increment(ref _sequence);
-        Volatile.Write(ref slot.State, TokenSlot.Completed);
+        // Full fence: the state write must be visible before _trackOrder is read, or a completion racing
+        // the first WaitNextN could be neither scanned by it nor queued here.
+        Interlocked.Exchange(ref slot.State, TokenSlot.Completed);
         if (_trackOrder)
         {
             _completionOrder.Enqueue(result.Qt);
@@ -127,6 +129,7 @@ internal sealed class TokenTable
             if (_trackOrder)
                 return;
             _trackOrder = true;
+            Interlocked.MemoryBarrier(); // pairs with the fence in Complete
             var done = new List<(long Sequence, ulong Token)>();
             foreach (var slot in _slots)
             {
