@@ -122,6 +122,8 @@ internal static class EchoCommands
     private static EchoSettings ReadSettings(Args args, string defaultProtocol)
     {
         var protocol = args.OptionalString("proto") is null ? defaultProtocol : args.String("proto", defaultProtocol);
+        if (protocol is not ("udp" or "tcp" or "both"))
+            throw new UsageException($"--proto must be udp or tcp, got '{protocol}'");
         return new EchoSettings
         {
             Protocol = protocol is "both" ? defaultProtocol : protocol,

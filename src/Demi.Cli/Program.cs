@@ -10,7 +10,7 @@ internal static class Program
 
         usage:
           demi echo demo   [--proto udp|tcp|both] [--size 64] [--duration 5s] [--count N] [--warmup 1s]
-                           [--concurrency 1] [--server-core 0] [--client-core 1] [--json FILE]
+                           [--concurrency 1] [--server-core FIRST] [--client-core LAST] [--json FILE]
               Runs a Demi echo server and client over 127.0.0.1 on the kernel-socket backend, then the
               same shape on plain .NET sockets, each both busy-polling and sleeping when idle, and prints
               them side by side (msgs/s, RTT p50/p99/p99.9, managed bytes allocated per message).

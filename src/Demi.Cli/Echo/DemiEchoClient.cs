@@ -19,6 +19,7 @@ internal sealed class DemiEchoClient
     private long _measured;
     private long _total;
     private int _running;
+    private int _failures;
 
     public DemiEchoClient(LibOS libOS, EchoSettings settings)
     {
@@ -47,7 +48,7 @@ internal sealed class DemiEchoClient
             if (_settings.Count > 0)
             {
                 var limit = Stopwatch.StartNew();
-                while (Interlocked.Read(ref _measured) < _settings.Count && limit.Elapsed < TimeSpan.FromMinutes(10))
+                while (Interlocked.Read(ref _measured) < _settings.Count && limit.Elapsed < TimeSpan.FromMinutes(10) && Volatile.Read(ref _running) > 0)
                     Thread.Sleep(5);
             }
             else
@@ -118,6 +119,18 @@ internal sealed class DemiEchoClient
 
     private void OnCompletion(QResult result)
     {
+        if (result.Opcode == Opcode.Failed)
+        {
+            // A failed push or pop ends its lane (and is reported) rather than stalling it silently.
+            if (result.Ret != Errno.ECANCELED && _lanes.ContainsKey(result.Qd))
+            {
+                Interlocked.Increment(ref _failures);
+                if (_failures == 1)
+                    Console.Error.WriteLine($"echo client: lane {result.Qd}: {Errno.Name(result.Ret)}");
+                StopLane();
+            }
+            return;
+        }
         if (result.Opcode != Opcode.Pop)
             return; // push completions need nothing: the request buffer is reused
         if (!_lanes.TryGetValue(result.Qd, out var lane))

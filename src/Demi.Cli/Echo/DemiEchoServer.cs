@@ -65,8 +65,20 @@ internal sealed class DemiEchoServer : IDisposable
             case Opcode.Failed:
                 if (result.Sga.IsAllocated)
                     _libOS.SgaFree(result.Sga); // a failed push still hands back its buffer
-                if (_tcp && result.Qd != _listenerQd && result.Ret != Errno.ECANCELED)
+                if (result.Ret == Errno.ECANCELED)
+                    break;
+                if (result.Qd == _listenerQd)
+                {
+                    // A failed accept (EMFILE, ENOBUFS, ...) or pop must not stop the server from serving.
+                    if (_tcp)
+                        _libOS.PostAccept(_listenerQd);
+                    else
+                        _libOS.PostPop(_listenerQd);
+                }
+                else if (_tcp)
+                {
                     _libOS.Close(result.Qd); // reset or error on a connection: drop it
+                }
                 break;
         }
     }
