@@ -20,7 +20,7 @@ internal static class Program
           demi doctor
               Reports which backends this machine can run (kernel sockets, AF_XDP, DPDK) and why not.
           demi help
-        """ + BackendFactory.Help;
+        """ + "\n" + BackendFactory.Help;
 
     private static int Main(string[] args)
     {
