@@ -5,12 +5,16 @@ namespace Demi;
 /// <summary>An IPv4 address and port (host byte order), the C# face of <c>sockaddr_in</c>.</summary>
 public readonly record struct Ipv4Endpoint(Ipv4Address Address, ushort Port)
 {
+    /// <summary>Builds an endpoint from a dotted-quad address string and a port.</summary>
     public Ipv4Endpoint(string address, ushort port) : this(Ipv4Address.Parse(address), port) { }
 
+    /// <summary>The endpoint as a Linux <c>sockaddr_in</c>.</summary>
     public SockAddrIn ToSockAddr() => SockAddrIn.From(this);
 
+    /// <summary>The endpoint as an <see cref="IPEndPoint"/>.</summary>
     public IPEndPoint ToIPEndPoint() => new(Address.ToIPAddress(), Port);
 
+    /// <summary>Converts an IPv4 <see cref="IPEndPoint"/>; throws <see cref="ArgumentException"/> for other families.</summary>
     public static Ipv4Endpoint From(IPEndPoint endPoint) => new(endPoint.Address, (ushort)endPoint.Port);
 
     /// <summary>Parses "a.b.c.d:port".</summary>
@@ -22,5 +26,6 @@ public readonly record struct Ipv4Endpoint(Ipv4Address Address, ushort Port)
         return new Ipv4Endpoint(address, port);
     }
 
+    /// <summary>"a.b.c.d:port".</summary>
     public override string ToString() => $"{Address}:{Port}";
 }

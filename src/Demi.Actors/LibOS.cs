@@ -68,6 +68,7 @@ public sealed partial class LibOS : IDisposable
         }
     }
 
+    /// <summary>The options this instance was created with (the defaults when none were given).</summary>
     public LibOSOptions Options { get; }
 
     /// <summary>The network backend sockets are created on.</summary>

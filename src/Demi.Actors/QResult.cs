@@ -9,6 +9,7 @@ namespace Demi;
 [StructLayout(LayoutKind.Explicit, Size = 64)]
 public struct QResult
 {
+    /// <summary>What the operation was, or <see cref="Opcode.Failed"/>.</summary>
     [FieldOffset(0)] public Opcode Opcode;
 
     /// <summary>The queue descriptor the operation ran on.</summary>
@@ -29,13 +30,16 @@ public struct QResult
     /// <summary>For Accept: the peer's address.</summary>
     [FieldOffset(28)] public SockAddrIn AcceptedAddress;
 
+    /// <summary>True when the operation failed (<see cref="Error"/> holds the errno).</summary>
     public readonly bool Failed => Opcode == Opcode.Failed;
 
     /// <summary>The errno of a failed operation, 0 otherwise.</summary>
     public readonly int Error => Opcode == Opcode.Failed ? (int)Ret : 0;
 
+    /// <summary>A Failed result for operation <paramref name="qt"/> on <paramref name="qd"/> carrying <paramref name="errno"/>.</summary>
     public static QResult Fail(int qd, ulong qt, int errno) => new() { Opcode = Opcode.Failed, Qd = qd, Qt = qt, Ret = errno };
 
+    /// <summary>A successful result with no payload.</summary>
     public static QResult Ok(Opcode opcode, int qd, ulong qt) => new() { Opcode = opcode, Qd = qd, Qt = qt };
 
     /// <summary>Throws a <see cref="DemiException"/> if the operation failed; returns the result otherwise.</summary>
@@ -46,6 +50,7 @@ public struct QResult
         return this;
     }
 
+    /// <summary>A short description for logs, e.g. "Failed(qd=3, qt=7, ECONNRESET)".</summary>
     public override readonly string ToString() => Opcode switch
     {
         Opcode.Failed => $"Failed(qd={Qd}, qt={Qt}, {Errno.Name(Ret)})",

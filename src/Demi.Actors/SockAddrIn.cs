@@ -7,18 +7,26 @@ namespace Demi;
 [StructLayout(LayoutKind.Sequential, Pack = 1, Size = 16)]
 public struct SockAddrIn
 {
+    /// <c>sizeof(struct sockaddr_in)</c>.
     public const int Size = 16;
 
+    /// <summary>Address family (<see cref="SocketConstants.AF_INET"/>).</summary>
     public ushort Family;
+    /// <summary>Port in network byte order.</summary>
     public ushort PortNetworkOrder;
+    /// <summary>IPv4 address in network byte order.</summary>
     public uint AddressNetworkOrder;
+    /// <c>sin_zero</c> padding.
     public ulong Zero;
 
+    /// <summary>The address and port in host byte order.</summary>
     public readonly Ipv4Endpoint Endpoint
         => new(Ipv4Address.FromNetworkOrder(AddressNetworkOrder), BinaryPrimitives.ReverseEndianness(PortNetworkOrder));
 
+    /// <summary>True when family, port and address are all zero (nothing was written).</summary>
     public readonly bool IsEmpty => Family == 0 && PortNetworkOrder == 0 && AddressNetworkOrder == 0;
 
+    /// <summary>Builds an AF_INET <c>sockaddr_in</c> for <paramref name="endpoint"/>.</summary>
     public static SockAddrIn From(Ipv4Endpoint endpoint) => new()
     {
         Family = SocketConstants.AF_INET,
@@ -43,5 +51,6 @@ public struct SockAddrIn
         return 0;
     }
 
+    /// <summary>"a.b.c.d:port".</summary>
     public override readonly string ToString() => Endpoint.ToString();
 }

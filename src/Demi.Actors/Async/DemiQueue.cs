@@ -12,6 +12,7 @@ public abstract class DemiQueue : IDisposable
         Qd = qd;
     }
 
+    /// <summary>The LibOS the descriptor belongs to.</summary>
     public LibOS LibOS { get; }
 
     /// <summary>The queue descriptor, usable with the errno API too.</summary>
@@ -46,6 +47,7 @@ public abstract class DemiQueue : IDisposable
     /// <summary>Pops the next item; the returned sga is the caller's to free.</summary>
     public async ValueTask<Sga> PopAsync() => (await LibOS.PopAsync(Qd).ConfigureAwait(false)).ThrowIfFailed().Sga;
 
+    /// <summary>Throws a <see cref="DemiException"/> when <paramref name="errno"/> is not 0.</summary>
     protected static void Check(int errno)
     {
         if (errno != 0)

@@ -12,6 +12,7 @@ public sealed unsafe class BufferManager : IDisposable
     private readonly Action<LargeBuffer> _onLargeFreed;
     private readonly bool _ownsPool;
 
+    /// <summary>Serves allocations up to <paramref name="maxAllocation"/> bytes from <paramref name="pool"/>, disposing it with the manager when <paramref name="ownsPool"/>.</summary>
     public BufferManager(BufferPool pool, int maxAllocation, bool ownsPool)
     {
         Pool = pool;
@@ -20,6 +21,7 @@ public sealed unsafe class BufferManager : IDisposable
         _onLargeFreed = large => _large.TryRemove(large.Pointer, out _);
     }
 
+    /// <summary>The pool small allocations come from.</summary>
     public BufferPool Pool { get; }
 
     /// <summary>Largest <c>SgaAlloc</c> size accepted.</summary>
@@ -115,6 +117,7 @@ public sealed unsafe class BufferManager : IDisposable
         return 0;
     }
 
+    /// <summary>Disposes the pool if the manager owns it.</summary>
     public void Dispose()
     {
         if (_ownsPool)

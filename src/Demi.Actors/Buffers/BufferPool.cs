@@ -125,6 +125,7 @@ public sealed unsafe class BufferPool : IDisposable
     private static void ThrowReleased(int index)
         => throw new InvalidOperationException($"Buffer {index} was already returned to its pool (double free or use after free).");
 
+    /// <summary>Frees the native region if the pool allocated it (a wrapped region stays its owner's); idempotent.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0 && _ownsRegion)

@@ -3,10 +3,14 @@ namespace Demi.Buffers;
 /// <summary>A resolved <see cref="Sga.Handle"/>: either a pool buffer or a <see cref="LargeBuffer"/>.</summary>
 public readonly struct BufferRef
 {
+    /// <summary>The pool holding the buffer, or null for a large buffer.</summary>
     public readonly BufferPool? Pool;
+    /// <summary>The buffer's index in <see cref="Pool"/>, or -1 for a large buffer.</summary>
     public readonly int Index;
+    /// <summary>The large buffer, or null for a pool buffer.</summary>
     public readonly LargeBuffer? Large;
 
+    /// <summary>Refers to buffer <paramref name="index"/> of <paramref name="pool"/>.</summary>
     public BufferRef(BufferPool pool, int index)
     {
         Pool = pool;
@@ -14,6 +18,7 @@ public readonly struct BufferRef
         Large = null;
     }
 
+    /// <summary>Refers to a large buffer.</summary>
     public BufferRef(LargeBuffer large)
     {
         Pool = null;
@@ -21,6 +26,7 @@ public readonly struct BufferRef
         Large = large;
     }
 
+    /// <summary>True for the default value (refers to nothing).</summary>
     public bool IsNull => Pool is null && Large is null;
 
     /// <summary>First byte of the whole allocation (headroom included).</summary>
@@ -29,6 +35,7 @@ public readonly struct BufferRef
     /// <summary>Size of the whole allocation.</summary>
     public int Size => Pool is not null ? Pool.BufferSize : Large!.Size;
 
+    /// <summary>Takes one more reference on the buffer.</summary>
     public void AddRef()
     {
         if (Pool is not null)
@@ -37,6 +44,7 @@ public readonly struct BufferRef
             Large?.AddRef();
     }
 
+    /// <summary>Drops one reference; the buffer is freed when the last one goes.</summary>
     public void Release()
     {
         if (Pool is not null)

@@ -18,18 +18,23 @@ public sealed unsafe class LargeBuffer
         _onFreed = onFreed;
     }
 
+    /// <summary>Address of the block (64-byte aligned).</summary>
     public nint Pointer { get; }
 
+    /// <summary>Size of the block in bytes.</summary>
     public int Size { get; }
 
+    /// <summary>Current number of references (1 when allocated, 0 once freed).</summary>
     public int RefCount => Volatile.Read(ref _refCount);
 
+    /// <summary>Takes one more reference; throws if the buffer was already freed.</summary>
     public void AddRef()
     {
         if (Interlocked.Increment(ref _refCount) <= 1)
             throw new InvalidOperationException("Buffer used after it was freed.");
     }
 
+    /// <summary>Drops a reference and frees the block when the last one goes. Returns true if it did.</summary>
     public bool Release()
     {
         int after = Interlocked.Decrement(ref _refCount);

@@ -10,11 +10,16 @@ namespace Demi.Buffers;
 /// </summary>
 public struct PacketBuffer
 {
+    /// <summary>The pool owning the buffer.</summary>
     public BufferPool Pool;
+    /// <summary>The buffer's index in <see cref="Pool"/>.</summary>
     public int Index;
+    /// <summary>Start of the window, in bytes from the start of the buffer.</summary>
     public int Offset;
+    /// <summary>Length of the window in bytes.</summary>
     public int Length;
 
+    /// <summary>A window of <paramref name="length"/> bytes at <paramref name="offset"/> in buffer <paramref name="index"/>; takes no reference.</summary>
     public PacketBuffer(BufferPool pool, int index, int offset, int length)
     {
         Pool = pool;
@@ -35,6 +40,7 @@ public struct PacketBuffer
         return false;
     }
 
+    /// <summary>True for the default value (no buffer).</summary>
     public readonly bool IsEmpty => Pool is null;
 
     /// <summary>The bytes of the window.</summary>
@@ -92,6 +98,7 @@ public struct PacketBuffer
         return span;
     }
 
+    /// <summary>Takes one more reference on the buffer (for a second holder).</summary>
     public readonly void AddRef() => Pool.AddRef(Index);
 
     /// <summary>Drops the holder's reference.</summary>

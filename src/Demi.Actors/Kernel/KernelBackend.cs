@@ -10,12 +10,16 @@ namespace Demi.Kernel;
 /// </summary>
 public sealed class KernelBackend : INetworkBackend
 {
+    /// <inheritdoc/>
     public string Name => "kernel";
 
+    /// <summary>Null: kernel sockets copy data, so the runtime's own pool is used.</summary>
     public BufferPool? BufferPool => null;
 
+    /// <inheritdoc/>
     public IShardDriver CreateDriver(Shard shard) => new KernelShardDriver(shard);
 
+    /// <inheritdoc/>
     public int CreateSocket(Shard shard, int type, out SocketActor? socket)
     {
         socket = null;
@@ -26,6 +30,7 @@ public sealed class KernelBackend : INetworkBackend
         return 0;
     }
 
+    /// <summary>Nothing to release: sockets are closed by their actors.</summary>
     public void Dispose()
     {
     }

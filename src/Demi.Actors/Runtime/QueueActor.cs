@@ -9,13 +9,16 @@ public abstract class QueueActor
 {
     private volatile bool _closed;
 
+    /// <summary>Creates an actor owned by <paramref name="shard"/>.</summary>
     protected QueueActor(Shard shard)
     {
         Shard = shard;
     }
 
+    /// <summary>The shard that owns this actor and runs all its calls.</summary>
     public Shard Shard { get; }
 
+    /// <summary>The LibOS the actor belongs to.</summary>
     public LibOS LibOS => Shard.LibOS;
 
     /// <summary>The queue descriptor (set when registered).</summary>

@@ -438,6 +438,7 @@ public sealed unsafe class Shard : IDisposable
             _thread.Join();
     }
 
+    /// <summary>Stops the shard's thread (waiting for it unless called on it), closes its epoll and event descriptors and completes <see cref="Completions"/>.</summary>
     public void Dispose()
     {
         Stop();

@@ -6,6 +6,7 @@ namespace Demi.Runtime;
 /// </summary>
 public abstract class SocketActor : QueueActor
 {
+    /// <summary>Creates a socket actor of <paramref name="socketType"/> owned by <paramref name="shard"/>.</summary>
     protected SocketActor(Shard shard, int socketType)
         : base(shard)
     {
