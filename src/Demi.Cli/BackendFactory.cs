@@ -43,9 +43,9 @@ internal static class BackendFactory
                         var m => throw new UsageException($"--xdp-mode must be auto, native or generic, got '{m}'"),
                     },
                 };
-                var backend = XdpBackend.Create(queue, _ => stack, shardCount);
-                backend.StreamTransport = new Demi.Inet.Tcp.TcpTransport(); // TCP on the user-space stack
-                return backend;
+                var xdp = XdpBackend.Create(queue, _ => stack, shardCount);
+                xdp.StreamTransport = new Demi.Inet.Tcp.TcpTransport(); // TCP on the user-space stack
+                return xdp;
             default:
                 throw new UsageException($"--backend must be kernel or xdp, got '{backend}' (DPDK is not built yet)");
         }
