@@ -34,15 +34,7 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
         var os = _libos;
         foreach (var shard in os.Shards)
             _subscriptions.Add(shard.Completions.Subscribe(OnCompletion));
-        var addr = Ipv4Address.Parse(ip.ToString());
-        Check(os.Socket(out _udp, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0), "socket(udp)");
-        Check(os.Bind(_udp, new Ipv4Endpoint(addr, (ushort)udpPort)), "bind(udp)");
-        Check(os.Socket(out _listenEcho, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0), "socket(tcp)");
-        Check(os.Bind(_listenEcho, new Ipv4Endpoint(addr, (ushort)tcpPort)), "bind(tcp)");
-        Check(os.Listen(_listenEcho, 128), "listen(tcp)");
-        Check(os.Socket(out _listenSink, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0), "socket(sink)");
-        Check(os.Bind(_listenSink, new Ipv4Endpoint(addr, (ushort)sinkPort)), "bind(sink)");
-        Check(os.Listen(_listenSink, 128), "listen(sink)");
+        (_udp, _listenEcho, _listenSink) = DemiEchoSockets.Open(os, ip, udpPort, tcpPort, sinkPort);
         for (int i = 0; i < UdpPopsInFlight; i++)
             Check(os.PostPop(_udp), "pop(udp)");
         Check(os.PostAccept(_listenEcho), "accept(tcp)");
@@ -93,11 +85,7 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
         }
     }
 
-    private static void Check(int err, string what)
-    {
-        if (err != 0)
-            throw new PerfException($"{what} failed: errno {err}");
-    }
+    private static void Check(int err, string what) => DemiEchoSockets.Check(err, what);
 
     public void Wait(CancellationToken stop)
     {

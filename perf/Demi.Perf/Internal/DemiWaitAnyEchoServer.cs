@@ -40,15 +40,7 @@ internal sealed class DemiWaitAnyEchoServer(IPAddress ip, int udpPort, int tcpPo
             WaitIdle = waitIdle,
         });
         var os = _libos;
-        var addr = Ipv4Address.Parse(ip.ToString());
-        Check(os.Socket(out _udp, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0), "socket(udp)");
-        Check(os.Bind(_udp, new Ipv4Endpoint(addr, (ushort)udpPort)), "bind(udp)");
-        Check(os.Socket(out _listenEcho, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0), "socket(tcp)");
-        Check(os.Bind(_listenEcho, new Ipv4Endpoint(addr, (ushort)tcpPort)), "bind(tcp)");
-        Check(os.Listen(_listenEcho, 128), "listen(tcp)");
-        Check(os.Socket(out _listenSink, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0), "socket(sink)");
-        Check(os.Bind(_listenSink, new Ipv4Endpoint(addr, (ushort)sinkPort)), "bind(sink)");
-        Check(os.Listen(_listenSink, 128), "listen(sink)");
+        (_udp, _listenEcho, _listenSink) = DemiEchoSockets.Open(os, ip, udpPort, tcpPort, sinkPort);
         Check(os.Pop(out var qt, _udp), "pop(udp)");
         Add(qt, Kind.UdpPop);
         Check(os.Accept(out qt, _listenEcho), "accept(tcp)");
@@ -59,11 +51,7 @@ internal sealed class DemiWaitAnyEchoServer(IPAddress ip, int udpPort, int tcpPo
         _thread.Start();
     }
 
-    private static void Check(int err, string what)
-    {
-        if (err != 0)
-            throw new PerfException($"{what} failed: errno {err}");
-    }
+    private static void Check(int err, string what) => DemiEchoSockets.Check(err, what);
 
     private void Add(ulong qt, Kind kind)
     {
