@@ -9,14 +9,8 @@ internal static class ThrowHelper
     public static void ThrowDemi(int errno) => throw new DemiException(errno);
 
     [DoesNotReturn]
-    public static void ThrowDemi(int errno, string message) => throw new DemiException(errno, message);
-
-    [DoesNotReturn]
-    public static void ThrowArgument(string message, string paramName) => throw new ArgumentException(message, paramName);
-
-    [DoesNotReturn]
     public static void ThrowInvalidOperation(string message) => throw new InvalidOperationException(message);
 
     [DoesNotReturn]
-    public static void ThrowObjectDisposed(string name) => throw new ObjectDisposedException(name);
+    public static void ThrowArgument(string message, string paramName) => throw new ArgumentException(message, paramName);
 }
