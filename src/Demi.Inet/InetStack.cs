@@ -47,6 +47,9 @@ public sealed class InetStack : IIpLayer, IDisposable
     private int _icmpErrorTokens = IcmpErrorBurst;
     private long _icmpErrorRefillAt;
     private ushort _ipIdentification;
+    private readonly InternalErrorLog _internalErrorLog;
+    private static long s_internalErrorsInProcess;
+    private static long s_framesLeakedInProcess;
     private bool _disposed;
 
     /// <summary>Creates a stack on <paramref name="nic"/> (which the caller keeps owning and disposes after the stack).</summary>
@@ -80,7 +83,14 @@ public sealed class InetStack : IIpLayer, IDisposable
         _udp = new UdpLayer(this, options, Counters);
         _handlers[Ipv4Header.ProtocolUdp] = _udp;
         _metrics = new InetMetrics(Counters, LocalAddress.ToString());
+        _internalErrorLog = new InternalErrorLog(LocalAddress, options.InternalErrorLog);
     }
+
+    /// <summary>Internal errors counted by every stack of this process (except fault-injecting tests'): test suites assert it stays 0.</summary>
+    internal static long InternalErrorsInProcess => Interlocked.Read(ref s_internalErrorsInProcess);
+
+    /// <summary>Frames counted as leaked by every stack of this process (except fault-injecting tests').</summary>
+    internal static long FramesLeakedInProcess => Interlocked.Read(ref s_framesLeakedInProcess);
 
     /// <summary>This stack's IPv4 address.</summary>
     public Ipv4Address LocalAddress { get; }
@@ -259,15 +269,23 @@ public sealed class InetStack : IIpLayer, IDisposable
                     break;
             }
         }
-        catch (Exception)
+        catch (Exception e)
         {
             // A parser or handler bug must not take the shard down. Release the frame if no handler took
             // it yet; otherwise whoever holds it may still use it, so it can only be counted as leaked.
             Counters.Drop(DropReason.InternalError);
-            if (_rxFrameOwned)
-                frame.Release();
-            else
+            bool leaked = !_rxFrameOwned;
+            if (leaked)
                 Counters.FramesLeakedCount++;
+            else
+                frame.Release();
+            if (!_options.InjectsFaults)
+            {
+                Interlocked.Increment(ref s_internalErrorsInProcess);
+                if (leaked)
+                    Interlocked.Increment(ref s_framesLeakedInProcess);
+            }
+            _internalErrorLog.Report(e, leaked, now);
         }
         _rxFrameOwned = false;
     }
