@@ -148,6 +148,8 @@ public sealed class InetStack : IIpLayer, IDisposable
             ThrowHelper.ThrowInvalidOperation($"IP protocol {handler.Protocol} already has a handler.");
         _handlers[handler.Protocol] = handler;
         _timerHandlers.Add(handler);
+        if (handler is IMeteredProtocol metered)
+            metered.PublishMetrics(_metrics.Meter, _metrics.StackTag);
     }
 
     /// <summary>Creates an unbound UDP socket.</summary>
@@ -311,6 +313,11 @@ public sealed class InetStack : IIpLayer, IDisposable
             Drop(packet, DropReason.Ipv4BadSource);
             return;
         }
+        if (IsMartianSource(ip.Source))
+        {
+            Drop(packet, DropReason.Ipv4MartianSource);
+            return;
+        }
         if (ip.IsFragment)
         {
             Drop(packet, DropReason.Ipv4Fragment);
@@ -334,6 +341,22 @@ public sealed class InetStack : IIpLayer, IDisposable
         Counters.IpPacketsDeliveredCount++;
         HandOff();
         handler.Receive(ip.Source, ip.Destination, packet, !_verifyRx);
+    }
+
+    /// <summary>A source no neighbour can have: loopback, ours, or the subnet's network or broadcast address (as Linux drops them).</summary>
+    private bool IsMartianSource(Ipv4Address source)
+        => source.IsLoopback || source == LocalAddress || IsSubnetBroadcastOrNetwork(source.Value);
+
+    /// <summary>
+    /// Whether <paramref name="address"/> is the on-link subnet's broadcast or network address. Only for
+    /// prefixes up to /30: in a /31 (RFC 3021) and /32 every address is a host.
+    /// </summary>
+    private bool IsSubnetBroadcastOrNetwork(uint address)
+    {
+        if (_prefixMask == 0 || _options.PrefixLength > 30 || (address & _prefixMask) != (LocalAddress.Value & _prefixMask))
+            return false;
+        uint host = address & ~_prefixMask;
+        return host == 0 || host == ~_prefixMask;
     }
 
     private void ReceiveIcmp(in Ipv4Header ip, PacketBuffer message)
@@ -466,7 +489,9 @@ public sealed class InetStack : IIpLayer, IDisposable
         // DF set: the stack never fragments (RFC 791 identification still unique per packet).
         new Ipv4Header(Ipv4Header.MinLength, 0, (ushort)total, _ipIdentification++, Ipv4Header.FlagDontFragment, _options.Ttl, protocol, 0, LocalAddress, destination)
             .Write(segment.Prepend(Ipv4Header.MinLength), _computeTx);
-        if (destination.IsBroadcast)
+        // Broadcasts go to the link's broadcast address: never ask ARP for them (the subnet's network
+        // address counts as a broadcast too, as in Linux's local routing table).
+        if (destination.IsBroadcast || IsSubnetBroadcastOrNetwork(destination.Value))
         {
             SendFrame(segment, MacAddress.Broadcast, EthernetHeader.EtherTypeIpv4, completion, tag, reportSuccess: false);
             return 0;
