@@ -50,12 +50,11 @@ public sealed partial class LibOS : IDisposable
             ? new BufferManager(pool, options.MaxSgaSize, ownsPool: false)
             : new BufferManager(new BufferPool(options.BufferSize, options.BufferCount, options.Headroom), options.MaxSgaSize, ownsPool: true);
         _descriptors = new DescriptorTable(options.MaxDescriptors);
-        _tokens = new TokenTable(options.MaxTokens);
+        _tokens = new TokenTable(options.MaxTokens, cores.Length);
         var detached = new DetachedOperations(options.MaxTokens);
-        var signal = new CompletionSignal();
         _submitter = new OperationSubmitter(_descriptors, Buffers, _tokens, detached);
-        _publisher = new CompletionPublisher(_tokens, detached, signal, ReportShardFault);
-        _waiter = new CompletionWaiter(_tokens, signal, options.WaitIdle);
+        _publisher = new CompletionPublisher(_tokens, detached, ReportShardFault);
+        _waiter = new CompletionWaiter(_tokens, options.WaitIdle);
         Options = options;
         _shards = new Shard[cores.Length];
         try
