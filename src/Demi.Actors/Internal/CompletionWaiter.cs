@@ -6,7 +6,9 @@ namespace Demi.Internal;
 /// <summary>
 /// The waiting side: redeems tokens for app threads (<c>Wait</c>, <c>WaitAny</c>, <c>WaitNextN</c>),
 /// idling by the libOS's wait strategy (spin, yield, then park). A parked thread registers on the
-/// slots of the tokens it waits for, so it is woken by their completion and by no other.
+/// slots of the tokens it waits for, so it is woken by their completion and by no other. On a shard
+/// thread (inside a completion handler) a wait that would block is EDEADLK, as the shard's other
+/// blocking calls are; a zero-timeout poll is still served there.
 /// </summary>
 internal sealed class CompletionWaiter
 {
@@ -35,6 +37,8 @@ internal sealed class CompletionWaiter
             {
                 case IdleOutcome.TimedOut:
                     return Errno.ETIMEDOUT;
+                case IdleOutcome.WouldDeadlock:
+                    return Errno.EDEADLK;
                 case IdleOutcome.Park:
                     var waiter = TokenWaiter.ForCurrentThread;
                     waiter.Arm();
@@ -67,6 +71,8 @@ internal sealed class CompletionWaiter
             {
                 case IdleOutcome.TimedOut:
                     return Errno.ETIMEDOUT;
+                case IdleOutcome.WouldDeadlock:
+                    return Errno.EDEADLK;
                 case IdleOutcome.Park:
                     var waiter = TokenWaiter.ForCurrentThread;
                     waiter.Arm();
@@ -122,6 +128,8 @@ internal sealed class CompletionWaiter
             {
                 case IdleOutcome.TimedOut:
                     return Errno.ETIMEDOUT;
+                case IdleOutcome.WouldDeadlock:
+                    return Errno.EDEADLK;
                 case IdleOutcome.Park:
                     var waiter = TokenWaiter.ForCurrentThread;
                     waiter.Arm();
@@ -143,6 +151,7 @@ internal sealed class CompletionWaiter
         Retry,
         Park,
         TimedOut,
+        WouldDeadlock,
     }
 
     private static long Deadline(TimeSpan? timeout)
@@ -156,6 +165,8 @@ internal sealed class CompletionWaiter
         parkMs = 0;
         if (deadline == 0)
             return IdleOutcome.TimedOut;
+        if (Shard.Current is not null)
+            return IdleOutcome.WouldDeadlock; // a shard thread waiting would stop the completions it waits for
         long now = Stopwatch.GetTimestamp();
         if (now >= deadline)
             return IdleOutcome.TimedOut;
