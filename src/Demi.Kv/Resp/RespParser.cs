@@ -98,8 +98,7 @@ internal static unsafe class RespParser
                 needed = (int)Math.Min(int.MaxValue, end);
                 return ParseStatus.Incomplete;
             }
-            if (data[end - 2] != CR || data[end - 1] != LF)
-                return Fail(ProtocolError.InvalidBulkLength, out error);
+            // Like Redis, the two bytes after the data are skipped, not checked.
             request.Add(pos, (int)bulk);
             pos = (int)end;
         }
