@@ -9,6 +9,7 @@ PACKAGES=(
   iproute2 ethtool iputils-ping tcpdump tshark socat netcat-openbsd
   python3 gcc make pkg-config
   dpdk dpdk-dev libdpdk-dev
+  redis-server redis-tools
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -61,9 +61,13 @@ internal sealed unsafe partial class KvConnection : IReplySink, IDisposable
 
     public bool IsClosed => _closed;
 
+    /// <summary>True when the connection counts against the client limit.</summary>
+    public bool Counted { get; private set; }
+
     /// <summary>Starts serving: the first pop (or, over the client limit, the error and the close).</summary>
     public void Start(bool overLimit)
     {
+        Counted = !overLimit;
         if (overLimit)
         {
             Output.Error(Errors.MaxClients);
@@ -138,6 +142,8 @@ internal sealed unsafe partial class KvConnection : IReplySink, IDisposable
     {
         while (!_closing && !_awaiting)
         {
+            if (_bytesInFlight >= _options.MaxPendingReplyBytes)
+                break; // a slow reader: go on when its replies have drained (OnPushed)
             byte* data;
             int length;
             bool fromCarry;
@@ -277,8 +283,8 @@ internal sealed unsafe partial class KvConnection : IReplySink, IDisposable
         _libOS.SgaFree(sga);
         if (_closing)
             TryFinishClose();
-        else if (!_hasInput && !_awaiting)
-            MaybeRead();
+        else if (!_awaiting && _bytesInFlight < _options.MaxPendingReplyBytes)
+            Process(); // resumes input held back for a slow reader, then reads on
     }
 
     /// <summary>Closes once every reply pushed so far is sent (a close cancels pending pushes).</summary>

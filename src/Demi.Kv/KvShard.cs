@@ -116,9 +116,7 @@ internal sealed unsafe class KvShard : IDisposable
         bool overLimit = !Server.TryAddClient();
         var connection = new KvConnection(this, qd, Server.NextClientId());
         _connections[qd] = connection;
-        connection.Start(overLimit);
-        if (overLimit)
-            Server.RemoveClient(); // it is only there to be told, not counted
+        connection.Start(overLimit); // over the limit it is only there to be told, and not counted
     }
 
     private void SetNoDelay(int qd)
@@ -131,7 +129,7 @@ internal sealed unsafe class KvShard : IDisposable
     /// <summary>A connection closed: forget it (its call object may not be out at another shard: it is not awaiting).</summary>
     public void Release(KvConnection connection)
     {
-        if (_connections.Remove(connection.Qd))
+        if (_connections.Remove(connection.Qd) && connection.Counted)
             Server.RemoveClient();
         connection.Dispose();
     }

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 using Demi.Runtime;
 
@@ -70,22 +71,42 @@ public sealed class RawClient : IDisposable
     /// <summary>Reads one complete RESP reply (nested arrays included) as its raw text.</summary>
     public string ReadReply()
     {
-        int pos = 0;
         while (true)
         {
-            pos = 0;
+            int pos = 0;
             if (TryReply(ref pos))
             {
-                var text = Encoding.UTF8.GetString(_pending.GetRange(0, pos).ToArray());
+                var text = Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(_pending)[..pos]);
                 _pending.RemoveRange(0, pos);
                 return text;
             }
-            var buffer = new byte[65536];
-            int n = _stream.Read(buffer);
-            if (n == 0)
-                throw new EndOfStreamException($"server closed the connection; pending: {Encoding.UTF8.GetString(_pending.ToArray())}");
-            _pending.AddRange(buffer.AsSpan(0, n).ToArray());
+            Fill();
         }
+    }
+
+    /// <summary>Reads one reply keeping every byte as one char (binary values).</summary>
+    public string ReadReplyLatin1()
+    {
+        while (true)
+        {
+            int pos = 0;
+            if (TryReply(ref pos))
+            {
+                var text = Encoding.Latin1.GetString(CollectionsMarshal.AsSpan(_pending)[..pos]);
+                _pending.RemoveRange(0, pos);
+                return text;
+            }
+            Fill();
+        }
+    }
+
+    private void Fill()
+    {
+        var buffer = new byte[1 << 20];
+        int n = _stream.Read(buffer);
+        if (n == 0)
+            throw new EndOfStreamException($"server closed the connection; {_pending.Count} bytes pending");
+        _pending.AddRange(buffer.AsSpan(0, n));
     }
 
     /// <summary>True when the server has closed the connection (reads EOF within the timeout).</summary>
@@ -113,7 +134,7 @@ public sealed class RawClient : IDisposable
         if (line < 0)
             return false;
         char type = (char)_pending[pos];
-        string header = Encoding.ASCII.GetString(_pending.GetRange(pos + 1, line - pos - 1).ToArray());
+        string header = Encoding.ASCII.GetString(CollectionsMarshal.AsSpan(_pending).Slice(pos + 1, line - pos - 1));
         pos = line + 2;
         switch (type)
         {
@@ -144,12 +165,8 @@ public sealed class RawClient : IDisposable
 
     private int IndexOfCrlf(int from)
     {
-        for (int i = from; i + 1 < _pending.Count; i++)
-        {
-            if (_pending[i] == '\r' && _pending[i + 1] == '\n')
-                return i;
-        }
-        return -1;
+        int at = CollectionsMarshal.AsSpan(_pending)[from..].IndexOf("\r\n"u8);
+        return at < 0 ? -1 : from + at;
     }
 
     public void Dispose()
