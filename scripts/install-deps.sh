@@ -11,6 +11,7 @@ PACKAGES=(
   python3 gcc make pkg-config
   dpdk dpdk-dev libdpdk-dev
   libfuzzer-14-dev python3-scapy
+  redis-server redis-tools
 )
 
 export DEBIAN_FRONTEND=noninteractive
