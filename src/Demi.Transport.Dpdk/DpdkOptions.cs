@@ -4,7 +4,7 @@ namespace Demi.Transport.Dpdk;
 
 /// <summary>
 /// How to start DPDK and which port to drive. By default the EAL runs without hugepages
-/// (<c>--no-huge -m 256 --no-pci --in-memory --iova-mode=va</c>, a file prefix unique to the
+/// (<c>--no-huge --no-shconf -m 256 --no-pci --iova-mode=va</c>, a file prefix unique to the
 /// process) and <see cref="Vdev"/> is attached as a virtual device inside
 /// <see cref="NetworkNamespace"/>. <see cref="EalArguments"/> replaces the generated arguments
 /// (Demikernel's <c>dpdk.eal_init</c>: argv0 first); the port is then the first one the EAL made.
@@ -75,14 +75,18 @@ public sealed class DpdkOptions
             "-l", MainCore.ToString(CultureInfo.InvariantCulture),
             "-m", MemoryMegabytes.ToString(CultureInfo.InvariantCulture),
             "--no-pci",
-            "--in-memory",
+            "--no-telemetry",
             "--iova-mode=va",
             "--file-prefix=" + (FilePrefix ?? $"demi-{Environment.ProcessId}"),
             // EAL and PMD chatter goes to stdout; keep warnings and errors.
             "--log-level=*:warning",
         };
-        if (!UseHugepages)
-            args.Insert(5, "--no-huge");
+        // --no-huge means legacy memory, which --in-memory refuses; --no-shconf keeps it from writing
+        // a shared configuration (there are no secondary processes).
+        if (UseHugepages)
+            args.InsertRange(5, ["--in-memory"]);
+        else
+            args.InsertRange(5, ["--no-huge", "--no-shconf"]);
         return args;
     }
 }
