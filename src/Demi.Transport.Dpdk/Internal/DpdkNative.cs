@@ -12,6 +12,46 @@ internal static unsafe partial class DpdkNative
 {
     public const string Library = "libdemi_dpdk";
 
+    // The shim sits next to the managed assemblies (dotnet) or next to libdemi.so (NativeAOT, loaded
+    // by a C program whose own directory the default probing would search instead).
+    static DpdkNative() => NativeLibrary.SetDllImportResolver(typeof(DpdkNative).Assembly, Resolve);
+
+    private static nint Resolve(string name, System.Reflection.Assembly assembly, DllImportSearchPath? path)
+    {
+        if (name != Library)
+            return 0;
+        if (NativeLibrary.TryLoad(name, assembly, path, out var handle))
+            return handle;
+        if (ModuleDirectory() is { } dir && NativeLibrary.TryLoad(Path.Combine(dir, Library + ".so"), out handle))
+            return handle;
+        return 0;
+    }
+
+    /// <summary>The directory of the native module this code was compiled into (libdemi.so under NativeAOT), if any.</summary>
+    private static string? ModuleDirectory()
+    {
+        DlInfo info;
+        delegate* unmanaged<void> self = &ModuleAnchor;
+        if (dladdr(self, &info) == 0 || info.FileName == 0)
+            return null;
+        string? file = Marshal.PtrToStringUTF8(info.FileName);
+        return file is null ? null : Path.GetDirectoryName(Path.GetFullPath(file));
+    }
+
+    [UnmanagedCallersOnly]
+    private static void ModuleAnchor()
+    {
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct DlInfo
+    {
+        public nint FileName, FileBase, SymbolName, SymbolAddress;
+    }
+
+    [LibraryImport("libc")]
+    private static partial int dladdr(void* address, DlInfo* info);
+
     [StructLayout(LayoutKind.Sequential)]
     public struct Layout
     {
