@@ -65,6 +65,13 @@ public sealed class UsageErrorTests
     public void EchoDemo_BadOption(string args, string option, string because)
         => AssertUsageError(["echo", "demo", .. args.Split(' ')], option, because);
 
+    [Theory]
+    [InlineData("--maxmemory -1", "--maxmemory '-1'", "of at least 0")]
+    [InlineData("--bind 127.0.0.1", "--bind '127.0.0.1'", "the port is missing")]
+    [InlineData("--idle lazy", "--idle 'lazy'", "spin, park or spin-then-park")]
+    public void Kv_BadOption(string args, string option, string because)
+        => AssertUsageError(["kv", .. args.Split(' ')], option, because);
+
     [Fact]
     public void RepeatedOption_IsAnError_NotTheLastOneSilently()
         => AssertUsageError(["echo", "demo", "--size", "1", "--size", "2"], "Option '--size'", "expects a single argument");
@@ -110,6 +117,7 @@ public sealed class UsageErrorTests
     [InlineData("echo", "demo")]
     [InlineData("echo", "server")]
     [InlineData("echo", "client")]
+    [InlineData("kv")]
     [InlineData("doctor")]
     public void EveryCommand_HasHelp(params string[] command)
     {

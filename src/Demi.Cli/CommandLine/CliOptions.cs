@@ -33,6 +33,23 @@ internal static class CliOptions
             CustomParser = result => ParseInt(result, min, max),
         };
 
+    /// <summary>A 64-bit integer option of at least <paramref name="min"/> (byte counts).</summary>
+    public static Option<long> Long(string name, string description, long defaultValue, long min = 0)
+        => new(name)
+        {
+            Description = description,
+            HelpName = "N",
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = result =>
+            {
+                var text = Single(result);
+                if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min)
+                    return value;
+                result.AddError($"{OptionName(result)} '{text}': expected an integer of at least {min}");
+                return defaultValue;
+            },
+        };
+
     private static int? ParseInt(ArgumentResult result, int min, int max)
     {
         var text = Single(result);

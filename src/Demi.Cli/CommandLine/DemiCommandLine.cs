@@ -24,6 +24,7 @@ internal static class DemiCommandLine
         var root = new RootCommand("demi: the Demi kernel-bypass libOS command")
         {
             new EchoCommand(),
+            new KvCommand(),
             new DoctorCommand(),
         };
         var help = new Command("help", "Shows this help.");
