@@ -1,76 +1,89 @@
 using System.Diagnostics.Metrics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using Demi.Inet.Internal;
 using Demi.Inet.Nic;
 using Demi.Runtime;
-using Demi.Transport.Xdp.Internal;
 
-namespace Demi.Transport.Xdp;
+namespace Demi.Inet;
 
 /// <summary>
-/// Software steering across the shards of one multi-queue <see cref="XdpBackend"/>. A NIC that cannot
-/// steer flows to the shard that owns them (veth picks the receiving queue by the sender's transmit
-/// queue) delivers frames to any queue; the receiving shard looks up the owner of the frame's local
-/// UDP/TCP port and, when it is another shard, moves the frame (no copy) into a single-producer
-/// single-consumer ring towards that shard and signals it. A port's owner is the shard whose stack
-/// has the socket (TCP connections live on their listener's shard, so the port names the flow's
-/// shard): learned from the frames each shard transmits from that port (clients, and servers once
-/// they reply), or claimed when a socket binds (<see cref="XdpBackend"/> does it for every bind, so
-/// servers get their first datagram or SYN before they have sent anything; <see cref="Claim(LibOS, int)"/>
-/// does it by hand). Frames of unknown ports,
-/// ICMP, ARP requests and fragments stay where they land; ARP replies are copied to every shard,
-/// since any of them may be waiting for the address. Counters are exposed here and as
-/// System.Diagnostics.Metrics instruments of the <c>Demi.Transport.Xdp</c> meter.
+/// Software flow steering across the shards of one libOS, for any transport (AF_XDP, DPDK, ...): a
+/// NIC that cannot steer flows to the shard owning them (veth picks the receiving queue by the
+/// sender's transmit queue) delivers frames to any queue, and the receiving shard moves each frame
+/// (no copy) through a single-producer single-consumer ring to the shard that owns its flow.
+/// <see cref="InetBackend"/> sets it up when it runs more than one NIC queue; a transport only
+/// provides the queues.
 /// </summary>
+/// <remarks>
+/// <para>Who owns a frame is read from the libOS's <see cref="PortSpace"/> by the frame's local
+/// (destination) port, with no per-flow table: a port with sockets bound on one shard belongs to
+/// that shard; a port bound on several (a TCP listener accepts on every shard) is spread by a hash
+/// of the remote address and port, the same for every frame of a flow, so a connection lives where
+/// its SYN was steered; an unbound port is an ephemeral port of an active open, which names its
+/// shard (<c>port % shards</c>). ICMP, ARP requests, fragments and malformed frames stay where they
+/// land (the stack there drops and counts the malformed ones); ARP replies are copied to every
+/// shard, since any of them may be waiting for the address.</para>
+/// <para>Wake-up: after a burst, the receiving shard issues one full fence and wakes each target
+/// shard through <see cref="Shard.Wake"/>, which makes a syscall only when the target is parked; a
+/// shard about to park checks its rings after announcing it parks (<see cref="InetBackend"/>'s
+/// driver reports pending steered frames as due work), so no frame waits for a sleeping shard and no
+/// syscall is made while the target is awake.</para>
+/// <para>Counters are exposed here and as instruments of the <c>Demi.Inet</c> meter.</para>
+/// </remarks>
 public sealed class FlowSteering : IDisposable
 {
-    /// <summary>Most shards one steering domain serves (owner sets are 64-bit masks).</summary>
-    public const int MaxShards = 64;
+    /// <summary>Most shards one steering domain serves.</summary>
+    public const int MaxShards = PortSpace.MaxShards;
 
-    internal const byte ProtocolTcp = 6;
-    internal const byte ProtocolUdp = 17;
-
-    // Owner masks per port: claims (explicit) win over learned owners (last transmitter).
-    private readonly ulong[] _udpClaimed = new ulong[65536];
-    private readonly ulong[] _tcpClaimed = new ulong[65536];
-    private readonly ulong[] _udpLearned = new ulong[65536];
-    private readonly ulong[] _tcpLearned = new ulong[65536];
     private readonly FrameRing[] _rings; // [from * n + to]
     private readonly SteeringNicQueue?[] _queues;
+    private readonly Shard?[] _shards;
     private readonly Meter _meter;
 
-    internal FlowSteering(int shardCount, int ringCapacity)
+    /// <summary>Creates steering over <paramref name="ports"/>'s shards with rings of <paramref name="ringCapacity"/> frames (a power of two).</summary>
+    public FlowSteering(PortSpace ports, int ringCapacity = 1024)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(shardCount, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(shardCount, MaxShards);
-        ShardCount = shardCount;
-        _rings = new FrameRing[shardCount * shardCount];
+        ArgumentNullException.ThrowIfNull(ports);
+        Ports = ports;
+        int n = ports.ShardCount;
+        ShardCount = n;
+        _rings = new FrameRing[n * n];
         for (int i = 0; i < _rings.Length; i++)
             _rings[i] = new FrameRing(ringCapacity);
-        _queues = new SteeringNicQueue?[shardCount];
-        _meter = new Meter("Demi.Transport.Xdp");
-        _meter.CreateObservableCounter("demi.xdp.steering.forwarded", () => ForwardedFrames, "{frame}",
+        _queues = new SteeringNicQueue?[n];
+        _shards = new Shard?[n];
+        _meter = new Meter("Demi.Inet");
+        _meter.CreateObservableCounter("demi.inet.steering.forwarded", () => ForwardedFrames, "{frame}",
             "Frames received on one shard's queue and moved to the shard owning their flow");
-        _meter.CreateObservableCounter("demi.xdp.steering.dropped", () => DroppedFrames, "{frame}",
+        _meter.CreateObservableCounter("demi.inet.steering.dropped", () => DroppedFrames, "{frame}",
             "Frames dropped because the owning shard's steering ring was full");
-        _meter.CreateObservableCounter("demi.xdp.steering.arp_copies", () => ArpCopies, "{frame}",
+        _meter.CreateObservableCounter("demi.inet.steering.arp_copies", () => ArpCopies, "{frame}",
             "ARP replies copied to the other shards");
+        _meter.CreateObservableCounter("demi.inet.steering.wakeups", () => Wakeups, "{wakeup}",
+            "Steered bursts whose target shard was parked and had to be woken");
     }
+
+    /// <summary>The port space ownership is read from.</summary>
+    public PortSpace Ports { get; }
 
     /// <summary>Number of shards (and NIC queues).</summary>
     public int ShardCount { get; }
 
-    /// <summary>Frames moved from the shard that received them to the shard owning their port.</summary>
+    /// <summary>Frames moved from the shard that received them to the shard owning their flow.</summary>
     public long ForwardedFrames => Sum(static q => q.Forwarded);
 
     /// <summary>Frames dropped because the ring towards the owner was full (the owner is not keeping up).</summary>
     public long DroppedFrames => Sum(static q => q.RingFullDrops);
 
-    /// <summary>ARP replies copied to other shards (and copies that failed for want of a free frame, in <see cref="ArpCopyFailures"/>).</summary>
+    /// <summary>ARP replies copied to other shards.</summary>
     public long ArpCopies => Sum(static q => q.ArpCopies);
 
     /// <summary>ARP reply copies not made because the pool had no free frame.</summary>
     public long ArpCopyFailures => Sum(static q => q.ArpCopyFailures);
+
+    /// <summary>Steered bursts that found their target shard parked (each cost one eventfd write).</summary>
+    public long Wakeups => Sum(static q => q.Wakeups);
 
     /// <summary>Frames shard <paramref name="shard"/> forwarded to others.</summary>
     public long ForwardedBy(int shard) => _queues[shard]?.Forwarded ?? 0;
@@ -79,121 +92,69 @@ public sealed class FlowSteering : IDisposable
     public long ReceivedBy(int shard) => _queues[shard]?.ReceivedFromOthers ?? 0;
 
     /// <summary>
-    /// Declares that <paramref name="shard"/> has a socket on local <paramref name="port"/> for
-    /// <paramref name="protocol"/> (6 TCP, 17 UDP): frames to that port go to it (or stay on
-    /// whichever claimant received them). Thread-safe.
+    /// The shard a frame from <paramref name="remoteAddress"/>:<paramref name="remotePort"/> to local
+    /// <paramref name="localPort"/> belongs to (<paramref name="protocol"/> 6 TCP or 17 UDP).
     /// </summary>
-    public void Claim(byte protocol, ushort port, int shard)
+    public int OwnerOf(byte protocol, ushort localPort, Ipv4Address remoteAddress, ushort remotePort)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(shard);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shard, ShardCount);
-        var table = Claimed(protocol);
-        ulong bit = 1UL << shard;
-        ulong seen;
-        do
-            seen = Volatile.Read(ref table[port]);
-        while (Interlocked.CompareExchange(ref table[port], seen | bit, seen) != seen);
-    }
-
-    /// <summary>Withdraws a <see cref="Claim(byte, ushort, int)"/>. Thread-safe.</summary>
-    public void Unclaim(byte protocol, ushort port, int shard)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(shard);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shard, ShardCount);
-        var table = Claimed(protocol);
-        ulong bit = 1UL << shard;
-        ulong seen;
-        do
-            seen = Volatile.Read(ref table[port]);
-        while (Interlocked.CompareExchange(ref table[port], seen & ~bit, seen) != seen);
+        var table = Ports.OwnerTable(protocol);
+        ulong owners = table is null ? 0 : Volatile.Read(ref table[localPort]);
+        return Pick(owners, localPort, FlowHash(remoteAddress.Value, remotePort));
     }
 
     /// <summary>
-    /// Claims the bound local port of socket <paramref name="qd"/> of <paramref name="libOS"/> for
-    /// the shard it lives on. <see cref="XdpBackend"/> already claims every bound port; this is for
-    /// steering set up by hand. Returns 0, or EBADF / EINVAL when <paramref name="qd"/> is not a
-    /// bound socket.
+    /// Wraps shard <paramref name="shard"/>'s NIC queue: the returned queue is the one its stack must
+    /// use. Call once per shard before the shards start.
     /// </summary>
-    public int Claim(LibOS libOS, int qd)
+    public INicQueue Attach(int shard, INicQueue queue)
     {
-        ArgumentNullException.ThrowIfNull(libOS);
-        if (libOS.GetActor(qd) is not SocketActor socket)
-            return Errno.EBADF;
-        int rc = libOS.GetSockName(qd, out var local);
-        if (rc != 0)
-            return rc;
-        if (local.Port == 0)
-            return Errno.EINVAL;
-        byte protocol = socket.SocketType == SocketConstants.SOCK_STREAM ? ProtocolTcp : ProtocolUdp;
-        Claim(protocol, local.Port, socket.Shard.Id);
-        return 0;
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentOutOfRangeException.ThrowIfNegative(shard);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shard, ShardCount);
+        if (_queues[shard] is not null)
+            throw new InvalidOperationException($"Shard {shard} already has a steered queue.");
+        var steered = new SteeringNicQueue(this, shard, queue);
+        _queues[shard] = steered;
+        return steered;
     }
 
-    /// <summary>The shards that claimed local <paramref name="port"/> (learned owners not included), as a bit mask.</summary>
-    public ulong ClaimsOf(byte protocol, ushort port) => Volatile.Read(ref Claimed(protocol)[port]);
-
-    /// <summary>The shards a frame to local <paramref name="port"/> would be steered to (claimed, else learned), as a bit mask.</summary>
-    public ulong OwnersOf(byte protocol, ushort port) => Owners(protocol, port);
-
-    private ulong[] Claimed(byte protocol) => protocol switch
+    /// <summary>Tells steering which runtime shard drains queue <paramref name="index"/> (to wake it when frames are steered to it).</summary>
+    public void AttachShard(int index, Shard shard)
     {
-        ProtocolTcp => _tcpClaimed,
-        ProtocolUdp => _udpClaimed,
-        _ => throw new ArgumentOutOfRangeException(nameof(protocol), "TCP (6) or UDP (17)."),
-    };
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong Owners(byte protocol, ushort port)
-    {
-        ulong claimed, learned;
-        if (protocol == ProtocolUdp)
-        {
-            claimed = Volatile.Read(ref _udpClaimed[port]);
-            learned = Volatile.Read(ref _udpLearned[port]);
-        }
-        else
-        {
-            claimed = Volatile.Read(ref _tcpClaimed[port]);
-            learned = Volatile.Read(ref _tcpLearned[port]);
-        }
-        return claimed != 0 ? claimed : learned;
+        ArgumentNullException.ThrowIfNull(shard);
+        Volatile.Write(ref _shards[index], shard);
     }
 
-    /// <summary>Records that <paramref name="shard"/> transmitted from local <paramref name="port"/> (the last transmitter owns it).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void Learn(byte protocol, ushort port, int shard)
-    {
-        ref ulong slot = ref protocol == ProtocolUdp ? ref _udpLearned[port] : ref _tcpLearned[port];
-        ulong bit = 1UL << shard;
-        // Read first: the common case (already ours) must not dirty a line other shards read.
-        if (Volatile.Read(ref slot) != bit)
-            Volatile.Write(ref slot, bit);
-    }
+    /// <summary>Whether frames steered to <paramref name="shard"/> wait in its rings (the shard must not sleep).</summary>
+    public bool HasPending(int shard) => _queues[shard]?.HasPending ?? false;
 
-    /// <summary>Picks the owner to forward to among <paramref name="owners"/> (not containing the receiver).</summary>
+    /// <summary>The owner among <paramref name="owners"/> (a port's mask; 0 means the port names its shard).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int PickOwner(ulong owners, uint flowHash)
+    internal int Pick(ulong owners, ushort localPort, uint flowHash)
     {
-        int count = BitOperations.PopCount(owners);
-        if (count == 1)
+        if (owners == 0)
+            return localPort % ShardCount;
+        if ((owners & (owners - 1)) == 0)
             return BitOperations.TrailingZeroCount(owners);
-        // Several claimants (a port bound on several shards): spread flows by hash, stable per flow.
-        int skip = (int)(flowHash % (uint)count);
+        // Several shards (a listener on every shard): the flow's hash picks one, the same for every
+        // frame of the flow wherever it lands.
+        int skip = (int)(flowHash % (uint)BitOperations.PopCount(owners));
         for (int i = 0; i < skip; i++)
             owners &= owners - 1;
         return BitOperations.TrailingZeroCount(owners);
     }
 
+    /// <summary>A hash of the remote end of a flow (the local end is fixed per port): Fibonacci hashing, then mixed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static uint FlowHash(uint remoteAddress, ushort remotePort)
+    {
+        uint h = (remoteAddress ^ ((uint)remotePort << 16 | remotePort)) * 0x9E3779B1u;
+        return h ^ (h >> 15);
+    }
+
     internal FrameRing Ring(int from, int to) => _rings[from * ShardCount + to];
 
-    internal SteeringNicQueue? Queue(int shard) => _queues[shard];
-
-    internal SteeringNicQueue Attach(int shard, INicQueue inner)
-    {
-        var queue = new SteeringNicQueue(this, shard, inner);
-        _queues[shard] = queue;
-        return queue;
-    }
+    internal Shard? ShardOf(int index) => Volatile.Read(ref _shards[index]);
 
     private long Sum(Func<SteeringNicQueue, long> counter)
     {
@@ -204,6 +165,6 @@ public sealed class FlowSteering : IDisposable
         return total;
     }
 
-    /// <summary>Disposes the meter. (The queues are disposed by the backend.)</summary>
+    /// <summary>Disposes the meter. (The queues are disposed by their owner.)</summary>
     public void Dispose() => _meter.Dispose();
 }

@@ -216,11 +216,54 @@ public sealed partial class TcpSocket
             if (rc != 0)
                 return rc;
         }
+        if (!IsReplica)
+        {
+            int rc = Layer.StartListening(this, _local.Port);
+            if (rc != 0)
+                return rc;
+        }
         _backlog = ClampBacklog(backlog);
         _acceptQueue ??= new Queue<TcpSocket>();
         State = TcpState.Listen;
         return 0;
     }
+
+    /// <summary>
+    /// Makes this unbound socket a replica of <paramref name="primary"/>, a listener of another shard
+    /// of the same libOS: it listens on the same endpoint in this layer (the port space already holds
+    /// the primary's binding, so it takes none) and inherits the primary's options. Shard thread only;
+    /// the primary's options are read as they were when it started listening.
+    /// </summary>
+    internal int ListenReplica(TcpSocket primary, Ipv4Endpoint local, int backlog)
+    {
+        if (_userClosed || _bound || State != TcpState.Closed)
+            return Errno.EINVAL;
+        IsReplica = true;
+        NoDelay = primary.NoDelay;
+        KeepAlive = primary.KeepAlive;
+        KeepAliveIdleMicroseconds = primary.KeepAliveIdleMicroseconds;
+        KeepAliveIntervalMicroseconds = primary.KeepAliveIntervalMicroseconds;
+        KeepAliveProbes = primary.KeepAliveProbes;
+        LingerEnabled = primary.LingerEnabled;
+        LingerSeconds = primary.LingerSeconds;
+        CongestionAlgorithm = primary.CongestionAlgorithm;
+        SendBufferSize = primary.SendBufferSize;
+        ReceiveBufferSize = primary.ReceiveBufferSize;
+        _local = local;
+        _bound = true;
+        Layer.AddLocal(this, local.Port);
+        return Listen(backlog);
+    }
+
+    /// <summary>A listener on another shard's behalf (<see cref="ListenReplica"/>): its binding is the primary's.</summary>
+    internal bool IsReplica { get; private set; }
+
+    /// <summary>
+    /// While set, a listener ignores SYNs (the peer retransmits): set while the listener's replicas on
+    /// the other shards start, so that no connection is made before frames of the port are spread
+    /// over every shard.
+    /// </summary>
+    internal bool HoldSyns { get; set; }
 
     private int ClampBacklog(int backlog) => Math.Clamp(backlog <= 0 ? 1 : backlog, 1, Layer.Config.MaxBacklog);
 

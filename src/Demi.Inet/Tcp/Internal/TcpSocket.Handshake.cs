@@ -34,7 +34,7 @@ public sealed partial class TcpSocket
         => algorithm == TcpCongestionAlgorithm.NewReno ? new NewRenoCongestionControl() : new CubicCongestionControl();
 
     /// <summary>Allocates the TCB's queues (once per connection, not per segment) and picks our window scale.</summary>
-    private void InitConnection(ConnectionKey key)
+    private void InitConnection(ConnectionKey key, bool portCounted = false)
     {
         var config = Layer.Config;
         _key = key;
@@ -60,7 +60,7 @@ public sealed partial class TcpSocket
         _recover = _iss;
         _peerMss = 536; // RFC 9293 §3.7.1 default when no MSS option
         _lastRecvTime = Layer.Now;
-        Layer.Register(this, key);
+        Layer.Register(this, key, portCounted);
         _registered = true;
     }
 
@@ -68,18 +68,24 @@ public sealed partial class TcpSocket
     {
         var localAddress = _bound && !_local.Address.IsAny ? _local.Address : Layer.Ip.LocalAddress;
         ushort port = _local.Port;
+        bool counted = false;
         if (!_bound)
         {
             port = Layer.PickConnectPort(localAddress.Value, remote);
             if (port == 0)
-                return Errno.EADDRNOTAVAIL;
+                return Errno.EADDRNOTAVAIL; // the shard's share of the ephemeral range is exhausted
+            counted = true;
         }
         var key = new ConnectionKey(localAddress.Value, port, remote.Address.Value, remote.Port);
         if (Layer.IsInUse(key))
+        {
+            if (counted)
+                Layer.Ports.RemoveConnection(port);
             return Errno.EADDRNOTAVAIL;
+        }
         _local = new Ipv4Endpoint(localAddress, port);
         _remote = remote;
-        InitConnection(key);
+        InitConnection(key, counted);
         State = TcpState.SynSent;
         Layer.Statistics.ActiveOpens++;
         _rttStart = Layer.Now;
@@ -177,7 +183,7 @@ public sealed partial class TcpSocket
             Layer.SendResetFor(in seg, source, destination);
             return;
         }
-        if (!seg.Syn)
+        if (!seg.Syn || HoldSyns)
             return;
         if (_halfOpen >= _backlog || _acceptQueue!.Count >= _backlog)
         {

@@ -258,7 +258,7 @@ public sealed partial class TcpSocket
         _rcvQ?.Clear();
         if (_bound)
         {
-            Layer.Unbind(this, _local.Port);
+            Layer.Unbind(this, _local.Port, IsReplica);
             _bound = false;
         }
     }
