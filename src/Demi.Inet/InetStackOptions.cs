@@ -84,6 +84,19 @@ public sealed class InetStackOptions
     /// </summary>
     public string? CapturePath { get; set; }
 
+    /// <summary>
+    /// Where the stack reports a bug it caught (an exception while processing a frame, counted as
+    /// <see cref="DropReason.InternalError"/>): the first few of each stack, then at most one a second
+    /// with the number suppressed meanwhile. Null writes to standard error.
+    /// </summary>
+    public Action<string>? InternalErrorLog { get; set; }
+
+    /// <summary>
+    /// Tests that inject faults into handlers on purpose set this so that their stack's caught exceptions
+    /// stay out of <see cref="InetStack.InternalErrorsInProcess"/> (which the test suites assert is zero).
+    /// </summary>
+    internal bool InjectsFaults { get; set; }
+
     /// <summary>The stack's clock (a <see cref="ManualInetClock"/> in tests).</summary>
     public InetClock Clock { get; set; } = InetClock.System;
 

@@ -1,5 +1,6 @@
 using Demi.Buffers;
 using Demi.Inet.Nic;
+using Demi.Inet.Internal;
 using Demi.Inet.Tcp.Internal;
 
 namespace Demi.Inet.Tcp;
@@ -10,7 +11,7 @@ namespace Demi.Inet.Tcp;
 /// the shard that drives the IPv4 layer calls <see cref="Receive"/>, <see cref="OnTimer"/> and the
 /// <see cref="TcpSocket"/> API from one thread. Nothing on the per-segment path allocates.
 /// </summary>
-public sealed class TcpLayer : IIpProtocolHandler
+public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
 {
     private readonly Dictionary<ConnectionKey, TcpSocket> _connections = new();
     // Sockets bound to each local port (listeners and explicitly bound sockets).
@@ -69,6 +70,9 @@ public sealed class TcpLayer : IIpProtocolHandler
 
     /// <inheritdoc />
     public byte Protocol => 6;
+
+    void IMeteredProtocol.PublishMetrics(System.Diagnostics.Metrics.Meter meter, KeyValuePair<string, object?> stackTag)
+        => TcpMetrics.Publish(Statistics, meter, stackTag);
 
     /// <summary>MSS this stack announces: the link MTU minus 40, bounded by the pool's buffer size.</summary>
     public int LocalMss { get; }
@@ -129,9 +133,16 @@ public sealed class TcpLayer : IIpProtocolHandler
     {
         Statistics.SegmentsReceived++;
         var span = segment.Span;
-        if (!TcpSegment.TryParse(span, out var seg))
+        var parseError = TcpSegment.Parse(span, out var seg);
+        if (parseError != TcpParseError.None)
         {
             Statistics.MalformedDropped++;
+            switch (parseError)
+            {
+                case TcpParseError.Truncated: Statistics.TruncatedDropped++; break;
+                case TcpParseError.BadDataOffset: Statistics.BadDataOffsetDropped++; break;
+                default: Statistics.BadOptionsDropped++; break;
+            }
             segment.Release();
             return;
         }
@@ -145,6 +156,7 @@ public sealed class TcpLayer : IIpProtocolHandler
             || seg.SourcePort == 0 || seg.DestinationPort == 0)
         {
             Statistics.MalformedDropped++; // RFC 9293 §3.9: never answer (or reset) such segments
+            Statistics.BadAddressDropped++;
             segment.Release();
             return;
         }

@@ -238,25 +238,37 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
 
     protected internal override void OnPop(ulong qt)
     {
-        if (_pendingPops.Count == 0 && TryDeliver(qt))
+        if (_pendingPops.Count == 0 && TryDeliver(qt, queued: false))
             return;
         _pendingPops.Enqueue(qt);
     }
 
     private void DrainPops()
     {
-        while (_pendingPops.TryPeek(out var qt) && TryDeliver(qt))
-            _pendingPops.Dequeue();
+        while (_pendingPops.TryPeek(out var qt) && TryDeliver(qt, queued: true))
+        {
+        }
     }
 
-    private bool TryDeliver(ulong qt)
+    /// <summary>
+    /// Completes pop <paramref name="qt"/> if there is something to deliver. A queued pop leaves the
+    /// queue before it completes: its completion handler may pop again or close the socket (which
+    /// empties the queue), so nothing may touch the queue after the completion.
+    /// </summary>
+    private bool TryDeliver(ulong qt, bool queued)
     {
         var socket = _socket!;
         if (_endOfStreamDelivered)
+        {
+            if (queued)
+                _pendingPops.Dequeue();
             return DeliverEndOfStream(qt);
+        }
         int rc = socket.Receive(out var data);
         if (rc == Errno.EAGAIN)
             return false;
+        if (queued)
+            _pendingPops.Dequeue();
         if (rc != 0)
         {
             Fail(qt, rc);

@@ -1,0 +1,52 @@
+namespace Demi.Runtime;
+
+/// <summary>Hands one mailbox message to its actor (shard thread).</summary>
+internal static class ShardDispatcher
+{
+    public static void Dispatch(ref ShardMessage message)
+    {
+        var actor = message.Actor;
+        if (message.Kind == MessageKind.Call)
+        {
+            message.Call!.Run();
+            return;
+        }
+        actor!.EnsureAttached();
+        if (message.Kind == MessageKind.Attach)
+            return;
+        if (actor.IsClosed)
+        {
+            // Raced with Close: the descriptor is gone, so the operation is cancelled.
+            var cancelled = QResult.Fail(actor.Qd, message.Qt, Errno.ECANCELED);
+            if (message.Kind == MessageKind.Push)
+            {
+                message.Buffer.Release();
+                cancelled.Sga = message.Sga;
+            }
+            actor.LibOS.Complete(actor, cancelled);
+            return;
+        }
+        switch (message.Kind)
+        {
+            case MessageKind.Push:
+                actor.OnPush(new PushRequest(message.Qt, message.Sga, message.Buffer, message.Endpoint, message.HasEndpoint));
+                break;
+            case MessageKind.Pop:
+                actor.OnPop(message.Qt);
+                break;
+            case MessageKind.Accept:
+                ((SocketActor)actor).OnAccept(message.Qt);
+                break;
+            case MessageKind.Connect:
+                ((SocketActor)actor).OnConnect(message.Qt, message.Endpoint);
+                break;
+        }
+    }
+
+    /// <summary>An actor threw while serving <paramref name="message"/>: fail the operation (a control call reports its own exception).</summary>
+    public static void FailAfterFault(in ShardMessage message)
+    {
+        if (message.Kind != MessageKind.Call && message.Kind != MessageKind.Attach && message.Actor is { } failed)
+            failed.LibOS.Complete(failed, QResult.Fail(failed.Qd, message.Qt, Errno.EIO));
+    }
+}
