@@ -33,11 +33,20 @@ public sealed class XdpBackend : INetworkBackend
     /// <paramref name="steering"/> (the default), frames that land on a shard not owning their flow
     /// are steered in software to the owner by the stack (see <see cref="FlowSteering"/>).
     /// </summary>
-    public static XdpBackend Create(XdpQueueOptions queue, Func<int, InetStackOptions> stack, int queueCount = 1, bool steering = true)
+    /// <remarks>
+    /// <paramref name="shards"/> (0: one per queue) may be fewer than the queues: shard <c>i</c> then
+    /// drains queues <c>i, i + shards, ...</c> (a <see cref="CombinedNicQueue"/>), so that every queue
+    /// the device spreads traffic over is read.
+    /// </remarks>
+    public static XdpBackend Create(XdpQueueOptions queue, Func<int, InetStackOptions> stack, int queueCount = 1, bool steering = true, int shards = 0)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(stack);
         ArgumentOutOfRangeException.ThrowIfLessThan(queueCount, 1);
+        if (shards == 0)
+            shards = queueCount;
+        ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(shards, queueCount);
         var umem = new XdpUmem(queue.FrameCount, queue.FrameSize, queue.Headroom, queue.FillSize, queue.FillSize, queue.NetworkNamespace);
         var queues = new List<XdpNicQueue>();
         try
@@ -62,7 +71,13 @@ public sealed class XdpBackend : INetworkBackend
             }
             // Rings sized like an RX ring: a burst of a busy owner's worth of frames in flight.
             int ringCapacity = (int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)queue.RxSize), 4096);
-            var inet = new InetBackend(queues.Cast<INicQueue>().ToArray(), stack, ownsQueues: true, steering, ringCapacity);
+            var perShard = new INicQueue[shards];
+            for (int i = 0; i < shards; i++)
+            {
+                var mine = queues.Where((_, q) => q % shards == i).Cast<INicQueue>().ToArray();
+                perShard[i] = mine.Length == 1 ? mine[0] : new CombinedNicQueue(mine);
+            }
+            var inet = new InetBackend(perShard, stack, ownsQueues: true, steering, ringCapacity);
             return new XdpBackend(umem, queues.ToArray(), inet);
         }
         catch
@@ -83,7 +98,7 @@ public sealed class XdpBackend : INetworkBackend
     /// <summary>The shared UMEM's pool: <c>SgaAlloc</c> hands out UMEM frames.</summary>
     public BufferPool? BufferPool => _umem.Pool;
 
-    /// <summary>The AF_XDP queues, by shard index.</summary>
+    /// <summary>The AF_XDP queues, by queue index (shard <c>i</c> drains queues <c>i, i + shards, ...</c>).</summary>
     public IReadOnlyList<XdpNicQueue> Queues => _queues;
 
     /// <summary>Software steering across the shards, done by the stack (null with one queue or when turned off).</summary>
