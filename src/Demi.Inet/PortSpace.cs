@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics;
 
 namespace Demi.Inet;
 
@@ -114,7 +113,7 @@ public sealed class PortSpace
             }
             else
             {
-                if (Conflicts(protocol, port, address, reuseAddress, listening: false, except: null))
+                if (Conflicts(protocol, port, address, reuseAddress, except: null))
                     return Errno.EADDRINUSE;
                 if (protocol == ProtocolTcp && !reuseAddress && _tcpConnections[port] > 0)
                     return Errno.EADDRINUSE; // connections (e.g. TIME_WAIT) still use the port
@@ -141,7 +140,7 @@ public sealed class PortSpace
             var binding = Find(ProtocolTcp, port, owner);
             if (binding is null)
                 return Errno.EINVAL;
-            if (!binding.Listening && Conflicts(ProtocolTcp, port, binding.Address, binding.ReuseAddress, listening: true, except: binding))
+            if (!binding.Listening && Conflicts(ProtocolTcp, port, binding.Address, binding.ReuseAddress, except: binding))
                 return Errno.EADDRINUSE;
             binding.Listening = true;
             binding.AllShards |= allShards;
@@ -206,7 +205,7 @@ public sealed class PortSpace
         }
     }
 
-    private bool Conflicts(byte protocol, ushort port, Ipv4Address address, bool reuseAddress, bool listening, Binding? except)
+    private bool Conflicts(byte protocol, ushort port, Ipv4Address address, bool reuseAddress, Binding? except)
     {
         if (!_bindings.TryGetValue(Key(protocol, port), out var list))
             return false;
@@ -217,8 +216,9 @@ public sealed class PortSpace
             bool overlap = other.Address.IsAny || address.IsAny || other.Address == address;
             if (!overlap)
                 continue;
-            bool shared = reuseAddress && other.ReuseAddress
-                          && (protocol != ProtocolTcp || (!other.Listening && !listening));
+            // Linux: SO_REUSEADDR on both shares the port unless the other one listens (so the first
+            // of two such sockets may listen, the second may not).
+            bool shared = reuseAddress && other.ReuseAddress && (protocol != ProtocolTcp || !other.Listening);
             if (!shared)
                 return true;
         }
@@ -270,9 +270,6 @@ public sealed class PortSpace
 
     /// <summary>The shard a frame to an unbound local port belongs to (the port names it).</summary>
     public int ShardOfPort(ushort port) => port % ShardCount;
-
-    /// <summary>The lowest shard in <paramref name="mask"/>.</summary>
-    internal static int Lowest(ulong mask) => BitOperations.TrailingZeroCount(mask);
 
     private static int Key(byte protocol, ushort port) => (protocol << 16) | port;
 }
