@@ -165,7 +165,10 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections)
                 if (steeredPerMsg > 0.01)
                     steerCosts.Add((two.CpuSecondsPerMillion - one.CpuSecondsPerMillion) / steeredPerMsg);
             }
-            sb.AppendLine(Inv, $"| {scenario} | {string.Join(" / ", ratios.Select(x => x.ToString("F3", Inv)))} | {Median(ratios):F3} | {Median(tputRatios):F2} | {(steerCosts.Count > 0 ? Median(steerCosts).ToString("F2", Inv) : "n/a")} |");
+            string steerCost = steerCosts.Count == 0 ? "n/a (nothing steered)"
+                : Median(steerCosts) <= 0 ? "n/a (2 shards cost less per message)"
+                : Median(steerCosts).ToString("F2", Inv);
+            sb.AppendLine(Inv, $"| {scenario} | {string.Join(" / ", ratios.Select(x => x.ToString("F3", Inv)))} | {Median(ratios):F3} | {Median(tputRatios):F2} | {steerCost} |");
         }
         return sb.ToString();
     }
