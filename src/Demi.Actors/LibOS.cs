@@ -418,13 +418,28 @@ public sealed partial class LibOS : IDisposable
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>Closes every descriptor (pending operations complete with ECANCELED) and stops the shards.</summary>
+    /// <summary>What the last <see cref="Dispose"/> did with open connections (null before it ran).</summary>
+    public ShutdownReport? LastShutdown { get; private set; }
+
+    /// <summary>
+    /// Shuts the libOS down without losing what was pushed: waits (up to
+    /// <see cref="LibOSOptions.ShutdownDrainTimeout"/>) for queued pushes to reach their transport,
+    /// closes every descriptor gracefully (pending pops and accepts complete with ECANCELED), waits for
+    /// the connections to finish (the user-space stack sends, retransmits and exchanges FINs; kernel
+    /// sockets finish in the kernel), resets what is left, then stops the shards. A socket the app set
+    /// to <c>SO_LINGER {on, 0}</c> is still reset at its close, as on Linux. Called on a shard thread
+    /// (which cannot wait for itself) it closes at once.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        foreach (var actor in _descriptors.Snapshot())
+        var open = _descriptors.Snapshot();
+        var drain = new ShutdownDrain(open, Shard.Current is null ? Options.ShutdownDrainTimeout : TimeSpan.Zero);
+        drain.WaitForQueuedPushes();
+        foreach (var actor in open)
             Close(actor.Qd);
+        LastShutdown = drain.WaitForConnections();
         foreach (var shard in _shards)
             shard?.Dispose();
         _publisher?.Dispose();

@@ -124,6 +124,10 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
     /// <summary>Rents a pool buffer for received data; false when the pool is exhausted.</summary>
     protected bool TryRentReceiveBuffer(out PacketBuffer buffer) => PacketBuffer.TryRent(Buffers.Pool, out buffer);
 
+    // The kernel sends what it accepted after close (a FIN, never a RST: no linger is set unless the
+    // app sets it); only pushes still waiting for room in its buffer would be lost.
+    protected internal override bool HasUnsentData => PendingPushes.Count > 0;
+
     protected internal override void OnClose()
     {
         while (PendingPops.TryDequeue(out var qt))
