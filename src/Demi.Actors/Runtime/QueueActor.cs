@@ -62,7 +62,11 @@ public abstract class QueueActor
     {
     }
 
-    /// <summary>A push (or pushto) arrived. Complete it with <see cref="CompletePush"/> or <see cref="Fail"/>.</summary>
+    /// <summary>
+    /// A push (or pushto) arrived. Complete it with <see cref="CompletePush"/> or <see cref="Fail"/>. Hand
+    /// the request's buffer reference on (or release it) only as the last step: if this method throws, the
+    /// runtime releases the reference and fails the push with EIO.
+    /// </summary>
     protected internal abstract void OnPush(in PushRequest request);
 
     /// <summary>A pop arrived. Complete it with a Pop result carrying the data, or fail it.</summary>
