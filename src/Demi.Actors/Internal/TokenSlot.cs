@@ -58,6 +58,10 @@ internal sealed class TokenSlot : IValueTaskSource<QResult>
     public QResult GetResult(short token)
     {
         var result = _core.GetResult(token);
+        // Retire the ValueTask's version before the slot is recycled: a second await (or GetResult) of
+        // the same ValueTask is then an InvalidOperationException, as with .NET's own pooled sources,
+        // instead of a second release of the slot.
+        _core.Reset();
         _owner.Release(this);
         return result;
     }

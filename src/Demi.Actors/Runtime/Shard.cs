@@ -73,6 +73,9 @@ public sealed unsafe class Shard : IDisposable
     /// <summary>Number of times the shard parked (diagnostics).</summary>
     public long Parks => Interlocked.Read(ref _parks);
 
+    /// <summary>Messages waiting in the mailbox (a gauge for metrics; possibly a little stale).</summary>
+    public int MailboxDepth => _mailbox.Count;
+
     /// <summary>Messages served (diagnostics).</summary>
     public long MessagesServed => Interlocked.Read(ref _messages);
 

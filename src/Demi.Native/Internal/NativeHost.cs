@@ -100,8 +100,8 @@ internal static unsafe partial class NativeHost
                 // AF_XDP under the user-space stack; opens the sockets now, so only in demi_init.
                 return CatpowderFactory.Create(config, options, out error);
             case "catnip":
-                error = "LIBOS=catnip: the DPDK backend is not built";
-                return Errno.ENOTSUP;
+                // DPDK under the user-space stack; starts the EAL now, so only in demi_init.
+                return CatnipFactory.Create(config, options, out error);
             case "catloop" or "catmem" or "catcollar" or "catnapw":
                 error = $"LIBOS={libosName}: this Demikernel libOS is not offered by Demi (use catnap, catpowder or catnip)";
                 return Errno.ENOTSUP;
