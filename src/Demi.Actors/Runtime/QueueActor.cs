@@ -85,12 +85,6 @@ public abstract class QueueActor
     protected internal abstract void OnClose();
 
     /// <summary>
-    /// True while the actor holds pushes it has not handed to its transport yet (the libOS's shutdown
-    /// waits for these before it closes the descriptor). Shard thread.
-    /// </summary>
-    protected internal virtual bool HasUnsentData => false;
-
-    /// <summary>
     /// True after <see cref="OnClose"/> while the connection still finishes in the background (a user-space
     /// TCP sending what was pushed and exchanging FINs); the libOS's shutdown waits for it. Shard thread.
     /// </summary>

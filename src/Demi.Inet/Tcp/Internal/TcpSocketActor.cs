@@ -368,8 +368,6 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
         return 0;
     }
 
-    protected internal override bool HasUnsentData => _pendingPushes.Count > 0;
-
     // After close the stack keeps sending and retransmitting until its FIN is acknowledged (FIN_WAIT_2
     // and TIME_WAIT: the peer has every byte and the FIN; its own FIN is its business).
     protected internal override bool IsFinishing => _socket is { State: not (TcpState.Closed or TcpState.TimeWait or TcpState.FinWait2) };
