@@ -50,12 +50,11 @@ public sealed partial class LibOS : IDisposable
             ? new BufferManager(pool, options.MaxSgaSize, ownsPool: false)
             : new BufferManager(new BufferPool(options.BufferSize, options.BufferCount, options.Headroom), options.MaxSgaSize, ownsPool: true);
         _descriptors = new DescriptorTable(options.MaxDescriptors);
-        _tokens = new TokenTable(options.MaxTokens);
+        _tokens = new TokenTable(options.MaxTokens, cores.Length);
         var detached = new DetachedOperations(options.MaxTokens);
-        var signal = new CompletionSignal();
         _submitter = new OperationSubmitter(_descriptors, Buffers, _tokens, detached);
-        _publisher = new CompletionPublisher(_tokens, detached, signal, ReportShardFault);
-        _waiter = new CompletionWaiter(_tokens, signal, options.WaitIdle);
+        _publisher = new CompletionPublisher(_tokens, detached, ReportShardFault);
+        _waiter = new CompletionWaiter(_tokens, options.WaitIdle);
         Options = options;
         _shards = new Shard[cores.Length];
         try
@@ -376,20 +375,21 @@ public sealed partial class LibOS : IDisposable
     /// <summary>
     /// Waits for <paramref name="qt"/> to complete and consumes it. Null timeout waits forever, zero
     /// polls once; ETIMEDOUT on expiry; EINVAL for an unknown or consumed token. A failed operation
-    /// still returns 0 with an <see cref="Opcode.Failed"/> result.
+    /// still returns 0 with an <see cref="Opcode.Failed"/> result. On a shard thread (in a completion
+    /// handler) a wait that would block returns EDEADLK: the shard cannot complete what it waits for.
     /// </summary>
     public int Wait(out QResult result, ulong qt, TimeSpan? timeout = null) => _waiter.Wait(out result, qt, timeout);
 
     /// <summary>
     /// Waits until any of <paramref name="qts"/> completes, consumes it and writes its index to
-    /// <paramref name="readyOffset"/>. Other completions stay for later waits.
+    /// <paramref name="readyOffset"/>. Other completions stay for later waits. EDEADLK as for <see cref="Wait"/>.
     /// </summary>
     public int WaitAny(out QResult result, out int readyOffset, ReadOnlySpan<ulong> qts, TimeSpan? timeout = null)
         => _waiter.WaitAny(out result, out readyOffset, qts, timeout);
 
     /// <summary>
     /// Waits for the next completions of any operation not redeemed otherwise, oldest first, and
-    /// returns up to <c>results.Length</c> of them (at least one unless it times out).
+    /// returns up to <c>results.Length</c> of them (at least one unless it times out). EDEADLK as for <see cref="Wait"/>.
     /// </summary>
     public int WaitNextN(Span<QResult> results, out int count, TimeSpan? timeout = null) => _waiter.WaitNextN(results, out count, timeout);
 

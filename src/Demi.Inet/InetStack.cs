@@ -218,6 +218,8 @@ public sealed class InetStack : IIpLayer, IDisposable
         _txCompletionsFlushing = completions;
         int sent = _nic.Transmit(_tx.AsSpan(0, count));
         Counters.TxFramesCount += sent;
+        for (int i = 0; i < sent; i++)
+            Counters.TxBytesCount += _tx[i].Length; // the window struct is ours to read; its bytes are the NIC's now
         for (int i = sent; i < count; i++)
         {
             _tx[i].Release();
@@ -243,6 +245,7 @@ public sealed class InetStack : IIpLayer, IDisposable
     private void ProcessFrame(PacketBuffer frame, long now)
     {
         Counters.RxFramesCount++;
+        Counters.RxBytesCount += frame.Length;
         _rxFrameOwned = true;
         try
         {

@@ -30,8 +30,14 @@ internal sealed class TokenSlot : IValueTaskSource<QResult>
 
     public bool AsyncOwned;
 
-    /// <summary>Completion order, for WaitNextN.</summary>
+    /// <summary>Completion order on the completing shard (for WaitNextN; no counter is shared across shards).</summary>
     public long Sequence;
+
+    /// <summary>The shard that completed the operation.</summary>
+    public int ShardId;
+
+    /// <summary>The thread parked waiting for this token, if any (woken by the completer).</summary>
+    public TokenWaiter? Waiter;
 
     public QResult Result;
 
@@ -46,6 +52,10 @@ internal sealed class TokenSlot : IValueTaskSource<QResult>
     public QResult GetResult(short token)
     {
         var result = _core.GetResult(token);
+        // Retire the ValueTask's version before the slot is recycled: a second await (or GetResult) of
+        // the same ValueTask is then an InvalidOperationException, as with .NET's own pooled sources,
+        // instead of a second release of the slot.
+        _core.Reset();
         _owner.Release(this);
         return result;
     }

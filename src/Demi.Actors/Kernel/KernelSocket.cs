@@ -26,6 +26,9 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
 
     protected Queue<PendingPush> PendingPushes { get; } = new();
 
+    /// <inheritdoc />
+    protected internal override bool HasUnsentData => PendingPushes.Count > 0;
+
     protected BufferManager Buffers => LibOS.Buffers;
 
     protected KernelShardDriver Driver => (KernelShardDriver)Shard.Driver!;

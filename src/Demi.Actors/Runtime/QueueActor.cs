@@ -57,6 +57,12 @@ public abstract class QueueActor
     /// <summary>The stream if anybody asked for it (publishing checks this without creating one).</summary>
     internal System.Reactive.Subjects.Subject<QResult>? CompletionSubjectIfAny => Volatile.Read(ref _completions);
 
+    /// <summary>
+    /// True while pushes are queued or pushed bytes are not yet handed off for good (sent, or on the
+    /// stack's TCP acknowledged). Read on the shard thread; <see cref="LibOS.DrainAsync"/> waits for it.
+    /// </summary>
+    protected internal virtual bool HasUnsentData => false;
+
     /// <summary>Called on the shard thread once, before any other message (register fds here).</summary>
     protected internal virtual void OnAttached()
     {

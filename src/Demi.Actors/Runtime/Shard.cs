@@ -29,6 +29,7 @@ public sealed unsafe class Shard : IDisposable
     private readonly ManualResetEventSlim _started = new(false);
     private readonly Subject<QResult> _completions = new();
     private int _parked;
+    private int _disposed;
     private volatile bool _stopping;
     private Exception? _startupError;
     private long _parks;
@@ -71,6 +72,9 @@ public sealed unsafe class Shard : IDisposable
 
     /// <summary>Number of times the shard parked (diagnostics).</summary>
     public long Parks => Interlocked.Read(ref _parks);
+
+    /// <summary>Messages waiting in the mailbox (a gauge for metrics; possibly a little stale).</summary>
+    public int MailboxDepth => _mailbox.Count;
 
     /// <summary>Messages served (diagnostics).</summary>
     public long MessagesServed => Interlocked.Read(ref _messages);
@@ -229,6 +233,7 @@ public sealed unsafe class Shard : IDisposable
         {
         }
         Driver?.Dispose();
+        Buffers.BufferPool.ReturnThreadCaches();
     }
 
     private int PollDriver()
@@ -296,9 +301,11 @@ public sealed unsafe class Shard : IDisposable
             _thread.Join();
     }
 
-    /// <summary>Stops the shard's thread (waiting for it unless called on it), closes its epoll and event descriptors and completes <see cref="Completions"/>.</summary>
+    /// <summary>Stops the shard's thread (waiting for it unless called on it; idempotent), closes its epoll and event descriptors and completes <see cref="Completions"/>.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         Stop();
         _epoll.Dispose();
         _completions.OnCompleted();

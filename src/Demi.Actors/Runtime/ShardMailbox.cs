@@ -27,6 +27,9 @@ internal sealed class ShardMailbox
         _writer = channel.Writer;
     }
 
+    /// <summary>Messages waiting, for gauges: read from any thread, so possibly a little stale.</summary>
+    public int Count => Volatile.Read(ref _remoteCount) + _local.Count;
+
     /// <summary>True when a message is waiting (the shard checks this before it parks).</summary>
     public bool HasPending => Volatile.Read(ref _remoteCount) > 0 || _local.Count > 0;
 

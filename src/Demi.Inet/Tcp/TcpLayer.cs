@@ -60,6 +60,20 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
     /// <summary>Connections in the connection table (TIME_WAIT and orphans included).</summary>
     public int ConnectionCount => _connections.Count;
 
+    /// <summary>
+    /// Adds the number of connections in each <see cref="TcpState"/> to <paramref name="counts"/>
+    /// (indexed by state). Call it on the stack's shard thread (metrics do, through Shard.Invoke).
+    /// </summary>
+    public void CountConnectionsByState(Span<int> counts)
+    {
+        foreach (var connection in _connections.Values)
+        {
+            int state = (int)connection.State;
+            if ((uint)state < (uint)counts.Length)
+                counts[state]++;
+        }
+    }
+
     /// <summary>Sockets the application created or accepted and has not closed yet.</summary>
     public int OpenSockets { get; internal set; }
 

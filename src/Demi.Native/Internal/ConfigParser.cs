@@ -24,6 +24,13 @@ internal static class ConfigParser
             error = $"{source}: not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}";
             return Errno.EINVAL;
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this (not a YamlException) for some truncated inputs, e.g. a flow
+            // mapping left open at the end of the file (found by fuzzing: fuzz/regressions/config).
+            error = $"{source}: not valid YAML: {e.Message}";
+            return Errno.EINVAL;
+        }
         if (stream.Documents.Count == 0)
         {
             error = $"{source}: the configuration is empty";

@@ -18,6 +18,10 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
     // Bytes of the head push already copied into the send buffer (buffers outside the pool, or copy mode).
     private int _headOffset;
     private TcpSocket? _socket;
+
+    /// <inheritdoc />
+    protected internal override bool HasUnsentData
+        => _pendingPushes.Count > 0 || (_socket is { } socket && socket.SendSpace < socket.SendBufferSize);
     // A connect in progress (its qt may be 0: fire-and-forget operations take no token).
     private bool _connecting;
     private ulong _connectQt;
