@@ -53,7 +53,7 @@ public sealed class DpdkBackend : INetworkBackend
             {
                 // net_af_xdp builds its UMEM over its RX mempool's own memory (mbuf header and data adjacent):
                 // it cannot receive into external buffers, so it gets a plain pool and frames are copied in.
-                rxMempool = mbufs.CreateDriverRxPool(Math.Max(2 * options.RxDescriptors * queueCount, 2048));
+                rxMempool = mbufs.CreateDriverRxPool(Math.Max(4 * options.RxDescriptors * queueCount, 8192));
             }
             else
             {

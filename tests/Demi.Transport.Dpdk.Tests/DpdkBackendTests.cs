@@ -170,7 +170,8 @@ public sealed class AfXdpPmdTests
         using var libOS = new LibOS(new LibOSOptions { Backend = backend, ShardCount = 1 });
         Assert.Equal("net_af_xdp", backend.Port.Driver);
         var ping = veth.Run(VethSide.B, TimeSpan.FromSeconds(20), "ping", "-c", "3", "-i", "0.2", "-W", "2", veth.AddressA);
-        Assert.True(ping.Succeeded, ping.StandardOutput + ping.StandardError);
+        Assert.True(ping.Succeeded, ping.StandardOutput + ping.StandardError + backend.Queues[0].GetStatistics()
+            + InetBackend.StackOf(libOS.Shards[0])!.Counters);
         Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
         Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
         var server = DemiOverVeth.StartUdpEcho(libOS, qd);
