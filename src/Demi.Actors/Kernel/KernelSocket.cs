@@ -127,6 +127,8 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
     /// <summary>Rents a pool buffer for received data; false when the pool is exhausted.</summary>
     protected bool TryRentReceiveBuffer(out PacketBuffer buffer) => PacketBuffer.TryRent(Buffers.Pool, out buffer);
 
+    // The kernel sends what it accepted after close (a FIN, never a RST: no linger is set unless the
+    // app sets it); only pushes still waiting for room in its buffer (HasUnsentData) would be lost.
     protected internal override void OnClose()
     {
         while (PendingPops.TryDequeue(out var qt))

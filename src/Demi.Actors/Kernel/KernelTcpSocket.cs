@@ -326,8 +326,22 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
         }
     }
 
+    protected internal override int Bind(Ipv4Endpoint local)
+    {
+        if (IsBound)
+            return Errno.EINVAL;
+        int inUse = KernelTcpBinds.Check(this, local);
+        if (inUse != 0)
+            return inUse;
+        int err = base.Bind(local);
+        if (err == 0 && GetSockName(out var bound) == 0)
+            KernelTcpBinds.Add(this, bound);
+        return err;
+    }
+
     protected override void CancelOther()
     {
+        KernelTcpBinds.Remove(this);
         while (_pendingAccepts.TryDequeue(out var qt))
             Fail(qt, Errno.ECANCELED);
         if (_group is { } group)

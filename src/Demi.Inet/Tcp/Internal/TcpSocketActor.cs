@@ -405,6 +405,12 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
         return 0;
     }
 
+    // After close the stack keeps sending and retransmitting until its FIN is acknowledged (FIN_WAIT_2
+    // and TIME_WAIT: the peer has every byte and the FIN; its own FIN is its business).
+    protected internal override bool IsFinishing => _socket is { State: not (TcpState.Closed or TcpState.TimeWait or TcpState.FinWait2) };
+
+    protected internal override void OnDrainTimedOut() => _socket?.Abort();
+
     protected internal override void OnClose()
     {
         while (_pendingAccepts.TryDequeue(out var qt))
