@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Reactive.Linq;
-using System.Reactive.Subjects;
 using System.Runtime.InteropServices;
 using Demi.Buffers;
 using Demi.Internal;
@@ -18,19 +16,22 @@ namespace Demi;
 /// and the <c>*Async</c> methods and typed sockets (<see cref="Async.DemiUdpSocket"/>, ...) offer them as
 /// <see cref="ValueTask{TResult}"/>s.
 /// </summary>
+/// <remarks>
+/// This type is the API and its argument checks. Submission (<c>OperationSubmitter</c>),
+/// completion and publishing (<c>CompletionPublisher</c>) and waiting (<c>CompletionWaiter</c>)
+/// are types of their own.
+/// </remarks>
 public sealed partial class LibOS : IDisposable
 {
     private readonly Shard[] _shards;
     private readonly DescriptorTable _descriptors;
     private readonly TokenTable _tokens;
-    private readonly CompletionSignal _signal = new();
-    private readonly Subject<QResult> _completions = new();
-    private readonly object _publishGate = new();
-    private readonly IdleStrategy _waitIdle;
+    private readonly OperationSubmitter _submitter;
+    private readonly CompletionPublisher _publisher;
+    private readonly CompletionWaiter _waiter;
     private int _nextShard;
     private int _disposed;
     private long _shardFaults;
-    private int _detachedInFlight;
 
     /// <summary>Creates a libOS and starts its shards.</summary>
     /// <exception cref="ArgumentException">The options name a core that does not exist, or a bad size.</exception>
@@ -49,8 +50,11 @@ public sealed partial class LibOS : IDisposable
             ? new BufferManager(pool, options.MaxSgaSize, ownsPool: false)
             : new BufferManager(new BufferPool(options.BufferSize, options.BufferCount, options.Headroom), options.MaxSgaSize, ownsPool: true);
         _descriptors = new DescriptorTable(options.MaxDescriptors);
-        _tokens = new TokenTable(options.MaxTokens);
-        _waitIdle = options.WaitIdle;
+        _tokens = new TokenTable(options.MaxTokens, cores.Length, FreeAbandonedData);
+        var detached = new DetachedOperations(options.MaxTokens);
+        _submitter = new OperationSubmitter(_descriptors, Buffers, _tokens, detached);
+        _publisher = new CompletionPublisher(_tokens, detached, ReportShardFault);
+        _waiter = new CompletionWaiter(_tokens, options.WaitIdle);
         Options = options;
         _shards = new Shard[cores.Length];
         try
@@ -96,7 +100,7 @@ public sealed partial class LibOS : IDisposable
     /// Every completion of this libOS, in order per shard, the reactive stand-in for <c>wait_any</c>.
     /// Subscribers run on shard threads: keep them short and never block in them.
     /// </summary>
-    public IObservable<QResult> Completions => _completions.AsObservable();
+    public IObservable<QResult> Completions => _publisher.All;
 
     /// <summary>
     /// Completions of one queue descriptor, published on its shard's thread without a lock. The stream
@@ -140,7 +144,8 @@ public sealed partial class LibOS : IDisposable
         return Register(new MemoryQueue(NextShard()), out qd);
     }
 
-    private int Register(QueueActor actor, out int qd)
+    /// <summary>Gives <paramref name="actor"/> a descriptor (sockets and memory queues; tests register their own actors).</summary>
+    internal int Register(QueueActor actor, out int qd)
     {
         qd = _descriptors.Add(actor);
         if (qd < 0)
@@ -171,8 +176,9 @@ public sealed partial class LibOS : IDisposable
     /// <summary>Binds a socket. The address must be a <c>sockaddr_in</c> (16 bytes, AF_INET), else EINVAL.</summary>
     public int Bind(int qd, ReadOnlySpan<byte> sockaddr)
     {
-        if (!TryGetSocket(qd, out var socket))
-            return Errno.EBADF;
+        int notSocket = CheckSocket(qd, out var socket);
+        if (notSocket != 0)
+            return notSocket;
         int err = SockAddrIn.TryRead(sockaddr, out var local);
         if (err != 0)
             return err;
@@ -189,19 +195,26 @@ public sealed partial class LibOS : IDisposable
     /// <summary>Binds a socket to <paramref name="local"/> (address 0 = wildcard, port 0 = ephemeral).</summary>
     public int Bind(int qd, Ipv4Endpoint local) => Bind(qd, AsBytes(local.ToSockAddr()));
 
-    /// <summary>Marks a stream socket as listening. EINVAL for backlog outside [1, SOMAXCONN], EDESTADDRREQ if unbound.</summary>
+    /// <summary>
+    /// Marks a stream socket as listening. EINVAL for backlog outside [1, SOMAXCONN] and for a queue
+    /// that cannot listen (a datagram socket, a memory queue), EDESTADDRREQ if unbound (demi_listen(3)).
+    /// </summary>
     public int Listen(int qd, int backlog)
     {
-        if (!TryGetSocket(qd, out var socket))
-            return Errno.EBADF;
+        int notSocket = CheckSocket(qd, out var socket);
+        if (notSocket != 0)
+            return notSocket;
         if (backlog < 1 || backlog > SocketConstants.SOMAXCONN)
             return Errno.EINVAL;
         if (socket.SocketType != SocketConstants.SOCK_STREAM)
-            return Errno.ENOTSUP;
+            return Errno.EINVAL;
         return socket.Shard.Invoke(() =>
         {
             socket.EnsureAttached();
-            return socket.Listen(backlog);
+            int err = socket.Listen(backlog);
+            if (err == 0)
+                socket.IsListening = true;
+            return err;
         });
     }
 
@@ -278,7 +291,7 @@ public sealed partial class LibOS : IDisposable
     // ---------------------------------------------------------------- asynchronous operations
 
     /// <summary>Accepts a connection on a listening socket; the result carries the new descriptor.</summary>
-    public int Accept(out ulong qt, int qd) => Submit(out qt, qd, MessageKind.Accept, default, default, false, asyncOwned: false, out _);
+    public int Accept(out ulong qt, int qd) => _submitter.Submit(qd, Operation.Accept(), Redemption.Wait, out qt, out _);
 
     /// <summary>Connects a socket to <paramref name="sockaddr"/> (a 16-byte AF_INET <c>sockaddr_in</c>, else EINVAL).</summary>
     public int Connect(out ulong qt, int qd, ReadOnlySpan<byte> sockaddr)
@@ -287,14 +300,14 @@ public sealed partial class LibOS : IDisposable
         int err = SockAddrIn.TryRead(sockaddr, out var remote);
         if (err != 0)
             return _descriptors.Get(qd) is SocketActor ? err : Errno.EBADF;
-        return Submit(out qt, qd, MessageKind.Connect, default, remote, true, asyncOwned: false, out _);
+        return _submitter.Submit(qd, Operation.Connect(remote), Redemption.Wait, out qt, out _);
     }
 
     /// <summary>Connects a socket to <paramref name="remote"/>.</summary>
     public int Connect(out ulong qt, int qd, Ipv4Endpoint remote) => Connect(out qt, qd, AsBytes(remote.ToSockAddr()));
 
     /// <summary>Pushes an sga on a connected socket or a memory queue. The buffer stays the caller's (free it when you like).</summary>
-    public int Push(out ulong qt, int qd, in Sga sga) => Submit(out qt, qd, MessageKind.Push, sga, default, false, asyncOwned: false, out _);
+    public int Push(out ulong qt, int qd, in Sga sga) => _submitter.Submit(qd, Operation.Push(sga), Redemption.Wait, out qt, out _);
 
     /// <summary>
     /// Pushes an sga to <paramref name="sockaddr"/>: a datagram on UDP; on a connected TCP socket the
@@ -309,73 +322,14 @@ public sealed partial class LibOS : IDisposable
         int err = SockAddrIn.TryRead(sockaddr, out var destination);
         if (err != 0)
             return err;
-        return Submit(out qt, qd, MessageKind.Push, sga, destination, true, asyncOwned: false, out _);
+        return _submitter.Submit(qd, Operation.PushTo(sga, destination), Redemption.Wait, out qt, out _);
     }
 
     /// <summary>Pushes an sga to <paramref name="destination"/> (see the span overload).</summary>
     public int PushTo(out ulong qt, int qd, in Sga sga, Ipv4Endpoint destination) => PushTo(out qt, qd, sga, AsBytes(destination.ToSockAddr()));
 
     /// <summary>Pops the next datagram, stream bytes or queue item. The result's sga is the caller's to free; on TCP a zero-length pop is end of stream.</summary>
-    public int Pop(out ulong qt, int qd) => Submit(out qt, qd, MessageKind.Pop, default, default, false, asyncOwned: false, out _);
-
-    private int Submit(out ulong qt, int qd, MessageKind kind, in Sga sga, Ipv4Endpoint endpoint, bool hasEndpoint, bool asyncOwned, out TokenSlot? slot)
-        => Submit(out qt, qd, kind, sga, endpoint, hasEndpoint, asyncOwned, detached: false, out slot);
-
-    private int Submit(out ulong qt, int qd, MessageKind kind, in Sga sga, Ipv4Endpoint endpoint, bool hasEndpoint, bool asyncOwned, bool detached, out TokenSlot? slot)
-    {
-        qt = 0;
-        slot = null;
-        var actor = _descriptors.Get(qd);
-        if (actor is null || actor.IsClosed)
-            return Errno.EBADF;
-        if ((kind == MessageKind.Accept || kind == MessageKind.Connect) && actor is not SocketActor)
-            return Errno.ENOTSUP;
-        BufferRef buffer = default;
-        if (kind == MessageKind.Push)
-        {
-            int err = Buffers.Validate(sga, out buffer);
-            if (err != 0)
-                return err;
-            buffer.AddRef();
-        }
-        // Fire-and-forget operations need no token (their result only goes to the Rx streams, Qt 0),
-        // but they count against the same limit so that nothing queues without bound.
-        if (detached)
-        {
-            slot = null;
-            if (Interlocked.Increment(ref _detachedInFlight) > _tokens.Capacity)
-            {
-                Interlocked.Decrement(ref _detachedInFlight);
-                if (kind == MessageKind.Push)
-                    buffer.Release();
-                return Errno.EAGAIN;
-            }
-        }
-        else if (!_tokens.TryAllocate(asyncOwned, out slot))
-        {
-            if (kind == MessageKind.Push)
-                buffer.Release();
-            return Errno.EAGAIN;
-        }
-        qt = slot?.Token ?? 0;
-        var message = new ShardMessage
-        {
-            Kind = kind, Actor = actor, Qt = qt, Sga = sga, Buffer = buffer, Endpoint = endpoint, HasEndpoint = hasEndpoint,
-        };
-        if (!actor.Shard.TryPost(message))
-        {
-            if (kind == MessageKind.Push)
-                buffer.Release();
-            if (slot is not null)
-                _tokens.Release(slot);
-            else
-                Interlocked.Decrement(ref _detachedInFlight);
-            qt = 0;
-            slot = null;
-            return Errno.EAGAIN;
-        }
-        return 0;
-    }
+    public int Pop(out ulong qt, int qd) => _submitter.Submit(qd, Operation.Pop(), Redemption.Wait, out qt, out _);
 
     // ---------------------------------------------------------------- fire-and-forget (Rx-only) operations
 
@@ -386,34 +340,47 @@ public sealed partial class LibOS : IDisposable
     /// runs inside a completion handler on the shard thread: no thread hop, no token, and a post made
     /// on the shard's own thread skips the cross-thread mailbox.
     /// </summary>
-    public int PostPop(int qd) => Submit(out _, qd, MessageKind.Pop, default, default, false, asyncOwned: false, detached: true, out _);
+    public int PostPop(int qd) => _submitter.Submit(qd, Operation.Pop(), Redemption.Detached, out _, out _);
 
     /// <summary>Posts a push whose completion is delivered only on the Rx streams (see <see cref="PostPop"/>).</summary>
-    public int PostPush(int qd, in Sga sga) => Submit(out _, qd, MessageKind.Push, sga, default, false, asyncOwned: false, detached: true, out _);
+    public int PostPush(int qd, in Sga sga) => _submitter.Submit(qd, Operation.Push(sga), Redemption.Detached, out _, out _);
 
     /// <summary>Posts a pushto whose completion is delivered only on the Rx streams (see <see cref="PostPop"/>).</summary>
     public int PostPushTo(int qd, in Sga sga, Ipv4Endpoint destination)
         => _descriptors.Get(qd) is SocketActor
-            ? Submit(out _, qd, MessageKind.Push, sga, destination, true, asyncOwned: false, detached: true, out _)
+            ? _submitter.Submit(qd, Operation.PushTo(sga, destination), Redemption.Detached, out _, out _)
             : Errno.EBADF;
 
     /// <summary>Posts an accept whose completion is delivered only on the Rx streams (see <see cref="PostPop"/>).</summary>
-    public int PostAccept(int qd) => Submit(out _, qd, MessageKind.Accept, default, default, false, asyncOwned: false, detached: true, out _);
+    public int PostAccept(int qd) => _submitter.Submit(qd, Operation.Accept(), Redemption.Detached, out _, out _);
 
     /// <summary>Posts a connect whose completion is delivered only on the Rx streams (see <see cref="PostPop"/>).</summary>
-    public int PostConnect(int qd, Ipv4Endpoint remote) => Submit(out _, qd, MessageKind.Connect, default, remote, true, asyncOwned: false, detached: true, out _);
+    public int PostConnect(int qd, Ipv4Endpoint remote) => _submitter.Submit(qd, Operation.Connect(remote), Redemption.Detached, out _, out _);
 
     // ---------------------------------------------------------------- buffers
 
     /// <summary>
     /// Allocates a buffer of <paramref name="size"/> bytes with headroom for headers, in memory the
-    /// backend can transmit from. A failed allocation (size 0 or above the maximum) has no segments.
+    /// backend can transmit from, zeroed (a buffer never carries an earlier owner's bytes). A failed
+    /// allocation (size 0 or above the maximum) has no segments.
     /// </summary>
     public Sga SgaAlloc(long size)
     {
         if (size <= 0 || size > Buffers.MaxAllocation || IsDisposed)
             return default;
         return Buffers.Allocate((int)size);
+    }
+
+    /// <summary>
+    /// <see cref="SgaAlloc"/> without zeroing, for hot paths that overwrite every byte before pushing
+    /// (as <see cref="GC.AllocateUninitializedArray{T}"/>): the bytes are whatever the buffer's earlier
+    /// owner left there.
+    /// </summary>
+    public Sga SgaAllocUninitialized(long size)
+    {
+        if (size <= 0 || size > Buffers.MaxAllocation || IsDisposed)
+            return default;
+        return Buffers.Allocate((int)size, zero: false);
     }
 
     /// <summary>Frees an sga (drops the caller's reference; a push in flight keeps its own). EINVAL if it is not live.</summary>
@@ -430,142 +397,34 @@ public sealed partial class LibOS : IDisposable
     /// <summary>
     /// Waits for <paramref name="qt"/> to complete and consumes it. Null timeout waits forever, zero
     /// polls once; ETIMEDOUT on expiry; EINVAL for an unknown or consumed token. A failed operation
-    /// still returns 0 with an <see cref="Opcode.Failed"/> result.
+    /// still returns 0 with an <see cref="Opcode.Failed"/> result. On a shard thread (in a completion
+    /// handler) a wait that would block returns EDEADLK: the shard cannot complete what it waits for.
     /// </summary>
-    public int Wait(out QResult result, ulong qt, TimeSpan? timeout = null)
-    {
-        long deadline = Deadline(timeout);
-        int idleRounds = 0;
-        while (true)
-        {
-            int seen = _signal.Version;
-            int err = _tokens.TryConsume(qt, out result);
-            if (err != Errno.EAGAIN)
-                return err;
-            if (!Idle(ref idleRounds, seen, deadline))
-                return Errno.ETIMEDOUT;
-        }
-    }
+    public int Wait(out QResult result, ulong qt, TimeSpan? timeout = null) => _waiter.Wait(out result, qt, timeout);
 
     /// <summary>
     /// Waits until any of <paramref name="qts"/> completes, consumes it and writes its index to
-    /// <paramref name="readyOffset"/>. Other completions stay for later waits.
+    /// <paramref name="readyOffset"/>. Other completions stay for later waits. EDEADLK as for <see cref="Wait"/>.
     /// </summary>
     public int WaitAny(out QResult result, out int readyOffset, ReadOnlySpan<ulong> qts, TimeSpan? timeout = null)
-    {
-        result = default;
-        readyOffset = -1;
-        if (qts.IsEmpty)
-            return Errno.EINVAL;
-        long deadline = Deadline(timeout);
-        int idleRounds = 0;
-        while (true)
-        {
-            int seen = _signal.Version;
-            for (int i = 0; i < qts.Length; i++)
-            {
-                int err = _tokens.TryConsume(qts[i], out result);
-                if (err == 0)
-                {
-                    readyOffset = i;
-                    return 0;
-                }
-                if (err != Errno.EAGAIN)
-                    return err;
-            }
-            if (!Idle(ref idleRounds, seen, deadline))
-                return Errno.ETIMEDOUT;
-        }
-    }
+        => _waiter.WaitAny(out result, out readyOffset, qts, timeout);
 
     /// <summary>
     /// Waits for the next completions of any operation not redeemed otherwise, oldest first, and
-    /// returns up to <c>results.Length</c> of them (at least one unless it times out).
+    /// returns up to <c>results.Length</c> of them (at least one unless it times out). EDEADLK as for <see cref="Wait"/>.
     /// </summary>
-    public int WaitNextN(Span<QResult> results, out int count, TimeSpan? timeout = null)
-    {
-        count = 0;
-        if (results.IsEmpty)
-            return Errno.EINVAL;
-        long deadline = Deadline(timeout);
-        int idleRounds = 0;
-        while (true)
-        {
-            int seen = _signal.Version;
-            while (count < results.Length && _tokens.TryConsumeNext(out results[count]))
-                count++;
-            if (count > 0)
-                return 0;
-            if (!Idle(ref idleRounds, seen, deadline))
-                return Errno.ETIMEDOUT;
-        }
-    }
-
-    private static long Deadline(TimeSpan? timeout)
-        => timeout is null ? long.MaxValue
-            : timeout.Value <= TimeSpan.Zero ? 0
-            : Stopwatch.GetTimestamp() + (long)(timeout.Value.TotalSeconds * Stopwatch.Frequency);
-
-    // Spin, then yield, then park on the completion signal; false once the deadline has passed.
-    private bool Idle(ref int rounds, int seen, long deadline)
-    {
-        if (deadline == 0)
-            return false;
-        long now = Stopwatch.GetTimestamp();
-        if (now >= deadline)
-            return false;
-        rounds++;
-        if (_waitIdle.NeverParks || rounds <= _waitIdle.SpinIterations)
-        {
-            Thread.SpinWait(8);
-            return true;
-        }
-        if (rounds <= _waitIdle.SpinIterations + _waitIdle.YieldIterations)
-        {
-            Thread.Yield();
-            return true;
-        }
-        int timeoutMs = deadline == long.MaxValue ? 1000 : (int)Math.Clamp((deadline - now) * 1000 / Stopwatch.Frequency + 1, 1, 1000);
-        _signal.WaitForChange(seen, timeoutMs);
-        return true;
-    }
+    public int WaitNextN(Span<QResult> results, out int count, TimeSpan? timeout = null) => _waiter.WaitNextN(results, out count, timeout);
 
     // ---------------------------------------------------------------- completions (shard side)
 
     /// <summary>Publishes a completion: Rx subscribers first, then the token's waiter.</summary>
-    internal void Complete(QueueActor actor, in QResult result)
-    {
-        var shard = actor.Shard;
-        var perShard = shard.CompletionSubject;
-        var perActor = actor.CompletionSubjectIfAny;
-        if (perShard.HasObservers || _completions.HasObservers || perActor is { HasObservers: true })
-            Publish(shard, perShard, perActor, result);
-        if (result.Qt == 0)
-            Interlocked.Decrement(ref _detachedInFlight); // a fire-and-forget operation finished
-        else if (_tokens.Complete(result))
-            _signal.Notify();
-    }
+    internal void Complete(QueueActor actor, in QResult result) => _publisher.Complete(actor, result);
 
-    // A throwing subscriber must not disturb the actor that is completing: report it and carry on.
-    private void Publish(Shard shard, Subject<QResult> perShard, Subject<QResult>? perActor, QResult result)
+    // A reclaimed result nobody will collect: its popped data is nobody's now.
+    private void FreeAbandonedData(in QResult result)
     {
-        try
-        {
-            if (perActor is { HasObservers: true })
-                perActor.OnNext(result);
-            if (perShard.HasObservers)
-                perShard.OnNext(result);
-            if (_completions.HasObservers)
-            {
-                // Shards complete concurrently; Rx requires serialized OnNext calls.
-                lock (_publishGate)
-                    _completions.OnNext(result);
-            }
-        }
-        catch (Exception ex)
-        {
-            ReportShardFault(shard, ex);
-        }
+        if (result.Opcode == Opcode.Pop && result.Sga.IsAllocated)
+            SgaFree(result.Sga);
     }
 
     internal void ReportShardFault(Shard shard, Exception exception)
@@ -578,6 +437,17 @@ public sealed partial class LibOS : IDisposable
 
     private Shard NextShard() => _shards[(int)((uint)Interlocked.Increment(ref _nextShard) % (uint)_shards.Length)];
 
+    // 0 for an open socket; EBADF when qd is no open queue; EINVAL for an open queue that is no socket
+    // (the man pages' "refers to an I/O queue that does not support the operation").
+    private int CheckSocket(int qd, out SocketActor socket)
+    {
+        var actor = _descriptors.Get(qd);
+        socket = (actor as SocketActor)!;
+        if (actor is null || actor.IsClosed)
+            return Errno.EBADF;
+        return socket is null ? Errno.EINVAL : 0;
+    }
+
     private bool TryGetSocket(int qd, out SocketActor socket)
     {
         socket = (_descriptors.Get(qd) as SocketActor)!;
@@ -588,17 +458,31 @@ public sealed partial class LibOS : IDisposable
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>Closes every descriptor (pending operations complete with ECANCELED) and stops the shards.</summary>
+    /// <summary>What the last <see cref="Dispose"/> did with open connections (null before it ran).</summary>
+    public ShutdownReport? LastShutdown { get; private set; }
+
+    /// <summary>
+    /// Shuts the libOS down without losing what was pushed: waits (up to
+    /// <see cref="LibOSOptions.ShutdownDrainTimeout"/>) for queued pushes to reach their transport,
+    /// closes every descriptor gracefully (pending pops and accepts complete with ECANCELED), waits for
+    /// the connections to finish (the user-space stack sends, retransmits and exchanges FINs; kernel
+    /// sockets finish in the kernel), resets what is left, then stops the shards. A socket the app set
+    /// to <c>SO_LINGER {on, 0}</c> is still reset at its close, as on Linux. Called on a shard thread
+    /// (which cannot wait for itself) it closes at once.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        foreach (var actor in _descriptors.Snapshot())
+        var open = _descriptors.Snapshot();
+        var drain = new ShutdownDrain(open, Shard.Current is null ? Options.ShutdownDrainTimeout : TimeSpan.Zero);
+        drain.WaitForQueuedPushes();
+        foreach (var actor in open)
             Close(actor.Qd);
+        LastShutdown = drain.WaitForConnections();
         foreach (var shard in _shards)
             shard?.Dispose();
-        _completions.OnCompleted();
-        _completions.Dispose();
+        _publisher?.Dispose();
         Backend.Dispose();
         Buffers.Dispose();
     }

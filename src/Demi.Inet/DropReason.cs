@@ -37,6 +37,11 @@ public enum DropReason
     Ipv4Fragment,
     /// <summary>Source address is broadcast, multicast or zero (martian).</summary>
     Ipv4BadSource,
+    /// <summary>
+    /// Source address that cannot be a neighbour's (RFC 1812 §5.3.7, Linux's martian sources): loopback
+    /// (127/8), this stack's own address, or the on-link subnet's network or broadcast address.
+    /// </summary>
+    Ipv4MartianSource,
     /// <summary>No transport registered for the IP protocol number.</summary>
     Ipv4NoProtocolHandler,
     /// <summary>ICMP message shorter than its header.</summary>

@@ -12,6 +12,8 @@ public sealed class InetCounters
     internal readonly long[] DropCounts = new long[Reasons.Length];
     internal long RxFramesCount;
     internal long TxFramesCount;
+    internal long RxBytesCount;
+    internal long TxBytesCount;
     internal long ArpRequestsSentCount;
     internal long ArpRepliesSentCount;
     internal long IcmpEchoRepliesSentCount;
@@ -42,6 +44,12 @@ public sealed class InetCounters
 
     /// <summary>Frames handed to the NIC.</summary>
     public long TxFrames => Volatile.Read(ref TxFramesCount);
+
+    /// <summary>Bytes of the frames received (Ethernet header included).</summary>
+    public long RxBytes => Volatile.Read(ref RxBytesCount);
+
+    /// <summary>Bytes of the frames handed to the NIC.</summary>
+    public long TxBytes => Volatile.Read(ref TxBytesCount);
 
     /// <summary>ARP requests sent (first tries and retries).</summary>
     public long ArpRequestsSent => Volatile.Read(ref ArpRequestsSentCount);

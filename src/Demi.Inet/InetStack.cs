@@ -47,6 +47,9 @@ public sealed class InetStack : IIpLayer, IDisposable
     private int _icmpErrorTokens = IcmpErrorBurst;
     private long _icmpErrorRefillAt;
     private ushort _ipIdentification;
+    private readonly InternalErrorLog _internalErrorLog;
+    private static long s_internalErrorsInProcess;
+    private static long s_framesLeakedInProcess;
     private bool _disposed;
 
     /// <summary>Creates a stack on <paramref name="nic"/> (which the caller keeps owning and disposes after the stack).</summary>
@@ -68,6 +71,10 @@ public sealed class InetStack : IIpLayer, IDisposable
         LocalAddress = options.LocalAddress;
         Mtu = options.Mtu is { } mtu && mtu < nic.Mtu ? mtu : nic.Mtu;
         Clock = options.Clock;
+        Ports = options.PortSpace ?? new PortSpace(1);
+        if (options.PortShard < 0 || options.PortShard >= Ports.ShardCount)
+            throw new ArgumentOutOfRangeException(nameof(options), $"PortShard {options.PortShard} is outside the port space's {Ports.ShardCount} shards.");
+        PortShard = options.PortShard;
         _prefixMask = options.PrefixLength == 0 ? 0 : uint.MaxValue << (32 - options.PrefixLength);
         _verifyRx = (nic.Offloads & NicOffloads.RxChecksum) == 0;
         _computeTx = (nic.Offloads & NicOffloads.TxChecksum) == 0;
@@ -80,7 +87,14 @@ public sealed class InetStack : IIpLayer, IDisposable
         _udp = new UdpLayer(this, options, Counters);
         _handlers[Ipv4Header.ProtocolUdp] = _udp;
         _metrics = new InetMetrics(Counters, LocalAddress.ToString());
+        _internalErrorLog = new InternalErrorLog(LocalAddress, options.InternalErrorLog);
     }
+
+    /// <summary>Internal errors counted by every stack of this process (except fault-injecting tests'): test suites assert it stays 0.</summary>
+    internal static long InternalErrorsInProcess => Interlocked.Read(ref s_internalErrorsInProcess);
+
+    /// <summary>Frames counted as leaked by every stack of this process (except fault-injecting tests').</summary>
+    internal static long FramesLeakedInProcess => Interlocked.Read(ref s_framesLeakedInProcess);
 
     /// <summary>This stack's IPv4 address.</summary>
     public Ipv4Address LocalAddress { get; }
@@ -138,10 +152,18 @@ public sealed class InetStack : IIpLayer, IDisposable
             ThrowHelper.ThrowInvalidOperation($"IP protocol {handler.Protocol} already has a handler.");
         _handlers[handler.Protocol] = handler;
         _timerHandlers.Add(handler);
+        if (handler is IMeteredProtocol metered)
+            metered.PublishMetrics(_metrics.Meter, _metrics.StackTag);
     }
 
     /// <summary>Creates an unbound UDP socket.</summary>
     public UdpSocket CreateUdpSocket() => _udp.CreateSocket();
+
+    /// <summary>The ports this stack binds in: shared by every shard of a libOS (<see cref="InetStackOptions.PortSpace"/>), else its own.</summary>
+    public PortSpace Ports { get; }
+
+    /// <summary>This stack's shard index in <see cref="Ports"/>.</summary>
+    public int PortShard { get; }
 
     /// <summary>Adds or replaces a static ARP entry.</summary>
     public void AddStaticArpEntry(Ipv4Address address, MacAddress mac) => _arp.Cache.AddStatic(address, mac);
@@ -206,6 +228,8 @@ public sealed class InetStack : IIpLayer, IDisposable
         _txCompletionsFlushing = completions;
         int sent = _nic.Transmit(_tx.AsSpan(0, count));
         Counters.TxFramesCount += sent;
+        for (int i = 0; i < sent; i++)
+            Counters.TxBytesCount += _tx[i].Length; // the window struct is ours to read; its bytes are the NIC's now
         for (int i = sent; i < count; i++)
         {
             _tx[i].Release();
@@ -231,6 +255,7 @@ public sealed class InetStack : IIpLayer, IDisposable
     private void ProcessFrame(PacketBuffer frame, long now)
     {
         Counters.RxFramesCount++;
+        Counters.RxBytesCount += frame.Length;
         _rxFrameOwned = true;
         try
         {
@@ -259,15 +284,23 @@ public sealed class InetStack : IIpLayer, IDisposable
                     break;
             }
         }
-        catch (Exception)
+        catch (Exception e)
         {
             // A parser or handler bug must not take the shard down. Release the frame if no handler took
             // it yet; otherwise whoever holds it may still use it, so it can only be counted as leaked.
             Counters.Drop(DropReason.InternalError);
-            if (_rxFrameOwned)
-                frame.Release();
-            else
+            bool leaked = !_rxFrameOwned;
+            if (leaked)
                 Counters.FramesLeakedCount++;
+            else
+                frame.Release();
+            if (!_options.InjectsFaults)
+            {
+                Interlocked.Increment(ref s_internalErrorsInProcess);
+                if (leaked)
+                    Interlocked.Increment(ref s_framesLeakedInProcess);
+            }
+            _internalErrorLog.Report(e, leaked, now);
         }
         _rxFrameOwned = false;
     }
@@ -293,6 +326,11 @@ public sealed class InetStack : IIpLayer, IDisposable
             Drop(packet, DropReason.Ipv4BadSource);
             return;
         }
+        if (IsMartianSource(ip.Source))
+        {
+            Drop(packet, DropReason.Ipv4MartianSource);
+            return;
+        }
         if (ip.IsFragment)
         {
             Drop(packet, DropReason.Ipv4Fragment);
@@ -316,6 +354,22 @@ public sealed class InetStack : IIpLayer, IDisposable
         Counters.IpPacketsDeliveredCount++;
         HandOff();
         handler.Receive(ip.Source, ip.Destination, packet, !_verifyRx);
+    }
+
+    /// <summary>A source no neighbour can have: loopback, ours, or the subnet's network or broadcast address (as Linux drops them).</summary>
+    private bool IsMartianSource(Ipv4Address source)
+        => source.IsLoopback || source == LocalAddress || IsSubnetBroadcastOrNetwork(source.Value);
+
+    /// <summary>
+    /// Whether <paramref name="address"/> is the on-link subnet's broadcast or network address. Only for
+    /// prefixes up to /30: in a /31 (RFC 3021) and /32 every address is a host.
+    /// </summary>
+    private bool IsSubnetBroadcastOrNetwork(uint address)
+    {
+        if (_prefixMask == 0 || _options.PrefixLength > 30 || (address & _prefixMask) != (LocalAddress.Value & _prefixMask))
+            return false;
+        uint host = address & ~_prefixMask;
+        return host == 0 || host == ~_prefixMask;
     }
 
     private void ReceiveIcmp(in Ipv4Header ip, PacketBuffer message)
@@ -448,7 +502,9 @@ public sealed class InetStack : IIpLayer, IDisposable
         // DF set: the stack never fragments (RFC 791 identification still unique per packet).
         new Ipv4Header(Ipv4Header.MinLength, 0, (ushort)total, _ipIdentification++, Ipv4Header.FlagDontFragment, _options.Ttl, protocol, 0, LocalAddress, destination)
             .Write(segment.Prepend(Ipv4Header.MinLength), _computeTx);
-        if (destination.IsBroadcast)
+        // Broadcasts go to the link's broadcast address: never ask ARP for them (the subnet's network
+        // address counts as a broadcast too, as in Linux's local routing table).
+        if (destination.IsBroadcast || IsSubnetBroadcastOrNetwork(destination.Value))
         {
             SendFrame(segment, MacAddress.Broadcast, EthernetHeader.EtherTypeIpv4, completion, tag, reportSuccess: false);
             return 0;

@@ -70,10 +70,32 @@ public sealed class InetStackOptions
     public int? Seed { get; set; }
 
     /// <summary>
+    /// The port space shared with the other shards of the libOS (<see cref="InetBackend"/> sets it);
+    /// null gives the stack one of its own.
+    /// </summary>
+    public PortSpace? PortSpace { get; set; }
+
+    /// <summary>The stack's shard index in <see cref="PortSpace"/> (its ephemeral ports are those with <c>port % shards == PortShard</c>).</summary>
+    public int PortShard { get; set; }
+
+    /// <summary>
     /// When set, every frame sent and received is written to this pcap file. Under <see cref="InetBackend"/>
     /// with several queues, shard <c>i</c> writes <c>name.shard{i}.pcap</c>.
     /// </summary>
     public string? CapturePath { get; set; }
+
+    /// <summary>
+    /// Where the stack reports a bug it caught (an exception while processing a frame, counted as
+    /// <see cref="DropReason.InternalError"/>): the first few of each stack, then at most one a second
+    /// with the number suppressed meanwhile. Null writes to standard error.
+    /// </summary>
+    public Action<string>? InternalErrorLog { get; set; }
+
+    /// <summary>
+    /// Tests that inject faults into handlers on purpose set this so that their stack's caught exceptions
+    /// stay out of <see cref="InetStack.InternalErrorsInProcess"/> (which the test suites assert is zero).
+    /// </summary>
+    internal bool InjectsFaults { get; set; }
 
     /// <summary>The stack's clock (a <see cref="ManualInetClock"/> in tests).</summary>
     public InetClock Clock { get; set; } = InetClock.System;

@@ -49,7 +49,8 @@ public sealed class TransmitAndOwnershipTests
     [Fact]
     public void FrameIsReleasedWhenProcessingThrowsBeforeAHandlerTookIt()
     {
-        using var net = new TwoStacks();
+        var log = new List<string>();
+        using var net = new TwoStacks(configureA: o => { o.InjectsFaults = true; o.InternalErrorLog = log.Add; });
         var s = net.A.CreateUdpSocket();
         s.Observer = new ThrowingObserver();
         Assert.Equal(0, s.Bind(new Ipv4Endpoint(Ipv4Address.Any, 4000)));
@@ -66,12 +67,15 @@ public sealed class TransmitAndOwnershipTests
         Assert.Equal(1, net.A.Counters[DropReason.InternalError]);
         Assert.Equal(0, net.A.Counters.FramesLeaked);
         Assert.Equal(available, net.A.Pool.Available);
+        // The caught bug is loud: logged with its exception.
+        Assert.Contains(log, line => line.Contains("observer bug") && line.Contains("released"));
     }
 
     [Fact]
     public void FrameAHandlerTookBeforeThrowingIsCountedAsLeaked()
     {
-        using var net = new TwoStacks();
+        var log = new List<string>();
+        using var net = new TwoStacks(configureA: o => { o.InjectsFaults = true; o.InternalErrorLog = log.Add; });
         net.A.RegisterProtocol(new ThrowingHandler());
         Assert.True(net.Raw.TransmitCopy(Frames.Ipv4(TwoStacks.MacRaw, TwoStacks.MacA, TwoStacks.AddressRaw, TwoStacks.AddressA, 200, "payload"u8)));
         net.Pump();
@@ -81,5 +85,26 @@ public sealed class TransmitAndOwnershipTests
         net.Raw.TransmitCopy(Frames.EchoRequest(TwoStacks.MacRaw, TwoStacks.MacA, TwoStacks.AddressRaw, TwoStacks.AddressA, 1, 1, "ping"u8));
         net.Pump();
         Assert.Equal(1, net.A.Counters.IcmpEchoRepliesSent);
+        Assert.Single(log, line => line.Contains("handler bug") && line.Contains("leaked"));
+    }
+
+    [Fact]
+    public void InternalErrorLogIsRateLimited()
+    {
+        var log = new List<string>();
+        using var net = new TwoStacks(configureA: o => { o.InjectsFaults = true; o.InternalErrorLog = log.Add; });
+        net.A.RegisterProtocol(new ThrowingHandler());
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.True(net.Raw.TransmitCopy(Frames.Ipv4(TwoStacks.MacRaw, TwoStacks.MacA, TwoStacks.AddressRaw, TwoStacks.AddressA, 200, "payload"u8)));
+            net.Pump();
+        }
+        Assert.Equal(100, net.A.Counters[DropReason.InternalError]);
+        Assert.Equal(5, log.Count); // a burst, then at most one a second (the manual clock stands still)
+        net.Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(net.Raw.TransmitCopy(Frames.Ipv4(TwoStacks.MacRaw, TwoStacks.MacA, TwoStacks.AddressRaw, TwoStacks.AddressA, 200, "payload"u8)));
+        net.Pump();
+        Assert.Equal(6, log.Count);
+        Assert.Contains("95 more suppressed", log[^1]);
     }
 }

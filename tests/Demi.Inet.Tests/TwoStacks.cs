@@ -26,9 +26,14 @@ internal sealed class TwoStacks : IDisposable
         var b = new InetStackOptions { LocalAddress = AddressB, Clock = Clock, Seed = seed + 1 };
         configureA?.Invoke(a);
         configureB?.Invoke(b);
+        _checkA = !a.InjectsFaults;
+        _checkB = !b.InjectsFaults;
         A = new InetStack(NicA, a);
         B = new InetStack(NicB, b);
     }
+
+    private readonly bool _checkA;
+    private readonly bool _checkB;
 
     public ManualInetClock Clock { get; }
     public VirtualWire Wire { get; }
@@ -93,6 +98,11 @@ internal sealed class TwoStacks : IDisposable
 
     public void Dispose()
     {
+        // Every test on two stacks ends with no caught bug (stacks that inject faults on purpose excepted).
+        if (_checkA)
+            Demi.Tests.Shared.StackHealth.AssertClean(A);
+        if (_checkB)
+            Demi.Tests.Shared.StackHealth.AssertClean(B);
         A.Dispose();
         B.Dispose();
         Wire.Dispose();

@@ -11,7 +11,10 @@ public sealed class DemiMemoryQueue : DemiQueue
     /// <summary>Creates a memory queue on <paramref name="libOS"/>.</summary>
     public static DemiMemoryQueue Create(LibOS libOS)
     {
-        Check(libOS.Queue(out int qd));
+        Check(libOS.Queue(out int qd), nameof(Create), "memory queue");
         return new DemiMemoryQueue(libOS, qd);
     }
+
+    /// <inheritdoc />
+    protected override string DescribeEndpoint() => "memory queue";
 }

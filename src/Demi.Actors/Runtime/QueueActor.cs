@@ -57,12 +57,22 @@ public abstract class QueueActor
     /// <summary>The stream if anybody asked for it (publishing checks this without creating one).</summary>
     internal System.Reactive.Subjects.Subject<QResult>? CompletionSubjectIfAny => Volatile.Read(ref _completions);
 
+    /// <summary>
+    /// True while pushes are queued or pushed bytes are not yet handed off for good (sent, or on the
+    /// stack's TCP acknowledged). Read on the shard thread; <see cref="LibOS.DrainAsync"/> waits for it.
+    /// </summary>
+    protected internal virtual bool HasUnsentData => false;
+
     /// <summary>Called on the shard thread once, before any other message (register fds here).</summary>
     protected internal virtual void OnAttached()
     {
     }
 
-    /// <summary>A push (or pushto) arrived. Complete it with <see cref="CompletePush"/> or <see cref="Fail"/>.</summary>
+    /// <summary>
+    /// A push (or pushto) arrived. Complete it with <see cref="CompletePush"/> or <see cref="Fail"/>. Hand
+    /// the request's buffer reference on (or release it) only as the last step: if this method throws, the
+    /// runtime releases the reference and fails the push with EIO.
+    /// </summary>
     protected internal abstract void OnPush(in PushRequest request);
 
     /// <summary>A pop arrived. Complete it with a Pop result carrying the data, or fail it.</summary>
@@ -73,6 +83,17 @@ public abstract class QueueActor
     /// buffers) and free the actor's resources. Runs on the shard thread; the caller of Close waits for it.
     /// </summary>
     protected internal abstract void OnClose();
+
+    /// <summary>
+    /// True after <see cref="OnClose"/> while the connection still finishes in the background (a user-space
+    /// TCP sending what was pushed and exchanging FINs); the libOS's shutdown waits for it. Shard thread.
+    /// </summary>
+    protected internal virtual bool IsFinishing => false;
+
+    /// <summary>The shutdown's drain timeout passed while <see cref="IsFinishing"/>: reset what is left. Shard thread.</summary>
+    protected internal virtual void OnDrainTimedOut()
+    {
+    }
 
     /// <summary>Publishes a completion.</summary>
     protected void Complete(in QResult result) => LibOS.Complete(this, result);

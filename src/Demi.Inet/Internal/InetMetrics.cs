@@ -16,6 +16,7 @@ internal sealed class InetMetrics : IDisposable
     {
         _meter = new Meter(MeterName);
         var stackTag = new KeyValuePair<string, object?>("demi.inet.local", local);
+        StackTag = stackTag;
         _meter.CreateObservableCounter("demi.inet.drops", () => Drops(counters, stackTag), "{frame}", "Frames dropped, by reason");
         _meter.CreateObservableCounter("demi.inet.rx.frames", () => new Measurement<long>(counters.RxFrames, stackTag), "{frame}", "Frames received");
         _meter.CreateObservableCounter("demi.inet.tx.frames", () => new Measurement<long>(counters.TxFrames, stackTag), "{frame}", "Frames sent");
@@ -26,6 +27,12 @@ internal sealed class InetMetrics : IDisposable
         _meter.CreateObservableCounter("demi.inet.udp.received", () => new Measurement<long>(counters.UdpDatagramsReceived, stackTag), "{datagram}", "UDP datagrams delivered to sockets");
         _meter.CreateObservableCounter("demi.inet.udp.sent", () => new Measurement<long>(counters.UdpDatagramsSent, stackTag), "{datagram}", "UDP datagrams sent");
     }
+
+    /// <summary>The meter, for transports that publish their own instruments beside the stack's.</summary>
+    public Meter Meter => _meter;
+
+    /// <summary>The tag naming this stack (its address) on every measurement.</summary>
+    public KeyValuePair<string, object?> StackTag { get; }
 
     private static IEnumerable<Measurement<long>> Drops(InetCounters counters, KeyValuePair<string, object?> stackTag)
     {

@@ -15,6 +15,9 @@ internal sealed class InetUdpSocketActor : SocketActor, IUdpSocketObserver
     private readonly Queue<ulong> _pendingPops = new(64);
     // Pushes waiting for ARP, by the actor's own tag: qt cannot be the key (fire-and-forget pushes all have qt 0).
     private readonly Dictionary<ulong, PendingPush> _pendingPushes = new(64);
+
+    /// <inheritdoc />
+    protected internal override bool HasUnsentData => _pendingPushes.Count > 0;
     private ulong _lastTag;
     private InetShardDriver? _driver;
     private UdpSocket? _socket;

@@ -1,5 +1,6 @@
 using Demi.Buffers;
 using Demi.Inet.Nic;
+using Demi.Inet.Internal;
 using Demi.Inet.Tcp.Internal;
 
 namespace Demi.Inet.Tcp;
@@ -10,7 +11,7 @@ namespace Demi.Inet.Tcp;
 /// the shard that drives the IPv4 layer calls <see cref="Receive"/>, <see cref="OnTimer"/> and the
 /// <see cref="TcpSocket"/> API from one thread. Nothing on the per-segment path allocates.
 /// </summary>
-public sealed class TcpLayer : IIpProtocolHandler
+public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
 {
     private readonly Dictionary<ConnectionKey, TcpSocket> _connections = new();
     // Sockets bound to each local port (listeners and explicitly bound sockets).
@@ -25,10 +26,24 @@ public sealed class TcpLayer : IIpProtocolHandler
     private long _challengeWindowStart;
     private int _challengeCount;
 
-    /// <summary>Creates the TCP layer over an IPv4 layer (which must then register it as protocol 6).</summary>
+    /// <summary>
+    /// Creates the TCP layer over an IPv4 layer (which must then register it as protocol 6). Its ports
+    /// come from the stack's <see cref="InetStack.Ports"/> (shared by every shard of a libOS), or from
+    /// a port space of its own over another IPv4 layer.
+    /// </summary>
     public TcpLayer(IIpLayer ip, TcpConfig? config = null)
+        : this(ip, config, (ip as InetStack)?.Ports ?? new PortSpace(1), (ip as InetStack)?.PortShard ?? 0)
+    {
+    }
+
+    /// <summary>Creates the TCP layer of shard <paramref name="shard"/> of <paramref name="ports"/>.</summary>
+    public TcpLayer(IIpLayer ip, TcpConfig? config, PortSpace ports, int shard)
     {
         Ip = ip ?? throw new ArgumentNullException(nameof(ip));
+        Ports = ports ?? throw new ArgumentNullException(nameof(ports));
+        ArgumentOutOfRangeException.ThrowIfNegative(shard);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shard, ports.ShardCount);
+        PortShard = shard;
         Config = config ?? new TcpConfig();
         _random = Config.RandomSeed is int seed ? new Random(seed) : new Random();
         int room = ip.HeaderRoom + TcpHeaderWriter.MaxHeaderLength;
@@ -41,6 +56,12 @@ public sealed class TcpLayer : IIpProtocolHandler
     /// <summary>The IPv4 layer below.</summary>
     public IIpLayer Ip { get; }
 
+    /// <summary>The libOS-wide port space binds and ephemeral ports come from.</summary>
+    public PortSpace Ports { get; }
+
+    /// <summary>This layer's shard in <see cref="Ports"/> (its ephemeral ports are those with <c>port % shards == PortShard</c>).</summary>
+    public int PortShard { get; }
+
     /// <summary>Settings (change before creating sockets).</summary>
     public TcpConfig Config { get; }
 
@@ -50,11 +71,28 @@ public sealed class TcpLayer : IIpProtocolHandler
     /// <inheritdoc />
     public byte Protocol => 6;
 
+    void IMeteredProtocol.PublishMetrics(System.Diagnostics.Metrics.Meter meter, KeyValuePair<string, object?> stackTag)
+        => TcpMetrics.Publish(Statistics, meter, stackTag);
+
     /// <summary>MSS this stack announces: the link MTU minus 40, bounded by the pool's buffer size.</summary>
     public int LocalMss { get; }
 
     /// <summary>Connections in the connection table (TIME_WAIT and orphans included).</summary>
     public int ConnectionCount => _connections.Count;
+
+    /// <summary>
+    /// Adds the number of connections in each <see cref="TcpState"/> to <paramref name="counts"/>
+    /// (indexed by state). Call it on the stack's shard thread (metrics do, through Shard.Invoke).
+    /// </summary>
+    public void CountConnectionsByState(Span<int> counts)
+    {
+        foreach (var connection in _connections.Values)
+        {
+            int state = (int)connection.State;
+            if ((uint)state < (uint)counts.Length)
+                counts[state]++;
+        }
+    }
 
     /// <summary>Sockets the application created or accepted and has not closed yet.</summary>
     public int OpenSockets { get; internal set; }
@@ -109,9 +147,16 @@ public sealed class TcpLayer : IIpProtocolHandler
     {
         Statistics.SegmentsReceived++;
         var span = segment.Span;
-        if (!TcpSegment.TryParse(span, out var seg))
+        var parseError = TcpSegment.Parse(span, out var seg);
+        if (parseError != TcpParseError.None)
         {
             Statistics.MalformedDropped++;
+            switch (parseError)
+            {
+                case TcpParseError.Truncated: Statistics.TruncatedDropped++; break;
+                case TcpParseError.BadDataOffset: Statistics.BadDataOffsetDropped++; break;
+                default: Statistics.BadOptionsDropped++; break;
+            }
             segment.Release();
             return;
         }
@@ -125,6 +170,7 @@ public sealed class TcpLayer : IIpProtocolHandler
             || seg.SourcePort == 0 || seg.DestinationPort == 0)
         {
             Statistics.MalformedDropped++; // RFC 9293 §3.9: never answer (or reset) such segments
+            Statistics.BadAddressDropped++;
             segment.Release();
             return;
         }
@@ -228,10 +274,13 @@ public sealed class TcpLayer : IIpProtocolHandler
 
     internal bool IsInUse(ConnectionKey key) => _connections.ContainsKey(key);
 
-    internal void Register(TcpSocket socket, ConnectionKey key)
+    /// <summary>Adds a connection to the table; <paramref name="portCounted"/> when <see cref="PickConnectPort"/> already counted it in the port space.</summary>
+    internal void Register(TcpSocket socket, ConnectionKey key, bool portCounted)
     {
         _connections.Add(key, socket);
         _localPortUse[key.LocalPort] = _localPortUse.GetValueOrDefault(key.LocalPort) + 1;
+        if (!portCounted)
+            Ports.AddConnection(key.LocalPort);
     }
 
     internal void Unregister(TcpSocket socket, ConnectionKey key)
@@ -244,47 +293,43 @@ public sealed class TcpLayer : IIpProtocolHandler
                 _localPortUse.Remove(key.LocalPort);
             else
                 _localPortUse[key.LocalPort] = use;
+            Ports.RemoveConnection(key.LocalPort);
         }
     }
 
-    /// <summary>Binds <paramref name="socket"/> to <paramref name="endpoint"/> (port 0: a random free ephemeral port).</summary>
+    /// <summary>
+    /// Binds <paramref name="socket"/> to <paramref name="endpoint"/> in the libOS-wide port space
+    /// (port 0: a random free ephemeral port naming this shard). EADDRINUSE, EADDRNOTAVAIL.
+    /// </summary>
     internal int Bind(TcpSocket socket, ref Ipv4Endpoint endpoint)
     {
         if (!endpoint.Address.IsAny && endpoint.Address != Ip.LocalAddress)
             return Errno.EADDRNOTAVAIL;
-        ushort port = endpoint.Port;
-        if (port == 0)
-        {
-            port = PickEphemeral(p => !_bound.ContainsKey(p) && !_localPortUse.ContainsKey(p));
-            if (port == 0)
-                return Errno.EADDRINUSE;
-        }
-        else if (_bound.TryGetValue(port, out var others))
-        {
-            foreach (var other in others)
-            {
-                bool overlap = other.LocalEndpoint.Address.IsAny || endpoint.Address.IsAny || other.LocalEndpoint.Address == endpoint.Address;
-                if (!overlap)
-                    continue;
-                // SO_REUSEADDR on both lets a socket share the port unless the other one listens.
-                if (socket.ReuseAddress && other.ReuseAddress && other.State != TcpState.Listen)
-                    continue;
-                return Errno.EADDRINUSE;
-            }
-        }
-        if (!socket.ReuseAddress && _localPortUse.ContainsKey(port) && endpoint.Port != 0)
-            return Errno.EADDRINUSE; // connections (e.g. TIME_WAIT) still use the port
+        int rc = Ports.Bind(PortSpace.ProtocolTcp, socket, endpoint.Address, endpoint.Port, PortShard, socket.ReuseAddress,
+            Config.EphemeralPortFirst, Config.EphemeralPortLast, _random, out ushort port);
+        if (rc != 0)
+            return rc;
+        AddLocal(socket, port);
+        endpoint = new Ipv4Endpoint(endpoint.Address, port);
+        return 0;
+    }
+
+    /// <summary>Checks with the port space that <paramref name="socket"/> may listen on its port (a port has one listener).</summary>
+    internal int StartListening(TcpSocket socket, ushort port) => Ports.Listen(socket, port, allShards: false);
+
+    /// <summary>Adds <paramref name="socket"/> to this layer's table of sockets on <paramref name="port"/> (where segments find listeners).</summary>
+    internal void AddLocal(TcpSocket socket, ushort port)
+    {
         if (!_bound.TryGetValue(port, out var list))
         {
             list = new List<TcpSocket>(2);
             _bound.Add(port, list);
         }
         list.Add(socket);
-        endpoint = new Ipv4Endpoint(endpoint.Address, port);
-        return 0;
     }
 
-    internal void Unbind(TcpSocket socket, ushort port)
+    /// <summary>Removes a binding; a listener replica (see <see cref="TcpSocket.ListenReplica"/>) has none in the port space.</summary>
+    internal void Unbind(TcpSocket socket, ushort port, bool replica = false)
     {
         if (_bound.TryGetValue(port, out var list))
         {
@@ -292,27 +337,18 @@ public sealed class TcpLayer : IIpProtocolHandler
             if (list.Count == 0)
                 _bound.Remove(port);
         }
+        if (!replica)
+            Ports.Unbind(PortSpace.ProtocolTcp, socket, port);
     }
 
-    /// <summary>An ephemeral port for an active open to <paramref name="remote"/>: free in the bind table, unique 4-tuple.</summary>
+    /// <summary>
+    /// An ephemeral port for an active open to <paramref name="remote"/>: one naming this shard, bound by
+    /// no socket in the libOS, with a unique 4-tuple; counted as a connection in the port space. 0 when
+    /// the range is exhausted.
+    /// </summary>
     internal ushort PickConnectPort(uint localAddress, Ipv4Endpoint remote)
-        => PickEphemeral(p => !_bound.ContainsKey(p)
-                              && !_connections.ContainsKey(new ConnectionKey(localAddress, p, remote.Address.Value, remote.Port)));
-
-    private ushort PickEphemeral(Func<ushort, bool> free)
-    {
-        // Random start, then a linear walk (RFC 6056 algorithm 1-like): unpredictable and complete.
-        int first = Config.EphemeralPortFirst, last = Config.EphemeralPortLast;
-        int range = last - first + 1;
-        int start = _random.Next(range);
-        for (int i = 0; i < range; i++)
-        {
-            ushort port = (ushort)(first + (start + i) % range);
-            if (free(port))
-                return port;
-        }
-        return 0;
-    }
+        => Ports.ReserveConnectPort(PortShard, Config.EphemeralPortFirst, Config.EphemeralPortLast, _random,
+            p => !_bound.ContainsKey(p) && !_connections.ContainsKey(new ConnectionKey(localAddress, p, remote.Address.Value, remote.Port)));
 
     /// <summary>RFC 5961 §7: a layer-wide budget of challenge ACKs per second.</summary>
     internal bool AllowChallengeAck()

@@ -14,7 +14,16 @@ public sealed class TcpStatistics
     public long Retransmissions;
     public long RetransmitTimeouts;
     public long FastRetransmits;
+    /// <summary>Segments dropped as malformed: the sum of the four reasons below.</summary>
     public long MalformedDropped;
+    /// <summary>Segments shorter than the fixed header.</summary>
+    public long TruncatedDropped;
+    /// <summary>Segments whose data offset is below 5 or beyond the segment.</summary>
+    public long BadDataOffsetDropped;
+    /// <summary>Segments with a malformed option (runs past the header, length below 2, wrong length for its kind).</summary>
+    public long BadOptionsDropped;
+    /// <summary>Segments from or to a broadcast, multicast or zero address, or with port 0 (never answered).</summary>
+    public long BadAddressDropped;
     public long ChecksumErrors;
     /// <summary>Segments for no connection and no listener (answered by RST).</summary>
     public long NoPortDropped;

@@ -38,6 +38,8 @@ public sealed class TcpLibOSTests
 
         public void Dispose()
         {
+            Demi.Tests.Shared.StackHealth.AssertClean(Server);
+            Demi.Tests.Shared.StackHealth.AssertClean(Client);
             Client.Dispose();
             Server.Dispose();
             Wire.Dispose();
@@ -118,6 +120,58 @@ public sealed class TcpLibOSTests
         Assert.Equal(0, pair.Client.SgaFree(eof.Sga));
         Assert.Equal(0, pair.Client.Close(client));
         Assert.Equal(0, pair.Server.Close(listener));
+    }
+
+    /// <summary>
+    /// A server driven from its shard's completion stream (as <c>demi echo server</c> is) closes each
+    /// connection from the handler of its end-of-stream pop. The pop queue must not be touched after that
+    /// completion (it was: "Queue empty" from DrainPops, swallowed as one InternalError per connection).
+    /// </summary>
+    [Fact]
+    public void ServerClosingFromItsEndOfStreamHandler_CountsNoInternalError()
+    {
+        using var pair = new Pair();
+        Assert.Equal(0, pair.Server.Socket(out int listener, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
+        Assert.Equal(0, pair.Server.Bind(listener, new Ipv4Endpoint(Ipv4Address.Any, 12)));
+        Assert.Equal(0, pair.Server.Listen(listener, 16));
+        int closed = 0, received = 0;
+        using var subscription = pair.Server.Shards[0].Completions.Subscribe(result =>
+        {
+            switch (result.Opcode)
+            {
+                case Opcode.Accept:
+                    pair.Server.PostPop(result.AcceptedQd);
+                    pair.Server.PostAccept(listener);
+                    break;
+                case Opcode.Pop when result.Sga.Segment.Length == 0:
+                    pair.Server.SgaFree(result.Sga);
+                    pair.Server.Close(result.Qd);
+                    Interlocked.Increment(ref closed);
+                    break;
+                case Opcode.Pop:
+                    Interlocked.Add(ref received, (int)result.Sga.Segment.Length);
+                    pair.Server.SgaFree(result.Sga);
+                    pair.Server.PostPop(result.Qd);
+                    break;
+            }
+        });
+        Assert.Equal(0, pair.Server.PostAccept(listener));
+        const int connections = 10;
+        for (int i = 0; i < connections; i++)
+        {
+            Assert.Equal(0, pair.Client.Socket(out int client, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
+            Assert.Equal(0, pair.Client.Connect(out var connectQt, client, new Ipv4Endpoint(ServerAddress, 12)));
+            WaitOk(pair.Client, connectQt);
+            var sga = pair.Client.SgaAlloc(100);
+            Assert.Equal(0, pair.Client.Push(out var pushQt, client, sga));
+            WaitOk(pair.Client, pushQt);
+            Assert.Equal(0, pair.Client.SgaFree(sga));
+            Assert.Equal(0, pair.Client.Close(client));
+        }
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref closed) == connections, Timeout), $"server closed {closed} of {connections}");
+        Assert.Equal(connections * 100, Volatile.Read(ref received));
+        var stack = InetBackend.StackOf(pair.Server.Shards[0])!;
+        Assert.Equal(0, stack.Counters[DropReason.InternalError]);
     }
 
     [Fact]

@@ -39,15 +39,18 @@ internal struct TcpSegment
     public readonly uint SegmentLength => (uint)PayloadLength + (Syn ? 1u : 0u) + (Fin ? 1u : 0u);
 
     /// <summary>Parses a header; false when the segment is malformed (too short, bad offset, bad option).</summary>
-    public static bool TryParse(ReadOnlySpan<byte> data, out TcpSegment segment)
+    public static bool TryParse(ReadOnlySpan<byte> data, out TcpSegment segment) => Parse(data, out segment) == TcpParseError.None;
+
+    /// <summary>Parses a header and says what was wrong with a malformed one.</summary>
+    public static TcpParseError Parse(ReadOnlySpan<byte> data, out TcpSegment segment)
     {
         segment = default;
         segment.WindowScale = -1;
         if (data.Length < MinHeaderLength)
-            return false;
+            return TcpParseError.Truncated;
         int headerLength = (data[12] >> 4) * 4;
         if (headerLength < MinHeaderLength || headerLength > data.Length)
-            return false;
+            return TcpParseError.BadDataOffset;
         segment.SourcePort = BinaryPrimitives.ReadUInt16BigEndian(data);
         segment.DestinationPort = BinaryPrimitives.ReadUInt16BigEndian(data[2..]);
         segment.Seq = BinaryPrimitives.ReadUInt32BigEndian(data[4..]);
@@ -56,7 +59,7 @@ internal struct TcpSegment
         segment.Window = BinaryPrimitives.ReadUInt16BigEndian(data[14..]);
         segment.HeaderLength = headerLength;
         segment.PayloadLength = data.Length - headerLength;
-        return ParseOptions(data[MinHeaderLength..headerLength], ref segment);
+        return ParseOptions(data[MinHeaderLength..headerLength], ref segment) ? TcpParseError.None : TcpParseError.BadOptions;
     }
 
     private static bool ParseOptions(ReadOnlySpan<byte> options, ref TcpSegment segment)
@@ -115,4 +118,16 @@ internal struct TcpSegment
         }
         return true;
     }
+}
+
+/// <summary>Why a TCP header did not parse.</summary>
+internal enum TcpParseError
+{
+    None,
+    /// <summary>Shorter than the 20-byte fixed header.</summary>
+    Truncated,
+    /// <summary>Data offset below 5 words or beyond the segment.</summary>
+    BadDataOffset,
+    /// <summary>An option running past the header, shorter than 2, or a known option with a wrong length.</summary>
+    BadOptions,
 }

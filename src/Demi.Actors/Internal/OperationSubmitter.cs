@@ -1,0 +1,95 @@
+using Demi.Buffers;
+using Demi.Runtime;
+
+namespace Demi.Internal;
+
+/// <summary>
+/// The submission side of the queue API: validates an operation on the caller's thread, takes what it
+/// holds while in flight (a token or a detached place, a reference on a pushed buffer) and posts it to
+/// the shard that owns the descriptor. Anything taken is given back if the post fails.
+/// </summary>
+internal sealed class OperationSubmitter
+{
+    private readonly DescriptorTable _descriptors;
+    private readonly BufferManager _buffers;
+    private readonly TokenTable _tokens;
+    private readonly DetachedOperations _detached;
+
+    public OperationSubmitter(DescriptorTable descriptors, BufferManager buffers, TokenTable tokens, DetachedOperations detached)
+    {
+        _descriptors = descriptors;
+        _buffers = buffers;
+        _tokens = tokens;
+        _detached = detached;
+    }
+
+    /// <summary>
+    /// Posts <paramref name="operation"/> on <paramref name="qd"/>. 0 with the token (0 when
+    /// <see cref="Redemption.Detached"/>) and, for <see cref="Redemption.Await"/>, the slot to await;
+    /// EBADF, ENOTSUP, a buffer's EINVAL, or EAGAIN when no token or mailbox place is free.
+    /// </summary>
+    public int Submit(int qd, in Operation operation, Redemption redemption, out ulong qt, out TokenSlot? slot)
+    {
+        qt = 0;
+        slot = null;
+        var actor = _descriptors.Get(qd);
+        if (actor is null || actor.IsClosed)
+            return Errno.EBADF;
+        var kind = operation.Kind;
+        int unsupported = CheckSupported(actor, kind);
+        if (unsupported != 0)
+            return unsupported;
+        BufferRef buffer = default;
+        if (kind == MessageKind.Push)
+        {
+            int err = _buffers.Validate(operation.Sga, out buffer);
+            if (err != 0)
+                return err;
+            buffer.AddRef();
+        }
+        if (!TryTakeToken(redemption, out slot))
+        {
+            if (kind == MessageKind.Push)
+                buffer.Release();
+            return Errno.EAGAIN;
+        }
+        qt = slot?.Token ?? 0;
+        var message = new ShardMessage
+        {
+            Kind = kind, Actor = actor, Qt = qt, Sga = operation.Sga, Buffer = buffer,
+            Endpoint = operation.Endpoint, HasEndpoint = operation.HasEndpoint,
+        };
+        if (actor.Shard.TryPost(message))
+            return 0;
+        if (kind == MessageKind.Push)
+            buffer.Release();
+        if (slot is not null)
+            _tokens.Release(slot);
+        else
+            _detached.Release();
+        qt = 0;
+        slot = null;
+        return Errno.EAGAIN;
+    }
+
+    // demi_accept(3) and demi_connect(3): EINVAL at call time for a queue that does not support the
+    // operation: accept on anything but a listening stream socket, connect on a memory queue or a listener.
+    private static int CheckSupported(QueueActor actor, MessageKind kind) => kind switch
+    {
+        MessageKind.Accept when actor is not SocketActor { SocketType: SocketConstants.SOCK_STREAM, IsListening: true } => Errno.EINVAL,
+        MessageKind.Connect when actor is not SocketActor { IsListening: false } => Errno.EINVAL,
+        _ => 0,
+    };
+
+    private bool TryTakeToken(Redemption redemption, out TokenSlot? slot)
+    {
+        if (redemption == Redemption.Detached)
+        {
+            slot = null;
+            return _detached.TryAcquire();
+        }
+        bool taken = _tokens.TryAllocate(asyncOwned: redemption == Redemption.Await, out var allocated);
+        slot = taken ? allocated : null;
+        return taken;
+    }
+}

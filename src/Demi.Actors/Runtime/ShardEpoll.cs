@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using Demi.Internal.Native;
+
+namespace Demi.Runtime;
+
+/// <summary>
+/// A shard's epoll set: the fds its actors and driver registered, plus an eventfd that wakes the
+/// shard when it is parked in <c>epoll_wait</c>. Registration is shard-thread only.
+/// </summary>
+internal sealed unsafe class ShardEpoll : IDisposable
+{
+    /// <summary>Events taken per <c>epoll_wait</c>.</summary>
+    public const int MaxEvents = 64;
+
+    private const ulong WakeToken = ulong.MaxValue;
+
+    private readonly List<IEpollHandler?> _handlers = [];
+    private readonly Stack<int> _freeSlots = new();
+    private readonly List<bool> _wakeOnly = [];
+    private readonly Action<Exception> _reportFault;
+    private readonly int _epollFd;
+    private readonly int _eventFd;
+    private int _pollableFds;
+
+    public ShardEpoll(Action<Exception> reportFault)
+    {
+        _reportFault = reportFault;
+        _epollFd = Libc.epoll_create1(Libc.EPOLL_CLOEXEC);
+        _eventFd = Libc.eventfd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
+        if (_epollFd < 0 || _eventFd < 0)
+            throw new DemiException(Libc.LastErrno, "Cannot create the shard's epoll set.");
+        var ev = new Libc.EpollEvent { Events = Libc.EPOLLIN, Data = WakeToken };
+        Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_ADD, _eventFd, &ev);
+    }
+
+    /// <summary>True when some registered fd must be polled while the shard is busy (not wake-only).</summary>
+    public bool HasPollableFds => _pollableFds > 0;
+
+    /// <summary>Adds <paramref name="fd"/>; returns the registration id. A wake-only fd is only watched while parked.</summary>
+    public int Register(int fd, uint events, IEpollHandler handler, bool wakeOnly)
+    {
+        int slot;
+        if (_freeSlots.Count > 0)
+        {
+            slot = _freeSlots.Pop();
+            _handlers[slot] = handler;
+        }
+        else
+        {
+            slot = _handlers.Count;
+            _handlers.Add(handler);
+        }
+        var ev = new Libc.EpollEvent { Events = events, Data = (ulong)slot };
+        if (Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_ADD, fd, &ev) != 0)
+        {
+            int errno = Libc.LastErrno;
+            _handlers[slot] = null;
+            _freeSlots.Push(slot);
+            throw new DemiException(errno, $"epoll_ctl ADD failed: {Errno.Name(errno)}");
+        }
+        while (_wakeOnly.Count <= slot)
+            _wakeOnly.Add(false);
+        _wakeOnly[slot] = wakeOnly;
+        if (!wakeOnly)
+            _pollableFds++;
+        return slot;
+    }
+
+    public void Unregister(int registration, int fd)
+    {
+        Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
+        Debug.Assert(_handlers[registration] is not null, "registration removed twice");
+        _handlers[registration] = null;
+        _freeSlots.Push(registration);
+        if (!_wakeOnly[registration])
+            _pollableFds--;
+    }
+
+    /// <summary>Makes a parked (or the next) <see cref="Poll"/> return.</summary>
+    public void Signal()
+    {
+        ulong one = 1;
+        Libc.write(_eventFd, &one, sizeof(ulong));
+    }
+
+    /// <summary>One <c>epoll_wait</c>; runs the ready handlers and returns how many ran (wake-ups are not work).</summary>
+    public int Poll(Libc.EpollEvent* events, int timeoutMs)
+    {
+        int n = Libc.epoll_wait(_epollFd, events, MaxEvents, timeoutMs);
+        int work = 0;
+        for (int i = 0; i < n; i++)
+        {
+            ulong data = events[i].Data;
+            if (data == WakeToken)
+            {
+                ulong value;
+                Libc.read(_eventFd, &value, sizeof(ulong));
+                continue;
+            }
+            var handler = _handlers[(int)data];
+            if (handler is null)
+                continue;
+            work++;
+            try
+            {
+                handler.OnReady(events[i].Events);
+            }
+            catch (Exception ex)
+            {
+                _reportFault(ex);
+            }
+        }
+        return work;
+    }
+
+    public void Dispose()
+    {
+        Libc.close(_eventFd);
+        Libc.close(_epollFd);
+    }
+}
