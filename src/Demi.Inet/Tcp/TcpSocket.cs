@@ -1094,6 +1094,16 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
             return;
         if (snd.Persist)
         {
+            // A peer that advertises a zero window and then answers no probe would hold the connection
+            // (and its send buffer) for ever: give up like Linux's tcp_probe_timer, sooner for orphans.
+            int limit = _userClosed ? config.OrphanRetries : config.MaxRetransmissions;
+            if (snd.ProbesOut >= limit && snd.Wnd == 0)
+            {
+                Layer.Statistics.ConnectionsTimedOut++;
+                Layer.Statistics.PersistTimeouts++;
+                Abort(TimeoutError);
+                return;
+            }
             snd.OnPersistTimeout(now, IsSynchronized);
             return;
         }
@@ -1127,7 +1137,14 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
                 return;
         }
         if (snd.Max == snd.Una)
+        {
+            // Nothing in flight: the timer was the persist timer until a window update cleared that.
+            // Data may still wait for a window too small to send into: let the output routine send it
+            // or start the persist timer again, or the connection would wait for ever (found by fuzzing:
+            // fuzz/regressions/tcp-state/zero-window-then-silence-*).
+            Output();
             return;
+        }
         if (++snd.RetransmitCount > config.MaxRetransmissions)
         {
             Layer.Statistics.ConnectionsTimedOut++;

@@ -40,6 +40,8 @@ public sealed class TcpStatistics
     public long PassiveOpens;
     public long ConnectionsTimedOut;
     public long ZeroWindowProbes;
+    /// <summary>Connections given up because the peer kept a zero window and answered no probe.</summary>
+    public long PersistTimeouts;
     public long KeepAliveProbes;
     /// <summary>Segments not sent because the pool had no free buffer (retried by the timer).</summary>
     public long NoBufferDrops;
