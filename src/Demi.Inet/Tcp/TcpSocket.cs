@@ -589,10 +589,24 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         }
         if (!seg.Syn)
             return;
-        if (!_backlog!.TryAdmit())
+        var backlog = _backlog!;
+        if (!backlog.TryAdmit())
         {
-            Layer.Statistics.ListenOverflows++;
-            return;
+            // Half-open slots full (a SYN flood, maybe from addresses that never answer): drop the oldest
+            // half-open connection for the new SYN (early drop), so that the flood cannot lock legitimate
+            // clients out, whose handshakes complete within a round trip. A full accept queue still drops.
+            if (backlog.ReadyFull || backlog.TakeOldestHalfOpen() is not { } oldest)
+            {
+                Layer.Statistics.ListenOverflows++;
+                return;
+            }
+            Layer.Statistics.HalfOpenDropped++;
+            oldest.EnterClosed(0);
+            if (!backlog.TryAdmit())
+            {
+                Layer.Statistics.ListenOverflows++;
+                return;
+            }
         }
         var child = new TcpSocket(Layer, this);
         child._local = new Ipv4Endpoint(destination, seg.DestinationPort);
@@ -608,7 +622,11 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         child.SendSyn(withAck: true);
         child._snd.ArmRetransmit(Layer.Now);
         Layer.Schedule(child);
+        backlog.Track(child);
     }
+
+    /// <summary>A passive connection whose handshake is still open (SYN_RECEIVED, its listener known).</summary>
+    internal bool IsHalfOpenChild => State == TcpState.SynReceived && Listener is not null;
 
     /// <summary>SYN_SENT processing (RFC 9293 §3.10.7.3).</summary>
     private void OnSynSentSegment(ref TcpSegment seg, PacketBuffer payload)

@@ -34,6 +34,8 @@ public sealed class TcpStatistics
     public long OutOfWindowDropped;
     public long DuplicateSegments;
     public long OutOfOrderSegments;
+    /// <summary>Half-open connections dropped (oldest first) to admit a new SYN when the half-open slots were full.</summary>
+    public long HalfOpenDropped;
     /// <summary>SYNs dropped because the listener's backlog was full.</summary>
     public long ListenOverflows;
     public long ActiveOpens;
