@@ -21,6 +21,7 @@ internal sealed class InetMetrics : IDisposable
         _meter.CreateObservableCounter("demi.inet.rx.frames", () => new Measurement<long>(counters.RxFrames, stackTag), "{frame}", "Frames received");
         _meter.CreateObservableCounter("demi.inet.tx.frames", () => new Measurement<long>(counters.TxFrames, stackTag), "{frame}", "Frames sent");
         _meter.CreateObservableCounter("demi.inet.arp.requests", () => new Measurement<long>(counters.ArpRequestsSent, stackTag), "{packet}", "ARP requests sent");
+        _meter.CreateObservableCounter("demi.inet.arp.evictions", () => new Measurement<long>(counters.ArpResolutionsEvicted, stackTag), "{resolution}", "Unanswered ARP resolutions given up early for a new neighbour");
         _meter.CreateObservableCounter("demi.inet.arp.replies", () => new Measurement<long>(counters.ArpRepliesSent, stackTag), "{packet}", "ARP replies sent");
         _meter.CreateObservableCounter("demi.inet.icmp.echo_replies", () => new Measurement<long>(counters.IcmpEchoRepliesSent, stackTag), "{packet}", "ICMP echo replies sent");
         _meter.CreateObservableCounter("demi.inet.icmp.errors", () => new Measurement<long>(counters.IcmpErrorsSent, stackTag), "{packet}", "ICMP errors sent");

@@ -21,6 +21,8 @@ internal static class TcpMetrics
         ("Paws", s => s.PawsDropped),
         ("OutOfWindow", s => s.OutOfWindowDropped),
         ("ListenOverflow", s => s.ListenOverflows),
+        ("HalfOpenDropped", s => s.HalfOpenDropped),
+        ("PersistTimeout", s => s.PersistTimeouts),
         ("NoBuffer", s => s.NoBufferDrops),
     ];
 
