@@ -183,6 +183,10 @@ public static unsafe class DpdkEal
     /// <summary>A vdev's <c>iface=</c> must exist where the device will be probed (the PMD's error would just say "probe failed").</summary>
     private static void CheckInterface(string devargs, string? networkNamespace)
     {
+        // net_tap's iface= names the device it creates; only the kernel-attached PMDs need an existing one.
+        string driver = devargs.Split(',')[0].TrimEnd("0123456789".ToCharArray());
+        if (driver is not ("net_af_packet" or "net_af_xdp"))
+            return;
         foreach (var part in devargs.Split(','))
         {
             if (!part.StartsWith("iface=", StringComparison.Ordinal))

@@ -121,6 +121,8 @@ internal static class ConfigParser
                 c.XdpMode = mode.Value is "auto" or "native" or "generic" ? mode.Value : throw Bad(mode, "demi.xdp_mode", $"'{mode.Value}' is not auto, native or generic");
             if (Scalar(demi, "demi.prefix_length") is { } prefix)
                 c.PrefixLength = ParseInt(prefix, "demi.prefix_length", 0, 32);
+            if (Scalar(demi, "demi.drain_timeout_ms") is { } drain)
+                c.DrainTimeoutMs = ParseInt(drain, "demi.drain_timeout_ms", 0, 3_600_000);
         }
     }
 
