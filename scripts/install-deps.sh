@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Demi needs to build, test and benchmark its kernel-bypass
-# transports (AF_XDP via libxdp/libbpf, DPDK) and to drive kernel peers in test namespaces.
+# transports (AF_XDP via libxdp/libbpf, DPDK) and to drive kernel peers in test namespaces
+# (python3-scapy crafts malformed frames there); libfuzzer-14-dev is libFuzzer for fuzz/run.sh.
 # Non-interactive, idempotent, and quick when everything is already there (no apt-get update then).
 set -euo pipefail
 
@@ -9,6 +10,8 @@ PACKAGES=(
   iproute2 ethtool iputils-ping tcpdump tshark socat netcat-openbsd
   python3 gcc make pkg-config
   dpdk dpdk-dev libdpdk-dev
+  libfuzzer-14-dev python3-scapy
+  redis-server redis-tools
 )
 
 export DEBIAN_FRONTEND=noninteractive

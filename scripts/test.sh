@@ -30,6 +30,9 @@ for project in tests/*/*.csproj; do
   fi
 done
 
+echo "== fuzzing: a short coverage-guided run per parser (fuzz/run.sh; fuzz/README.md has the long run)"
+fuzz/run.sh "${DEMI_FUZZ_SECONDS:-5}" || failed+=("fuzz")
+
 echo "== C ABI programs (tests/c)"
 tests/c/run.sh || failed+=("tests/c")
 

@@ -21,6 +21,7 @@ public class RuntimeBenchmarks
 
     private LibOS _os = null!;
     private Shard _shard = null!;
+    private QueueActor _actor = null!;
     private IDisposable _subscription = null!;
     private Func<ulong> _waitableToken = null!;
     private readonly ManualResetEventSlim _done = new(false, spinCount: 1);
@@ -38,6 +39,7 @@ public class RuntimeBenchmarks
         _shard = _os.Shards[0];
         _subscription = _shard.Completions.Subscribe(OnCompletion);
         Check(_os.Queue(out _mq));
+        _actor = _os.GetActor(_mq)!;
         _sga = _os.SgaAlloc(64);
         _waitableToken = RuntimeInternals.TokenAllocator(_os);
         Check(_os.PostPop(_mq)); // the loops below always keep one pop pending
@@ -124,7 +126,7 @@ public class RuntimeBenchmarks
     [Benchmark]
     public long PublishRx()
     {
-        RuntimeInternals.Complete(_os, _shard, new QResult { Opcode = Opcode.Push, Qd = -1, Qt = 0 });
+        RuntimeInternals.Complete(_os, _actor, new QResult { Opcode = Opcode.Push, Qd = -1, Qt = 0 });
         return _published;
     }
 
@@ -133,7 +135,7 @@ public class RuntimeBenchmarks
     public int TokenWait()
     {
         ulong qt = _waitableToken();
-        RuntimeInternals.Complete(_os, _shard, new QResult { Opcode = Opcode.Push, Qd = -1, Qt = qt });
+        RuntimeInternals.Complete(_os, _actor, new QResult { Opcode = Opcode.Push, Qd = -1, Qt = qt });
         int err = _os.Wait(out var result, qt, TimeSpan.Zero);
         return err != 0 ? err : result.Qt == qt ? 0 : -1;
     }

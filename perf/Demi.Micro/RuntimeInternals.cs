@@ -13,9 +13,9 @@ namespace Demi.Micro;
 /// </summary>
 public static class RuntimeInternals
 {
-    /// <summary><c>LibOS.Complete(shard, result)</c>: Rx subscribers first, then the token's waiter.</summary>
+    /// <summary><c>LibOS.Complete(actor, result)</c>: Rx subscribers first, then the token's waiter.</summary>
     [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "Complete")]
-    public static extern void Complete(LibOS libos, Shard shard, in QResult result);
+    public static extern void Complete(LibOS libos, QueueActor actor, in QResult result);
 
     /// <summary>
     /// Returns a function that takes a token from <paramref name="libos"/>'s token table the way

@@ -11,4 +11,8 @@ public enum BackendKind
     DemiKernel,
     /// <summary>Demi's LibOS over AF_XDP with the user-space stack.</summary>
     DemiXdp,
+    /// <summary>Demi's LibOS over DPDK (net_af_packet on the veth) with the user-space stack.</summary>
+    DemiDpdk,
+    /// <summary>The DPDK reference: <c>dpdk-testpmd --forward-mode=5tswap</c> on the same vdev (UDP only).</summary>
+    DpdkTestpmd,
 }

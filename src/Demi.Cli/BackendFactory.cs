@@ -11,9 +11,11 @@ internal static class BackendFactory
           backends: --backend kernel (default; Linux sockets, no privileges)
                     --backend xdp --iface IF --ip A.B.C.D [--prefix 24] [--queue 0] [--netns NAME]
                                   [--xdp-mode auto|native|generic] [--pcap FILE]   (root; see `demi doctor`)
+                                  one NIC queue per core: --cores 0-1 serves queues Q and Q+1 (Q = --queue),
+                                  frames steered between the shards by the stack
         """;
 
-    /// <summary>The backend, or null for the kernel default.</summary>
+    /// <summary>The backend, or null for the kernel default. With xdp, shard <c>i</c> (of <paramref name="shardCount"/>, one per core) serves NIC queue <c>--queue + i</c>.</summary>
     public static INetworkBackend? Create(Args args, int shardCount)
     {
         var backend = args.String("backend", "kernel");

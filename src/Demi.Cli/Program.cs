@@ -20,7 +20,7 @@ internal static class Program
           demi doctor
               Reports which backends this machine can run (kernel sockets, AF_XDP, DPDK) and why not.
           demi help
-        """ + "\n" + BackendFactory.Help;
+        """ + "\n" + KvCommand.Help + "\n" + BackendFactory.Help;
 
     private static int Main(string[] args)
     {
@@ -69,6 +69,7 @@ internal static class Program
             ("echo", "demo") => EchoCommands.Demo(new Args(args[2..])),
             ("echo", "server") => EchoCommands.Server(new Args(args[2..])),
             ("echo", "client") => EchoCommands.Client(new Args(args[2..])),
+            ("kv", _) => KvCommand.Run(new Args(args[1..])),
             ("doctor", _) => Doctor(),
             _ => throw new UsageException($"unknown command '{string.Join(' ', args.Take(2))}'"),
         };

@@ -70,6 +70,15 @@ public sealed class InetStackOptions
     public int? Seed { get; set; }
 
     /// <summary>
+    /// The port space shared with the other shards of the libOS (<see cref="InetBackend"/> sets it);
+    /// null gives the stack one of its own.
+    /// </summary>
+    public PortSpace? PortSpace { get; set; }
+
+    /// <summary>The stack's shard index in <see cref="PortSpace"/> (its ephemeral ports are those with <c>port % shards == PortShard</c>).</summary>
+    public int PortShard { get; set; }
+
+    /// <summary>
     /// When set, every frame sent and received is written to this pcap file. Under <see cref="InetBackend"/>
     /// with several queues, shard <c>i</c> writes <c>name.shard{i}.pcap</c>.
     /// </summary>

@@ -6,8 +6,8 @@ using Demi.Transport.Xdp.Internal;
 namespace Demi.Transport.Xdp;
 
 /// <summary>
-/// <c>demi doctor</c>: probes whether this machine can run each backend (kernel sockets, AF_XDP,
-/// DPDK) and says why not. Probing creates no traffic and changes nothing.
+/// <c>demi doctor</c>: probes whether this machine can run the kernel and AF_XDP backends and says
+/// why not (DPDK's report is <c>Demi.Transport.Dpdk.DpdkDoctor</c>). Probing creates no traffic and changes nothing.
 /// </summary>
 public static class MachineDoctor
 {
@@ -20,7 +20,7 @@ public static class MachineDoctor
     private const int SOCK_RAW = 3;
 
     /// <summary>Runs every check.</summary>
-    public static IReadOnlyList<BackendReport> Run() => [Kernel(), Xdp(), Dpdk()];
+    public static IReadOnlyList<BackendReport> Run() => [Kernel(), Xdp()];
 
     /// <summary>A printable report of <paramref name="reports"/>.</summary>
     public static string Format(IReadOnlyList<BackendReport> reports)
@@ -65,29 +65,6 @@ public static class MachineDoctor
             Has(caps, CapIpcLock) ? $"RLIMIT_MEMLOCK {memlock}, CAP_IPC_LOCK lifts it for the UMEM" : $"RLIMIT_MEMLOCK {memlock}: a UMEM larger than that fails without CAP_IPC_LOCK",
             Required: false));
         return new BackendReport("xdp", checks);
-    }
-
-    /// <summary>DPDK: libraries, PMDs, hugepages.</summary>
-    public static BackendReport Dpdk()
-    {
-        var checks = new List<DoctorCheck>();
-        string[] libDirs = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/local/lib", "/usr/lib"];
-        string? eal = libDirs.Where(Directory.Exists)
-            .SelectMany(d => Directory.EnumerateFiles(d, "librte_eal.so.*")).FirstOrDefault();
-        checks.Add(new DoctorCheck("libraries", eal is not null, eal is not null ? eal : "librte_eal missing: apt-get install dpdk libdpdk-dev (scripts/install-deps.sh)"));
-        string? pmds = libDirs.Select(d => Path.Combine(d, "dpdk")).Where(Directory.Exists)
-            .SelectMany(d => Directory.EnumerateDirectories(d, "pmds-*")).FirstOrDefault();
-        bool afXdpPmd = pmds is not null && Directory.EnumerateFiles(pmds, "librte_net_af_xdp.so*").Any();
-        checks.Add(new DoctorCheck("af_xdp PMD", afXdpPmd, afXdpPmd ? pmds! : "the net_af_xdp PMD (DPDK on veth) is not installed"));
-        long hugeTotal = MemInfo("HugePages_Total");
-        long hugeFree = MemInfo("HugePages_Free");
-        bool hugetlbfs = Mounts().Any(m => m.Type == "hugetlbfs");
-        checks.Add(new DoctorCheck("hugepages", hugeFree > 0 && hugetlbfs,
-            $"{hugeFree}/{hugeTotal} free, hugetlbfs {(hugetlbfs ? "mounted" : "not mounted")}; without them DPDK runs with --no-huge",
-            Required: false));
-        bool root = OperatingSystem.IsLinux() && LibC.geteuid() == 0;
-        checks.Add(new DoctorCheck("privileges", root, root ? "root" : "DPDK's EAL and the af_xdp PMD need root"));
-        return new BackendReport("dpdk", checks);
     }
 
     private static bool Has(ulong caps, int bit) => (caps & (1UL << bit)) != 0;
@@ -143,16 +120,6 @@ public static class MachineDoctor
             if (parts.Length > 2)
                 yield return (parts[1], parts[2]);
         }
-    }
-
-    private static long MemInfo(string key)
-    {
-        if (!File.Exists("/proc/meminfo"))
-            return 0;
-        foreach (var line in File.ReadLines("/proc/meminfo"))
-            if (line.StartsWith(key + ":", StringComparison.Ordinal))
-                return long.Parse(line.AsSpan(key.Length + 1).Trim().ToString().Split(' ')[0], CultureInfo.InvariantCulture);
-        return 0;
     }
 
     private static string MemlockLimit()

@@ -31,7 +31,7 @@ internal sealed class Runner(PerfOptions o)
         (_xdpPerf, _tcpPerf) = NativeTools.Build();
         var backends = SelectBackends();
         bool udp = o.Groups.Count == 0 || o.Groups.Contains("udp"), tcp = o.Groups.Count == 0 || o.Groups.Contains("tcp");
-        int steps = backends.Count * ((udp ? UdpSizes.Length * 2 : 0) + (tcp ? 3 : 0));
+        int steps = backends.Sum(b => (udp ? UdpSizes.Length * 2 : 0) + (tcp && HasTcp(b) ? 3 : 0));
         _progress = new Progress(steps);
         _cpu = new CpuSampler(o.ServerCore, o.LoadCore);
         _tmp = Directory.CreateTempSubdirectory("demi-perf-").FullName;
@@ -44,9 +44,12 @@ internal sealed class Runner(PerfOptions o)
             _net.AddNeighbor(VethSide.B, _net.AddressA, _net.MacA);
             foreach (var b in backends)
             {
+                // net_af_packet shares the link with A's kernel, which would answer the same packets
+                // (ICMP port unreachable, TCP RST): A's kernel loses its address while DPDK serves.
+                using var _ = IsDpdk(b) ? KernelAddressOffOnA() : null;
                 if (udp)
                     RunUdp(b);
-                if (tcp)
+                if (tcp && HasTcp(b))
                     RunTcp(b);
             }
         }
@@ -62,7 +65,7 @@ internal sealed class Runner(PerfOptions o)
 
     private List<BackendKind> SelectBackends()
     {
-        var all = new List<BackendKind> { BackendKind.CXdp, BackendKind.DotnetKernel, BackendKind.DemiKernel, BackendKind.DemiXdp };
+        var all = new List<BackendKind> { BackendKind.CXdp, BackendKind.DotnetKernel, BackendKind.DemiKernel, BackendKind.DemiXdp, BackendKind.DemiDpdk, BackendKind.DpdkTestpmd };
         var chosen = o.Backends.Count == 0 ? all : all.Where(b => o.Backends.Contains(Name(b))).ToList();
         return chosen.Where(b => !_unavailable.ContainsKey(Name(b))).ToList();
     }
@@ -72,14 +75,49 @@ internal sealed class Runner(PerfOptions o)
         BackendKind.CXdp => "c-xdp",
         BackendKind.DotnetKernel => "dotnet-kernel",
         BackendKind.DemiKernel => "demi-kernel",
+        BackendKind.DemiDpdk => "demi-dpdk",
+        BackendKind.DpdkTestpmd => "dpdk-testpmd",
         _ => "demi-xdp",
     };
+
+    private static bool IsDpdk(BackendKind b) => b is BackendKind.DemiDpdk or BackendKind.DpdkTestpmd;
+
+    // testpmd's 5tswap echoes UDP; it has no TCP.
+    private static bool HasTcp(BackendKind b) => b != BackendKind.DpdkTestpmd;
+
+    private IDisposable KernelAddressOffOnA()
+    {
+        string address = $"{_net.AddressA}/{_net.Options.PrefixLength}";
+        _net.Run(VethSide.A, "ip", "addr", "del", address, "dev", _net.InterfaceA).EnsureSuccess("ip addr del");
+        return new Restore(() => _net.Run(VethSide.A, "ip", "addr", "add", address, "dev", _net.InterfaceA));
+    }
+
+    private sealed class Restore(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
+    }
+
+    // The same EAL arguments as Demi's DpdkOptions defaults, the same vdev; main lcore on the load core
+    // (it only waits for stdin), the one forwarding lcore on the server core.
+    private NsProcess StartTestpmd()
+    {
+        string script = string.Join(' ',
+            "dpdk-testpmd", "-l", $"{o.LoadCore},{o.ServerCore}", "--main-lcore", $"{o.LoadCore}", "--no-huge", "--no-shconf", "-m", "256",
+            "--no-pci", "--iova-mode=va", "--no-telemetry", $"--file-prefix=demi-testpmd-{Environment.ProcessId}",
+            $"--vdev=net_af_packet0,iface={_net.InterfaceA}", "--", "--forward-mode=5tswap", "--nb-cores=1", "--rxq=1", "--txq=1")
+            + " 2>&1 | { grep -m1 -q 'Press enter to exit' && echo READY; cat >/dev/null; }";
+        var p = new NsProcess(_net.NamespaceA, o.ServerCore, "/bin/sh", ["-c", script]);
+        p.WaitFirstLine(TimeSpan.FromSeconds(30));
+        return p;
+    }
 
     // ------------------------------------------------------------------ servers
 
     private NsProcess StartServer(BackendKind b, bool udpPhase)
     {
         NsProcess p;
+        if (b == BackendKind.DpdkTestpmd)
+            return StartTestpmd();
         if (b == BackendKind.CXdp)
         {
             p = udpPhase
@@ -95,7 +133,8 @@ internal sealed class Runner(PerfOptions o)
                 {
                     ["DEMI_PERF_CORES"] = o.ServerCore.ToString(Inv),
                     ["DEMI_PERF_IFACE"] = _net.InterfaceA,
-                    ["DEMI_PERF_SHARD_IDLE"] = o.ShardIdle,
+                    // DPDK queues have no wait fd: a parked shard would nap a millisecond, so a poll-mode backend spins.
+                    ["DEMI_PERF_SHARD_IDLE"] = b == BackendKind.DemiDpdk ? "spin" : o.ShardIdle,
                     ["DEMI_PERF_WAIT_IDLE"] = o.WaitIdle,
                     ["DEMI_PERF_PEER_IP"] = _net.AddressB,
                     ["DEMI_PERF_PEER_MAC"] = _net.MacB.ToString(),

@@ -35,6 +35,7 @@ internal static class ServerMain
             "dotnet-kernel" => new KernelEchoServer(ip, udp, tcp, sink),
             "demi-kernel" => new DemiEchoServer(ip, udp, tcp, sink, backend: null),
             "demi-xdp" => new DemiEchoServer(ip, udp, tcp, sink, backend: XdpBackendFactory.Create(ip)),
+            "demi-dpdk" => new DemiEchoServer(ip, udp, tcp, sink, backend: DpdkBackendFactory.Create(ip)),
             // The Demikernel-style app thread on WaitAny, for comparison with the shard-inline server.
             "demi-kernel-waitany" => new DemiWaitAnyEchoServer(ip, udp, tcp, sink, backend: null),
             "demi-xdp-waitany" => new DemiWaitAnyEchoServer(ip, udp, tcp, sink, backend: XdpBackendFactory.Create(ip)),

@@ -14,14 +14,12 @@ internal sealed class CompletionPublisher : IDisposable
     private readonly object _allGate = new();
     private readonly TokenTable _tokens;
     private readonly DetachedOperations _detached;
-    private readonly CompletionSignal _signal;
     private readonly Action<Shard, Exception> _reportFault;
 
-    public CompletionPublisher(TokenTable tokens, DetachedOperations detached, CompletionSignal signal, Action<Shard, Exception> reportFault)
+    public CompletionPublisher(TokenTable tokens, DetachedOperations detached, Action<Shard, Exception> reportFault)
     {
         _tokens = tokens;
         _detached = detached;
-        _signal = signal;
         _reportFault = reportFault;
     }
 
@@ -38,8 +36,8 @@ internal sealed class CompletionPublisher : IDisposable
             Publish(shard, perShard, perActor, result);
         if (result.Qt == 0)
             _detached.Release(); // a fire-and-forget operation finished
-        else if (_tokens.Complete(result))
-            _signal.Notify();
+        else
+            _tokens.Complete(result, shard.Id); // wakes the token's waiter, if one is parked
     }
 
     // A throwing subscriber must not disturb the actor that is completing: report it and carry on.

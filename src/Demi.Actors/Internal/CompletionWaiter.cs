@@ -5,7 +5,10 @@ namespace Demi.Internal;
 
 /// <summary>
 /// The waiting side: redeems tokens for app threads (<c>Wait</c>, <c>WaitAny</c>, <c>WaitNextN</c>),
-/// idling by the libOS's wait strategy (spin, yield, then park on the completion signal).
+/// idling by the libOS's wait strategy (spin, yield, then park). A parked thread registers on the
+/// slots of the tokens it waits for, so it is woken by their completion and by no other. On a shard
+/// thread (inside a completion handler) a wait that would block is EDEADLK, as the shard's other
+/// blocking calls are; a zero-timeout poll is still served there.
 /// </summary>
 internal sealed class CompletionWaiter
 {
@@ -13,13 +16,11 @@ internal sealed class CompletionWaiter
     private const int MaxParkMs = 1000;
 
     private readonly TokenTable _tokens;
-    private readonly CompletionSignal _signal;
     private readonly IdleStrategy _idle;
 
-    public CompletionWaiter(TokenTable tokens, CompletionSignal signal, IdleStrategy idle)
+    public CompletionWaiter(TokenTable tokens, IdleStrategy idle)
     {
         _tokens = tokens;
-        _signal = signal;
         _idle = idle;
     }
 
@@ -29,12 +30,27 @@ internal sealed class CompletionWaiter
         var backoff = new IdleBackoff(_idle);
         while (true)
         {
-            int seen = _signal.Version;
             int err = _tokens.TryConsume(qt, out result);
             if (err != Errno.EAGAIN)
                 return err;
-            if (!Idle(ref backoff, seen, deadline))
-                return Errno.ETIMEDOUT;
+            switch (Idle(ref backoff, deadline, out int parkMs))
+            {
+                case IdleOutcome.TimedOut:
+                    return Errno.ETIMEDOUT;
+                case IdleOutcome.WouldDeadlock:
+                    return Errno.EDEADLK;
+                case IdleOutcome.Park:
+                    var waiter = TokenWaiter.ForCurrentThread;
+                    waiter.Arm();
+                    _tokens.Watch(qt, waiter);
+                    err = _tokens.TryConsume(qt, out result); // a completion before Watch did not see us
+                    if (err == Errno.EAGAIN)
+                        waiter.Park(parkMs);
+                    _tokens.Unwatch(qt, waiter);
+                    if (err != Errno.EAGAIN)
+                        return err;
+                    break;
+            }
         }
     }
 
@@ -48,21 +64,51 @@ internal sealed class CompletionWaiter
         var backoff = new IdleBackoff(_idle);
         while (true)
         {
-            int seen = _signal.Version;
-            for (int i = 0; i < qts.Length; i++)
+            int err = TryConsumeAny(out result, out readyOffset, qts);
+            if (err != Errno.EAGAIN)
+                return err;
+            switch (Idle(ref backoff, deadline, out int parkMs))
             {
-                int err = _tokens.TryConsume(qts[i], out result);
-                if (err == 0)
-                {
-                    readyOffset = i;
-                    return 0;
-                }
-                if (err != Errno.EAGAIN)
-                    return err;
+                case IdleOutcome.TimedOut:
+                    return Errno.ETIMEDOUT;
+                case IdleOutcome.WouldDeadlock:
+                    return Errno.EDEADLK;
+                case IdleOutcome.Park:
+                    var waiter = TokenWaiter.ForCurrentThread;
+                    waiter.Arm();
+                    foreach (var qt in qts)
+                        _tokens.Watch(qt, waiter);
+                    err = TryConsumeAny(out result, out readyOffset, qts);
+                    if (err == Errno.EAGAIN)
+                        waiter.Park(parkMs);
+                    foreach (var qt in qts)
+                        _tokens.Unwatch(qt, waiter);
+                    if (err != Errno.EAGAIN)
+                        return err;
+                    break;
             }
-            if (!Idle(ref backoff, seen, deadline))
-                return Errno.ETIMEDOUT;
         }
+    }
+
+    private int TryConsumeAny(out QResult result, out int readyOffset, ReadOnlySpan<ulong> qts)
+    {
+        for (int i = 0; i < qts.Length; i++)
+        {
+            int err = _tokens.TryConsume(qts[i], out result);
+            if (err == 0)
+            {
+                readyOffset = i;
+                return 0;
+            }
+            if (err != Errno.EAGAIN)
+            {
+                readyOffset = -1;
+                return err;
+            }
+        }
+        result = default;
+        readyOffset = -1;
+        return Errno.EAGAIN;
     }
 
     public int WaitNextN(Span<QResult> results, out int count, TimeSpan? timeout)
@@ -74,14 +120,38 @@ internal sealed class CompletionWaiter
         var backoff = new IdleBackoff(_idle);
         while (true)
         {
-            int seen = _signal.Version;
             while (count < results.Length && _tokens.TryConsumeNext(out results[count]))
                 count++;
             if (count > 0)
                 return 0;
-            if (!Idle(ref backoff, seen, deadline))
-                return Errno.ETIMEDOUT;
+            switch (Idle(ref backoff, deadline, out int parkMs))
+            {
+                case IdleOutcome.TimedOut:
+                    return Errno.ETIMEDOUT;
+                case IdleOutcome.WouldDeadlock:
+                    return Errno.EDEADLK;
+                case IdleOutcome.Park:
+                    var waiter = TokenWaiter.ForCurrentThread;
+                    waiter.Arm();
+                    _tokens.WatchAny(waiter);
+                    while (count < results.Length && _tokens.TryConsumeNext(out results[count]))
+                        count++;
+                    if (count == 0)
+                        waiter.Park(parkMs);
+                    _tokens.UnwatchAny(waiter);
+                    if (count > 0)
+                        return 0;
+                    break;
+            }
         }
+    }
+
+    private enum IdleOutcome : byte
+    {
+        Retry,
+        Park,
+        TimedOut,
+        WouldDeadlock,
     }
 
     private static long Deadline(TimeSpan? timeout)
@@ -89,29 +159,30 @@ internal sealed class CompletionWaiter
             : timeout.Value <= TimeSpan.Zero ? 0
             : Stopwatch.GetTimestamp() + (long)(timeout.Value.TotalSeconds * Stopwatch.Frequency);
 
-    // One idle round; false once the deadline has passed (a zero timeout polls once).
-    private bool Idle(ref IdleBackoff backoff, int seen, long deadline)
+    // One idle round: spin or yield here (Retry), or tell the caller to park for parkMs; a zero timeout polls once.
+    private static IdleOutcome Idle(ref IdleBackoff backoff, long deadline, out int parkMs)
     {
+        parkMs = 0;
         if (deadline == 0)
-            return false;
+            return IdleOutcome.TimedOut;
+        if (Shard.Current is not null)
+            return IdleOutcome.WouldDeadlock; // a shard thread waiting would stop the completions it waits for
         long now = Stopwatch.GetTimestamp();
         if (now >= deadline)
-            return false;
+            return IdleOutcome.TimedOut;
         switch (backoff.Next())
         {
             case IdleStep.Spin:
                 Thread.SpinWait(IdleBackoff.SpinPerRound);
-                break;
+                return IdleOutcome.Retry;
             case IdleStep.Yield:
                 Thread.Yield();
-                break;
+                return IdleOutcome.Retry;
             default:
-                int timeoutMs = deadline == long.MaxValue
+                parkMs = deadline == long.MaxValue
                     ? MaxParkMs
                     : (int)Math.Clamp((deadline - now) * 1000 / Stopwatch.Frequency + 1, 1, MaxParkMs);
-                _signal.WaitForChange(seen, timeoutMs);
-                break;
+                return IdleOutcome.Park;
         }
-        return true;
     }
 }

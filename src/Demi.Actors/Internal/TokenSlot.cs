@@ -30,8 +30,20 @@ internal sealed class TokenSlot : IValueTaskSource<QResult>
 
     public bool AsyncOwned;
 
-    /// <summary>Completion order, for WaitNextN.</summary>
+    /// <summary>An awaiter registered a continuation (its GetResult is coming): never reclaimed.</summary>
+    public volatile bool Awaited;
+
+    /// <summary>When an async-owned operation completed (Stopwatch ticks), to tell abandoned results from fresh ones.</summary>
+    public long CompletedAt;
+
+    /// <summary>Completion order on the completing shard (for WaitNextN; no counter is shared across shards).</summary>
     public long Sequence;
+
+    /// <summary>The shard that completed the operation.</summary>
+    public int ShardId;
+
+    /// <summary>The thread parked waiting for this token, if any (woken by the completer).</summary>
+    public TokenWaiter? Waiter;
 
     public QResult Result;
 
@@ -57,5 +69,8 @@ internal sealed class TokenSlot : IValueTaskSource<QResult>
     public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        => _core.OnCompleted(continuation, state, token, flags);
+    {
+        Awaited = true;
+        _core.OnCompleted(continuation, state, token, flags);
+    }
 }

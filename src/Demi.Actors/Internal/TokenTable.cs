@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Demi.Internal;
 
@@ -6,21 +8,48 @@ namespace Demi.Internal;
 /// Queue tokens: a fixed table of reusable slots. A token is (generation &lt;&lt; 32 | slot+1), so a
 /// consumed or unknown token never matches a live slot (EINVAL), and the table being full is EAGAIN.
 /// </summary>
+/// <remarks>
+/// Completing a token writes only that token's slot and the completing shard's own counter: the
+/// completion order WaitNextN needs is kept per shard, and only threads registered on the slot (or in
+/// WaitNextN) are woken. Nothing on the completion path is written by two shards.
+/// <para>
+/// Results nobody collects: a completed result stays until it is redeemed, with two exceptions made
+/// only when the table is full (the alternative being EAGAIN): results of operations cancelled by a
+/// close (ECANCELED, which carry no data) and async results not awaited within
+/// <see cref="AbandonedAsyncAge"/> of completing are reclaimed (a popped buffer they carry is freed);
+/// their tokens are then EINVAL, and awaiting such a ValueTask throws InvalidOperationException. Every other result (data the
+/// app owns) is kept until redeemed, so the bound is <see cref="Capacity"/>.
+/// </para>
+/// </remarks>
 internal sealed class TokenTable
 {
     private readonly TokenSlot?[] _slots;
     private readonly IndexStack _free;
-    private readonly ConcurrentQueue<ulong> _completionOrder = new();
-    private readonly object _compactLock = new();
-    private long _sequence;
-    // WaitNextN needs completions in order; the queue is only kept once somebody has called it, so
-    // apps that redeem tokens with Wait never pay for it.
+    private readonly ShardCompletions[] _shards;
+    private readonly object _waitersGate = new();
+    // Threads in WaitNextN, woken by any completion; written only when such a thread parks or leaves.
+    private TokenWaiter[] _anyWaiters = [];
+    // WaitNextN needs completions in order; the queues are only kept once somebody has called it, so
+    // apps that redeem tokens with Wait never pay for them.
     private volatile bool _trackOrder;
+    private readonly object _reclaimGate = new();
 
-    public TokenTable(int capacity)
+    /// <summary>An async result not awaited this long after completing counts as abandoned (reclaimed when the table is full).</summary>
+    public static readonly TimeSpan AbandonedAsyncAge = TimeSpan.FromSeconds(1);
+
+    /// <summary>Frees what a reclaimed result carries (its popped buffer).</summary>
+    public delegate void AbandonedResultHandler(in QResult result);
+
+    private readonly AbandonedResultHandler? _onAbandoned;
+
+    public TokenTable(int capacity, int shards = 1, AbandonedResultHandler? onAbandoned = null)
     {
+        _onAbandoned = onAbandoned;
         _slots = new TokenSlot?[capacity];
         _free = new IndexStack(capacity, full: true);
+        _shards = new ShardCompletions[Math.Max(1, shards)];
+        for (int i = 0; i < _shards.Length; i++)
+            _shards[i] = new ShardCompletions();
     }
 
     public int Capacity => _slots.Length;
@@ -30,7 +59,7 @@ internal sealed class TokenTable
     /// <summary>Takes a slot for a new operation; false when every token is in flight.</summary>
     public bool TryAllocate(bool asyncOwned, out TokenSlot slot)
     {
-        if (!_free.TryPop(out int index))
+        if (!_free.TryPop(out int index) && (ReclaimAbandoned() == 0 || !_free.TryPop(out index)))
         {
             slot = null!;
             return false;
@@ -56,8 +85,8 @@ internal sealed class TokenTable
         return slot;
     }
 
-    /// <summary>Records a completion. Returns false if the token is not pending.</summary>
-    public bool Complete(in QResult result)
+    /// <summary>Records a completion made on shard <paramref name="shardId"/>. Returns false if the token is not pending.</summary>
+    public bool Complete(in QResult result, int shardId)
     {
         var slot = Find(result.Qt);
         if (slot is null || Volatile.Read(ref slot.State) != TokenSlot.Pending)
@@ -65,20 +94,27 @@ internal sealed class TokenTable
         slot.Result = result;
         if (slot.AsyncOwned)
         {
+            slot.CompletedAt = Stopwatch.GetTimestamp();
             Volatile.Write(ref slot.State, TokenSlot.Completed);
             slot.SetResult(result);
             return true;
         }
-        slot.Sequence = Interlocked.Increment(ref _sequence);
-        // Full fence: the state write must be visible before _trackOrder is read, or a completion racing
-        // the first WaitNextN could be neither scanned by it nor queued here.
+        var shard = _shards[(uint)shardId < (uint)_shards.Length ? shardId : 0];
+        slot.ShardId = shardId;
+        slot.Sequence = Interlocked.Increment(ref shard.Sequence.Value);
+        // Full fence: the state write must be visible before _trackOrder and the waiters are read, or a
+        // completion racing a waiter's registration could be seen by neither side.
         Interlocked.Exchange(ref slot.State, TokenSlot.Completed);
         if (_trackOrder)
         {
-            _completionOrder.Enqueue(result.Qt);
-            if (_completionOrder.Count > 2 * _slots.Length)
-                Compact();
+            shard.Order.Enqueue(new Completion(result.Qt, Stopwatch.GetTimestamp()));
+            if (shard.Order.Count > 2 * _slots.Length)
+                Compact(shard);
         }
+        Volatile.Read(ref slot.Waiter)?.Wake();
+        var anyWaiters = Volatile.Read(ref _anyWaiters);
+        for (int i = 0; i < anyWaiters.Length; i++)
+            anyWaiters[i].Wake();
         return true;
     }
 
@@ -107,68 +143,172 @@ internal sealed class TokenTable
         return 0;
     }
 
+    /// <summary>
+    /// Registers <paramref name="waiter"/> to be woken when <paramref name="token"/> completes. The
+    /// caller rechecks the token afterwards (the registration is a full fence), then parks.
+    /// </summary>
+    public void Watch(ulong token, TokenWaiter waiter)
+    {
+        var slot = Find(token);
+        if (slot is not null)
+            Interlocked.Exchange(ref slot.Waiter, waiter);
+    }
+
+    /// <summary>Undoes <see cref="Watch"/> (if the slot still names this waiter).</summary>
+    public void Unwatch(ulong token, TokenWaiter waiter)
+    {
+        int index = (int)(uint)token - 1;
+        if ((uint)index < (uint)_slots.Length && Volatile.Read(ref _slots[index]) is { } slot)
+            Interlocked.CompareExchange(ref slot.Waiter, null, waiter);
+    }
+
+    /// <summary>Registers a WaitNextN waiter, woken by every completion until <see cref="UnwatchAny"/>.</summary>
+    public void WatchAny(TokenWaiter waiter)
+    {
+        lock (_waitersGate)
+            Volatile.Write(ref _anyWaiters, [.. _anyWaiters, waiter]);
+        Interlocked.MemoryBarrier(); // pairs with the fence in Complete
+    }
+
+    public void UnwatchAny(TokenWaiter waiter)
+    {
+        lock (_waitersGate)
+            Volatile.Write(ref _anyWaiters, _anyWaiters.Where(w => w != waiter).ToArray());
+    }
+
     /// <summary>Takes the oldest completed, not yet consumed result (for WaitNextN); false if none.</summary>
     public bool TryConsumeNext(out QResult result)
     {
         if (!_trackOrder)
             StartTrackingOrder();
-        while (_completionOrder.TryDequeue(out var token))
+        while (true)
         {
-            if (TryConsume(token, out result) == 0)
+            // Each shard's queue is in its completion order; across shards the oldest head goes first.
+            ShardCompletions? oldest = null;
+            long oldestStamp = long.MaxValue;
+            foreach (var shard in _shards)
+            {
+                if (shard.Order.TryPeek(out var head) && (oldest is null || head.Stamp < oldestStamp))
+                {
+                    oldest = shard;
+                    oldestStamp = head.Stamp;
+                }
+            }
+            if (oldest is null)
+            {
+                result = default;
+                return false;
+            }
+            if (oldest.Order.TryDequeue(out var next) && TryConsume(next.Token, out result) == 0)
                 return true;
         }
-        result = default;
-        return false;
     }
 
-    // First WaitNextN: queue what already completed (oldest first), then let Complete keep the queue.
+    // First WaitNextN: queue what already completed (oldest first per shard), then let Complete keep the queues.
     private void StartTrackingOrder()
     {
-        lock (_compactLock)
+        lock (_waitersGate)
         {
             if (_trackOrder)
                 return;
             _trackOrder = true;
             Interlocked.MemoryBarrier(); // pairs with the fence in Complete
-            var done = new List<(long Sequence, ulong Token)>();
+            var done = new List<(int Shard, long Sequence, ulong Token)>();
             foreach (var slot in _slots)
             {
                 if (slot is not null && !slot.AsyncOwned && Volatile.Read(ref slot.State) == TokenSlot.Completed)
-                    done.Add((slot.Sequence, slot.Token));
+                    done.Add((slot.ShardId, slot.Sequence, slot.Token));
             }
-            foreach (var (_, token) in done.OrderBy(d => d.Sequence))
-                _completionOrder.Enqueue(token);
+            foreach (var (shard, _, token) in done.OrderBy(d => d.Sequence))
+                _shards[(uint)shard < (uint)_shards.Length ? shard : 0].Order.Enqueue(new Completion(token, 0));
         }
     }
 
-    /// <summary>Called by an async waiter after reading its result.</summary>
+    /// <summary>Called by an async waiter after reading its result, and when a post fails (the slot is pending then).</summary>
     public void Release(TokenSlot slot)
     {
-        Volatile.Write(ref slot.State, TokenSlot.Free);
+        int state = Volatile.Read(ref slot.State);
+        // Only the slot's holder frees it: a reclaimed slot (already free, maybe reused) is left alone.
+        if (state == TokenSlot.Free || Interlocked.CompareExchange(ref slot.State, TokenSlot.Free, state) != state)
+            return;
         Recycle(slot);
+    }
+
+    // The table is full: free results nobody will collect (see the remarks). Returns how many.
+    private int ReclaimAbandoned()
+    {
+        if (!Monitor.TryEnter(_reclaimGate))
+            return 0; // another thread is reclaiming; its result will do
+        try
+        {
+            long abandonedBefore = Stopwatch.GetTimestamp() - (long)(AbandonedAsyncAge.TotalSeconds * Stopwatch.Frequency);
+            int reclaimed = 0;
+            foreach (var slot in _slots)
+            {
+                if (slot is null || Volatile.Read(ref slot.State) != TokenSlot.Completed)
+                    continue;
+                bool abandoned = slot.AsyncOwned
+                    ? !slot.Awaited && slot.CompletedAt < abandonedBefore
+                    : slot.Result.Opcode == Opcode.Failed && slot.Result.Ret == Errno.ECANCELED;
+                if (abandoned && Interlocked.CompareExchange(ref slot.State, TokenSlot.Free, TokenSlot.Completed) == TokenSlot.Completed)
+                {
+                    _onAbandoned?.Invoke(slot.Result);
+                    Recycle(slot);
+                    reclaimed++;
+                }
+            }
+            return reclaimed;
+        }
+        finally
+        {
+            Monitor.Exit(_reclaimGate);
+        }
     }
 
     private void Recycle(TokenSlot slot)
     {
         slot.Generation = slot.Generation == uint.MaxValue ? 1 : slot.Generation + 1;
+        if (slot.AsyncOwned)
+            slot.Reset(); // a late GetResult on the old version throws instead of reading a stranger's result
         slot.AsyncOwned = false;
+        slot.Awaited = false;
         slot.Result = default;
         _free.Push(slot.Index);
     }
 
     // Tokens consumed by Wait stay in the completion-order queue until WaitNextN skips them; drop
     // them when the queue outgrows the table so an app that never calls WaitNextN leaks nothing.
-    private void Compact()
+    private void Compact(ShardCompletions shard)
     {
-        lock (_compactLock)
+        lock (shard.CompactGate)
         {
-            int count = _completionOrder.Count;
-            for (int i = 0; i < count && _completionOrder.TryDequeue(out var token); i++)
+            int count = shard.Order.Count;
+            for (int i = 0; i < count && shard.Order.TryDequeue(out var entry); i++)
             {
-                var slot = Find(token);
+                var slot = Find(entry.Token);
                 if (slot is not null && !slot.AsyncOwned && Volatile.Read(ref slot.State) == TokenSlot.Completed)
-                    _completionOrder.Enqueue(token);
+                    shard.Order.Enqueue(entry);
             }
         }
+    }
+
+    private readonly record struct Completion(ulong Token, long Stamp);
+
+    /// <summary>One shard's completion bookkeeping, written by that shard alone.</summary>
+    private sealed class ShardCompletions
+    {
+        public readonly ConcurrentQueue<Completion> Order = new();
+        public readonly object CompactGate = new();
+        public PaddedCounter Sequence;
+    }
+
+    /// <summary>A counter on a cache line of its own (the 64 bytes before and after it hold nothing else).</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 2 * CacheLine)]
+    private struct PaddedCounter
+    {
+        private const int CacheLine = 64;
+
+        [FieldOffset(CacheLine)]
+        public long Value;
     }
 }

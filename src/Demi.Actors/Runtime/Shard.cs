@@ -29,6 +29,7 @@ public sealed unsafe class Shard : IDisposable
     private readonly ManualResetEventSlim _started = new(false);
     private readonly Subject<QResult> _completions = new();
     private int _parked;
+    private int _disposed;
     private volatile bool _stopping;
     private Exception? _startupError;
     private long _parks;
@@ -150,11 +151,18 @@ public sealed unsafe class Shard : IDisposable
         return 0;
     }
 
-    /// <summary>Wakes the shard if it is parked.</summary>
-    public void Wake()
+    /// <summary>
+    /// Wakes the shard if it is parked; true when it was (and an eventfd write was made). A shard
+    /// announces parking with a full fence and then asks its driver for due work
+    /// (<see cref="IShardDriver.NextDeadline"/>): a producer that publishes work, fences, then calls
+    /// this never leaves the work to a sleeping shard.
+    /// </summary>
+    public bool Wake()
     {
-        if (Volatile.Read(ref _parked) != 0)
-            _epoll.Signal();
+        if (Volatile.Read(ref _parked) == 0)
+            return false;
+        _epoll.Signal();
+        return true;
     }
 
     // ---------------------------------------------------------------- fd registry
@@ -232,6 +240,7 @@ public sealed unsafe class Shard : IDisposable
         {
         }
         Driver?.Dispose();
+        Buffers.BufferPool.ReturnThreadCaches();
     }
 
     private int PollDriver()
@@ -299,9 +308,11 @@ public sealed unsafe class Shard : IDisposable
             _thread.Join();
     }
 
-    /// <summary>Stops the shard's thread (waiting for it unless called on it), closes its epoll and event descriptors and completes <see cref="Completions"/>.</summary>
+    /// <summary>Stops the shard's thread (waiting for it unless called on it; idempotent), closes its epoll and event descriptors and completes <see cref="Completions"/>.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         Stop();
         _epoll.Dispose();
         _completions.OnCompleted();

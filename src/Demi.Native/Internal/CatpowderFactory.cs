@@ -32,19 +32,7 @@ internal static class CatpowderFactory
             error = "LIBOS=catpowder: CONFIG_PATH has no demikernel.local_ipv4_addr";
             return Errno.EINVAL;
         }
-        var stack = new InetStackOptions { LocalAddress = local, PrefixLength = config.PrefixLength ?? 0, Mtu = config.Mtu };
-        if (config.LocalLinkAddress is { } mac)
-            stack.MacAddress = MacAddress.Parse(mac);
-        foreach (var (entryMac, ip) in config.ArpTable)
-            stack.ArpTable[ip] = MacAddress.Parse(entryMac);
-        if (config.ArpRequestRetries is int retries)
-            stack.ArpRequestRetries = retries;
-        if (config.ArpRequestTimeoutSeconds is double timeout && timeout > 0)
-            stack.ArpRequestTimeout = TimeSpan.FromSeconds(timeout);
-        if (config.ArpCacheTtlSeconds is double ttl)
-            stack.ArpCacheTtl = TimeSpan.FromSeconds(ttl);
-        stack.TcpChecksumOffload = config.TcpChecksumOffload ?? false;
-        stack.UdpChecksumOffload = config.UdpChecksumOffload ?? false;
+        var stack = StackOptions(config, local);
 
         int queues;
         try
@@ -89,6 +77,25 @@ internal static class CatpowderFactory
             error = $"LIBOS=catpowder: bad configuration: {e.Message}";
             return Errno.EINVAL;
         }
+    }
+
+    /// <summary>The user-space stack's options from Demikernel's keys (shared with catnip).</summary>
+    internal static InetStackOptions StackOptions(DemiConfig config, Ipv4Address local)
+    {
+        var stack = new InetStackOptions { LocalAddress = local, PrefixLength = config.PrefixLength ?? 0, Mtu = config.Mtu };
+        if (config.LocalLinkAddress is { } mac)
+            stack.MacAddress = MacAddress.Parse(mac);
+        foreach (var (entryMac, ip) in config.ArpTable)
+            stack.ArpTable[ip] = MacAddress.Parse(entryMac);
+        if (config.ArpRequestRetries is int retries)
+            stack.ArpRequestRetries = retries;
+        if (config.ArpRequestTimeoutSeconds is double timeout && timeout > 0)
+            stack.ArpRequestTimeout = TimeSpan.FromSeconds(timeout);
+        if (config.ArpCacheTtlSeconds is double ttl)
+            stack.ArpCacheTtl = TimeSpan.FromSeconds(ttl);
+        stack.TcpChecksumOffload = config.TcpChecksumOffload ?? false;
+        stack.UdpChecksumOffload = config.UdpChecksumOffload ?? false;
+        return stack;
     }
 
     // The kernel releases an exited process's AF_XDP socket a little after the process is gone: binding the
