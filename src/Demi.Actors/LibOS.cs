@@ -50,7 +50,7 @@ public sealed partial class LibOS : IDisposable
             ? new BufferManager(pool, options.MaxSgaSize, ownsPool: false)
             : new BufferManager(new BufferPool(options.BufferSize, options.BufferCount, options.Headroom), options.MaxSgaSize, ownsPool: true);
         _descriptors = new DescriptorTable(options.MaxDescriptors);
-        _tokens = new TokenTable(options.MaxTokens, cores.Length);
+        _tokens = new TokenTable(options.MaxTokens, cores.Length, FreeAbandonedData);
         var detached = new DetachedOperations(options.MaxTokens);
         _submitter = new OperationSubmitter(_descriptors, Buffers, _tokens, detached);
         _publisher = new CompletionPublisher(_tokens, detached, ReportShardFault);
@@ -144,7 +144,8 @@ public sealed partial class LibOS : IDisposable
         return Register(new MemoryQueue(NextShard()), out qd);
     }
 
-    private int Register(QueueActor actor, out int qd)
+    /// <summary>Gives <paramref name="actor"/> a descriptor (sockets and memory queues; tests register their own actors).</summary>
+    internal int Register(QueueActor actor, out int qd)
     {
         qd = _descriptors.Add(actor);
         if (qd < 0)
@@ -175,8 +176,9 @@ public sealed partial class LibOS : IDisposable
     /// <summary>Binds a socket. The address must be a <c>sockaddr_in</c> (16 bytes, AF_INET), else EINVAL.</summary>
     public int Bind(int qd, ReadOnlySpan<byte> sockaddr)
     {
-        if (!TryGetSocket(qd, out var socket))
-            return Errno.EBADF;
+        int notSocket = CheckSocket(qd, out var socket);
+        if (notSocket != 0)
+            return notSocket;
         int err = SockAddrIn.TryRead(sockaddr, out var local);
         if (err != 0)
             return err;
@@ -193,19 +195,26 @@ public sealed partial class LibOS : IDisposable
     /// <summary>Binds a socket to <paramref name="local"/> (address 0 = wildcard, port 0 = ephemeral).</summary>
     public int Bind(int qd, Ipv4Endpoint local) => Bind(qd, AsBytes(local.ToSockAddr()));
 
-    /// <summary>Marks a stream socket as listening. EINVAL for backlog outside [1, SOMAXCONN], EDESTADDRREQ if unbound.</summary>
+    /// <summary>
+    /// Marks a stream socket as listening. EINVAL for backlog outside [1, SOMAXCONN] and for a queue
+    /// that cannot listen (a datagram socket, a memory queue), EDESTADDRREQ if unbound (demi_listen(3)).
+    /// </summary>
     public int Listen(int qd, int backlog)
     {
-        if (!TryGetSocket(qd, out var socket))
-            return Errno.EBADF;
+        int notSocket = CheckSocket(qd, out var socket);
+        if (notSocket != 0)
+            return notSocket;
         if (backlog < 1 || backlog > SocketConstants.SOMAXCONN)
             return Errno.EINVAL;
         if (socket.SocketType != SocketConstants.SOCK_STREAM)
-            return Errno.ENOTSUP;
+            return Errno.EINVAL;
         return socket.Shard.Invoke(() =>
         {
             socket.EnsureAttached();
-            return socket.Listen(backlog);
+            int err = socket.Listen(backlog);
+            if (err == 0)
+                socket.IsListening = true;
+            return err;
         });
     }
 
@@ -352,13 +361,26 @@ public sealed partial class LibOS : IDisposable
 
     /// <summary>
     /// Allocates a buffer of <paramref name="size"/> bytes with headroom for headers, in memory the
-    /// backend can transmit from. A failed allocation (size 0 or above the maximum) has no segments.
+    /// backend can transmit from, zeroed (a buffer never carries an earlier owner's bytes). A failed
+    /// allocation (size 0 or above the maximum) has no segments.
     /// </summary>
     public Sga SgaAlloc(long size)
     {
         if (size <= 0 || size > Buffers.MaxAllocation || IsDisposed)
             return default;
         return Buffers.Allocate((int)size);
+    }
+
+    /// <summary>
+    /// <see cref="SgaAlloc"/> without zeroing, for hot paths that overwrite every byte before pushing
+    /// (as <see cref="GC.AllocateUninitializedArray{T}"/>): the bytes are whatever the buffer's earlier
+    /// owner left there.
+    /// </summary>
+    public Sga SgaAllocUninitialized(long size)
+    {
+        if (size <= 0 || size > Buffers.MaxAllocation || IsDisposed)
+            return default;
+        return Buffers.Allocate((int)size, zero: false);
     }
 
     /// <summary>Frees an sga (drops the caller's reference; a push in flight keeps its own). EINVAL if it is not live.</summary>
@@ -398,6 +420,13 @@ public sealed partial class LibOS : IDisposable
     /// <summary>Publishes a completion: Rx subscribers first, then the token's waiter.</summary>
     internal void Complete(QueueActor actor, in QResult result) => _publisher.Complete(actor, result);
 
+    // A reclaimed result nobody will collect: its popped data is nobody's now.
+    private void FreeAbandonedData(in QResult result)
+    {
+        if (result.Opcode == Opcode.Pop && result.Sga.IsAllocated)
+            SgaFree(result.Sga);
+    }
+
     internal void ReportShardFault(Shard shard, Exception exception)
     {
         Interlocked.Increment(ref _shardFaults);
@@ -407,6 +436,17 @@ public sealed partial class LibOS : IDisposable
     // ---------------------------------------------------------------- helpers
 
     private Shard NextShard() => _shards[(int)((uint)Interlocked.Increment(ref _nextShard) % (uint)_shards.Length)];
+
+    // 0 for an open socket; EBADF when qd is no open queue; EINVAL for an open queue that is no socket
+    // (the man pages' "refers to an I/O queue that does not support the operation").
+    private int CheckSocket(int qd, out SocketActor socket)
+    {
+        var actor = _descriptors.Get(qd);
+        socket = (actor as SocketActor)!;
+        if (actor is null || actor.IsClosed)
+            return Errno.EBADF;
+        return socket is null ? Errno.EINVAL : 0;
+    }
 
     private bool TryGetSocket(int qd, out SocketActor socket)
     {
@@ -418,13 +458,28 @@ public sealed partial class LibOS : IDisposable
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>Closes every descriptor (pending operations complete with ECANCELED) and stops the shards.</summary>
+    /// <summary>What the last <see cref="Dispose"/> did with open connections (null before it ran).</summary>
+    public ShutdownReport? LastShutdown { get; private set; }
+
+    /// <summary>
+    /// Shuts the libOS down without losing what was pushed: waits (up to
+    /// <see cref="LibOSOptions.ShutdownDrainTimeout"/>) for queued pushes to reach their transport,
+    /// closes every descriptor gracefully (pending pops and accepts complete with ECANCELED), waits for
+    /// the connections to finish (the user-space stack sends, retransmits and exchanges FINs; kernel
+    /// sockets finish in the kernel), resets what is left, then stops the shards. A socket the app set
+    /// to <c>SO_LINGER {on, 0}</c> is still reset at its close, as on Linux. Called on a shard thread
+    /// (which cannot wait for itself) it closes at once.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        foreach (var actor in _descriptors.Snapshot())
+        var open = _descriptors.Snapshot();
+        var drain = new ShutdownDrain(open, Shard.Current is null ? Options.ShutdownDrainTimeout : TimeSpan.Zero);
+        drain.WaitForQueuedPushes();
+        foreach (var actor in open)
             Close(actor.Qd);
+        LastShutdown = drain.WaitForConnections();
         foreach (var shard in _shards)
             shard?.Dispose();
         _publisher?.Dispose();

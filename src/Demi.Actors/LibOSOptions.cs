@@ -44,4 +44,11 @@ public sealed class LibOSOptions
 
     /// <summary>Largest <c>SgaAlloc</c> size. Default 16 MiB (Demikernel caps at 64 KiB).</summary>
     public int MaxSgaSize { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// How long <see cref="LibOS.Dispose"/> lets connections finish: pushes still queued are sent, the
+    /// stack retransmits until acknowledged and exchanges FINs. What is left then is reset and counted in
+    /// <see cref="LibOS.LastShutdown"/>. Zero closes at once.
+    /// </summary>
+    public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

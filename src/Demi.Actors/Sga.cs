@@ -43,7 +43,19 @@ public struct Sga
     public readonly int Length => (int)Segment.Length;
 
     /// <summary>The segment's bytes. Valid until the array is freed.</summary>
-    public readonly unsafe Span<byte> Span => Segment.Buffer == 0 ? default : new Span<byte>((void*)Segment.Buffer, (int)Segment.Length);
+    /// <exception cref="ObjectDisposedException">The libOS (its buffer pool) that owns the array was disposed.</exception>
+    public readonly unsafe Span<byte> Span
+    {
+        get
+        {
+            if (Segment.Buffer == 0)
+                return default;
+            // A pool handle is an address in its pool's region; once the pool is gone, so is the memory.
+            if (Handle != 0 && (Handle & Buffers.LargeBuffer.HandleTag) == 0 && !Buffers.BufferRegions.Contains(Handle))
+                ThrowHelper.ThrowObjectDisposed("The libOS that owns this sga was disposed.");
+            return new Span<byte>((void*)Segment.Buffer, (int)Segment.Length);
+        }
+    }
 
     /// <summary>Shrinks the segment to its first <paramref name="length"/> bytes.</summary>
     public void Truncate(int length)

@@ -12,5 +12,8 @@ internal static class ThrowHelper
     public static void ThrowInvalidOperation(string message) => throw new InvalidOperationException(message);
 
     [DoesNotReturn]
+    public static void ThrowObjectDisposed(string message) => throw new ObjectDisposedException(null, message);
+
+    [DoesNotReturn]
     public static void ThrowArgument(string message, string paramName) => throw new ArgumentException(message, paramName);
 }

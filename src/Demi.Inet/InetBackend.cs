@@ -10,24 +10,48 @@ namespace Demi.Inet;
 /// NIC queue <c>i</c>. UDP sockets are built in; TCP comes from <see cref="StreamTransport"/>.
 /// SgaAlloc hands out buffers of queue 0's pool, so pushes of them are zero-copy.
 /// </summary>
+/// <remarks>
+/// With several queues the stacks share one <see cref="PortSpace"/> (binds conflict across shards,
+/// ephemeral ports name their shard, a TCP listener accepts on every shard) and, unless turned off,
+/// one <see cref="FlowSteering"/> that moves each received frame to the shard owning its flow. That
+/// is all a transport needs to be multi-core: open one <see cref="INicQueue"/> per queue (frames of
+/// one pool all shards can transmit from) and hand them here.
+/// </remarks>
 public sealed class InetBackend : INetworkBackend
 {
+    /// <summary>Frames each steering ring holds by default.</summary>
+    public const int DefaultSteeringRingCapacity = 1024;
+
     private readonly INicQueue[] _queues;
+    private readonly INicQueue[] _ownedQueues;
     private readonly Func<int, InetStackOptions> _options;
     private readonly bool _ownsQueues;
     private ArpCache? _sharedArpCache;
 
-    /// <summary>Creates a backend over <paramref name="queues"/> (one per shard), each stack configured by <paramref name="options"/>.</summary>
+    /// <summary>
+    /// Creates a backend over <paramref name="queues"/> (one per shard), each stack configured by
+    /// <paramref name="options"/>. With more than one queue and <paramref name="steering"/>, frames are
+    /// steered between the shards in software (rings of <paramref name="steeringRingCapacity"/> frames).
+    /// </summary>
     /// <remarks>Stacks whose options leave <see cref="InetStackOptions.ArpCache"/> null share one cache (same interface).</remarks>
-    public InetBackend(IReadOnlyList<INicQueue> queues, Func<int, InetStackOptions> options, bool ownsQueues = false)
+    public InetBackend(IReadOnlyList<INicQueue> queues, Func<int, InetStackOptions> options, bool ownsQueues = false,
+        bool steering = true, int steeringRingCapacity = DefaultSteeringRingCapacity)
     {
         ArgumentNullException.ThrowIfNull(queues);
         ArgumentNullException.ThrowIfNull(options);
         if (queues.Count == 0)
             throw new ArgumentException("At least one NIC queue is needed.", nameof(queues));
+        _ownedQueues = queues.ToArray();
         _queues = queues.ToArray();
         _options = options;
         _ownsQueues = ownsQueues;
+        Ports = new PortSpace(_queues.Length);
+        if (steering && _queues.Length > 1)
+        {
+            Steering = new FlowSteering(Ports, steeringRingCapacity);
+            for (int i = 0; i < _queues.Length; i++)
+                _queues[i] = Steering.Attach(i, _queues[i]);
+        }
     }
 
     /// <summary>A backend with one NIC queue (one shard).</summary>
@@ -35,6 +59,15 @@ public sealed class InetBackend : INetworkBackend
         : this([queue], _ => options, ownsQueues)
     {
     }
+
+    /// <summary>The port space all shards' stacks bind in.</summary>
+    public PortSpace Ports { get; }
+
+    /// <summary>Software steering between the shards (null with one queue or when turned off).</summary>
+    public FlowSteering? Steering { get; }
+
+    /// <summary>Number of NIC queues (one shard each).</summary>
+    public int QueueCount => _queues.Length;
 
     public string Name => "inet";
 
@@ -53,7 +86,9 @@ public sealed class InetBackend : INetworkBackend
     {
         if (shard.Id >= _queues.Length)
             throw new InvalidOperationException($"Shard {shard.Id} has no NIC queue ({_queues.Length} given).");
-        var options = _options(shard.Id);
+        var options = _options(shard.Id).Clone(); // per shard: the port shard differs
+        options.PortSpace = Ports;
+        options.PortShard = shard.Id;
         if (options.ArpCache is null)
         {
             lock (_queues)
@@ -62,10 +97,10 @@ public sealed class InetBackend : INetworkBackend
         if (options.CapturePath is { } path && _queues.Length > 1)
         {
             // One capture file per shard: the stacks run on different threads.
-            options = options.Clone();
             options.CapturePath = Path.ChangeExtension(path, null) + $".shard{shard.Id}" + (Path.GetExtension(path) is { Length: > 0 } ext ? ext : ".pcap");
         }
-        return new InetShardDriver(shard, _queues[shard.Id], options, StreamTransport);
+        Steering?.AttachShard(shard.Id, shard);
+        return new InetShardDriver(shard, _queues[shard.Id], options, StreamTransport, Steering);
     }
 
     public int CreateSocket(Shard shard, int type, out SocketActor? socket)
@@ -83,8 +118,20 @@ public sealed class InetBackend : INetworkBackend
 
     public void Dispose()
     {
-        if (_ownsQueues)
+        if (Steering is not null)
+        {
+            // The steered views release frames still in flight between shards, then dispose their queue.
             foreach (var queue in _queues)
+                if (_ownsQueues)
+                    queue.Dispose();
+                else
+                    ((SteeringNicQueue)queue).ReleasePending();
+            Steering.Dispose();
+        }
+        else if (_ownsQueues)
+        {
+            foreach (var queue in _ownedQueues)
                 queue.Dispose();
+        }
     }
 }

@@ -71,6 +71,10 @@ public sealed class InetStack : IIpLayer, IDisposable
         LocalAddress = options.LocalAddress;
         Mtu = options.Mtu is { } mtu && mtu < nic.Mtu ? mtu : nic.Mtu;
         Clock = options.Clock;
+        Ports = options.PortSpace ?? new PortSpace(1);
+        if (options.PortShard < 0 || options.PortShard >= Ports.ShardCount)
+            throw new ArgumentOutOfRangeException(nameof(options), $"PortShard {options.PortShard} is outside the port space's {Ports.ShardCount} shards.");
+        PortShard = options.PortShard;
         _prefixMask = options.PrefixLength == 0 ? 0 : uint.MaxValue << (32 - options.PrefixLength);
         _verifyRx = (nic.Offloads & NicOffloads.RxChecksum) == 0;
         _computeTx = (nic.Offloads & NicOffloads.TxChecksum) == 0;
@@ -82,7 +86,7 @@ public sealed class InetStack : IIpLayer, IDisposable
         _arp = new ArpResolver(this, options, Counters);
         _udp = new UdpLayer(this, options, Counters);
         _handlers[Ipv4Header.ProtocolUdp] = _udp;
-        _metrics = new InetMetrics(Counters, LocalAddress.ToString());
+        _metrics = new InetMetrics(Counters, LocalAddress.ToString(), nic.Pool);
         _internalErrorLog = new InternalErrorLog(LocalAddress, options.InternalErrorLog);
     }
 
@@ -154,6 +158,12 @@ public sealed class InetStack : IIpLayer, IDisposable
 
     /// <summary>Creates an unbound UDP socket.</summary>
     public UdpSocket CreateUdpSocket() => _udp.CreateSocket();
+
+    /// <summary>The ports this stack binds in: shared by every shard of a libOS (<see cref="InetStackOptions.PortSpace"/>), else its own.</summary>
+    public PortSpace Ports { get; }
+
+    /// <summary>This stack's shard index in <see cref="Ports"/>.</summary>
+    public int PortShard { get; }
 
     /// <summary>Adds or replaces a static ARP entry.</summary>
     public void AddStaticArpEntry(Ipv4Address address, MacAddress mac) => _arp.Cache.AddStatic(address, mac);

@@ -5,7 +5,7 @@ namespace Demi.Kv;
 /// <summary>The commands the server knows.</summary>
 internal enum CommandId : byte
 {
-    Ping, Echo, Quit, Get, Set, Incr, Decr, IncrBy, DecrBy, MGet, MSet, Del, Unlink, Exists, Expire, PExpire,
+    Ping, Echo, Quit, Get, Set, SetNx, SetEx, PSetEx, Incr, Decr, IncrBy, DecrBy, MGet, MSet, Del, Unlink, Exists, Expire, PExpire,
     Ttl, PTtl, Type, LPush, RPush, LPop, RPop, LLen, LRange, DbSize, FlushAll, FlushDb, Command, Hello, Config,
     Info, Client, Select,
 }
@@ -20,6 +20,9 @@ internal static class CommandTable
     [
         new(CommandId.Get, "get"u8.ToArray(), 2),
         new(CommandId.Set, "set"u8.ToArray(), -3),
+        new(CommandId.SetNx, "setnx"u8.ToArray(), 3),
+        new(CommandId.SetEx, "setex"u8.ToArray(), 4),
+        new(CommandId.PSetEx, "psetex"u8.ToArray(), 4),
         new(CommandId.Ping, "ping"u8.ToArray(), -1),
         new(CommandId.Echo, "echo"u8.ToArray(), 2),
         new(CommandId.Quit, "quit"u8.ToArray(), -1),

@@ -15,6 +15,8 @@ internal sealed unsafe partial class KvConnection
         Sum,
         /// <summary>+OK, or -OOM if a step ran out of memory (MSET, FLUSHALL).</summary>
         Ok,
+        /// <summary>:1 stored, :0 not, or -OOM (SETNX).</summary>
+        Stored,
     }
 
     private CommandId _command;
@@ -52,6 +54,27 @@ internal sealed unsafe partial class KvConnection
                 return Single(KeyOp.Get, KeyFlags.None, 0);
             case CommandId.Set:
                 return Set();
+            case CommandId.SetNx:
+                Call.Value = _request.Pointer(2);
+                Call.ValueLength = _request.Length(2);
+                Call.Arg = 0;
+                return Steps(KeyOp.Set, KeyFlags.Nx | KeyFlags.Silent, Aggregate.Stored, 1, 1, 1);
+            case CommandId.SetEx:
+            case CommandId.PSetEx:
+                if (!KvStore.TryParseInteger(_request[2], out long amount))
+                {
+                    w.Error(Errors.NotInteger);
+                    return true;
+                }
+                if (!ToDeadline(amount, info.Id == CommandId.SetEx ? 1000 : 1, absolute: false, out long deadline))
+                {
+                    w.Raw(info.Id == CommandId.SetEx ? "-ERR invalid expire time in 'setex' command\r\n"u8 : "-ERR invalid expire time in 'psetex' command\r\n"u8);
+                    return true;
+                }
+                Call.Value = _request.Pointer(3);
+                Call.ValueLength = _request.Length(3);
+                Call.Arg = deadline;
+                return Steps(KeyOp.Set, KeyFlags.None, Aggregate.PerStep, 1, 1, 1);
             case CommandId.Incr:
                 return Single(KeyOp.IncrBy, KeyFlags.None, 1);
             case CommandId.Decr:
@@ -171,7 +194,7 @@ internal sealed unsafe partial class KvConnection
                 Call.Key = _request.Pointer(k);
                 Call.KeyLength = _request.Length(k);
                 Call.Hash = Storage.KeyTable.Hash(Call.KeySpan);
-                if (_stepOp == KeyOp.Set && _command == CommandId.MSet)
+                if (_command == CommandId.MSet)
                 {
                     Call.Value = _request.Pointer(k + 1);
                     Call.ValueLength = _request.Length(k + 1);
@@ -212,6 +235,12 @@ internal sealed unsafe partial class KvConnection
         {
             case Aggregate.Sum:
                 Output.Integer(_sum);
+                break;
+            case Aggregate.Stored:
+                if (_outOfMemory)
+                    Output.Error(Errors.OutOfMemory);
+                else
+                    Output.Integer(_sum);
                 break;
             case Aggregate.Ok:
                 if (_outOfMemory)

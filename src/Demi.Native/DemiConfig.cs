@@ -11,7 +11,7 @@ namespace Demi.Native;
 /// dpdk:               { eal_init: ["--no-huge", "-m", "512"] }
 /// tcp_socket_options: { keepalive: false, linger: { enabled: true, time_seconds: 0 }, nodelay: true }
 /// inetstack_config:   { mtu: 1500, mss: 1460, arp_table: { "02:00:00:00:00:02": 10.0.0.2 }, ... }
-/// demi:               { cores: "1", shard_count: 1, xdp_queue: 0, xdp_mode: auto, prefix_length: 24 }   # Demi's own
+/// demi:               { cores: "1", shard_count: 1, xdp_queue: 0, xdp_mode: auto, prefix_length: 24, drain_timeout_ms: 5000 }   # Demi's own
 /// </code>
 /// </summary>
 public sealed class DemiConfig
@@ -37,7 +37,10 @@ public sealed class DemiConfig
     /// <summary><c>tcp_socket_options.keepalive</c> (a boolean, or a mapping with <c>enabled</c>).</summary>
     public bool? KeepAlive { get; set; }
 
-    /// <summary><c>tcp_socket_options.linger</c>: seconds to linger on close, null when off or unset.</summary>
+    /// <summary>
+    /// <c>tcp_socket_options.linger</c>: seconds to linger on close, null when off or unset. Parsed and
+    /// validated but, as in Demikernel, not applied to sockets (closes always send a FIN).
+    /// </summary>
     public int? LingerSeconds { get; set; }
 
     /// <summary><c>tcp_socket_options.nodelay</c>.</summary>
@@ -81,6 +84,9 @@ public sealed class DemiConfig
 
     /// <summary><c>demi.prefix_length</c> (Demi's own key): the on-link prefix of <see cref="LocalIpv4Address"/>; 0 (Demikernel's behaviour) treats every destination as on-link.</summary>
     public int? PrefixLength { get; set; }
+
+    /// <summary><c>demi.drain_timeout_ms</c> (Demi's own key): how long the exit lets connections finish, as in <see cref="LibOSOptions.ShutdownDrainTimeout"/>.</summary>
+    public int? DrainTimeoutMs { get; set; }
 
     /// <summary>
     /// Reads and validates a configuration file. Returns 0, ENOENT (no such file), EACCES/EIO (unreadable)

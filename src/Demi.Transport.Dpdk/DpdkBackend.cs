@@ -48,12 +48,22 @@ public sealed class DpdkBackend : INetworkBackend
         try
         {
             port = DpdkPort.Open(options, queueCount);
-            // The PMDs' RX supply: half the pool, as the AF_XDP fill ring gets, leaving the rest to the app and TX.
-            mbufs.Lend(options.PoolSize / 2);
+            nint rxMempool = 0;
+            if (port.QueryDriver() == "net_af_xdp")
+            {
+                // net_af_xdp builds its UMEM over its RX mempool's own memory (mbuf header and data adjacent):
+                // it cannot receive into external buffers, so it gets a plain pool and frames are copied in.
+                rxMempool = mbufs.CreateDriverRxPool(Math.Max(4 * options.RxDescriptors * queueCount, 8192));
+            }
+            else
+            {
+                // The PMDs' RX supply: half the pool, as the AF_XDP fill ring gets, leaving the rest to the app and TX.
+                mbufs.Lend(options.PoolSize / 2);
+            }
             // Some PMD control calls (af_packet's MTU, flags and link state) use ioctls on the interface name:
             // they must run in the interface's namespace.
             using (options.NetworkNamespace is null ? null : NetworkNamespaceScope.Enter(options.NetworkNamespace))
-                port.Start(mbufs, queueCount, options);
+                port.Start(mbufs, queueCount, options, rxMempool);
             for (int i = 0; i < queueCount; i++)
                 queues.Add(new DpdkNicQueue(port, i, mbufs, port.Mtu));
             var inet = new InetBackend(queues.Cast<INicQueue>().ToArray(), stack, ownsQueues: false);

@@ -20,6 +20,7 @@ public sealed unsafe class DpdkMbufPool : IDisposable
     private readonly nint* _table;
     private readonly nint _mempool;
     private readonly nint _copyPool;
+    private nint _driverRxPool;
     private long _lent;
     private long _lendShortfall;
     private int _disposed;
@@ -84,6 +85,21 @@ public sealed unsafe class DpdkMbufPool : IDisposable
 
     internal nint* Table => _table;
 
+    /// <summary>
+    /// A plain mbuf pool (data rooms of its own) of <paramref name="count"/> mbufs for a PMD that cannot
+    /// receive into external buffers; frames received into it are copied into <see cref="Pool"/>.
+    /// </summary>
+    internal nint CreateDriverRxPool(int count)
+    {
+        if (_driverRxPool == 0)
+        {
+            _driverRxPool = DpdkNative.demi_dpdk_pool_create_plain($"demirx{Interlocked.Increment(ref s_sequence)}", (uint)count);
+            if (_driverRxPool == 0)
+                throw new DpdkException($"rte_pktmbuf_pool_create({count} RX mbufs) failed: EAL memory (-m) too small?", 12);
+        }
+        return _driverRxPool;
+    }
+
     /// <summary>Lends up to <paramref name="count"/> free buffers to the mempool; returns how many it could.</summary>
     public int Lend(int count)
     {
@@ -138,6 +154,8 @@ public sealed unsafe class DpdkMbufPool : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         ReclaimAll();
+        if (_driverRxPool != 0)
+            DpdkNative.demi_dpdk_pool_free(_driverRxPool);
         DpdkNative.demi_dpdk_pool_free(_copyPool);
         DpdkNative.demi_dpdk_pool_free(_mempool);
         Pool.Dispose();

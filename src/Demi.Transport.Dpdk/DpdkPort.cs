@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Demi.Inet;
 using Demi.Transport.Dpdk.Internal;
+using Demi.Transport.Xdp;
 
 namespace Demi.Transport.Dpdk;
 
@@ -16,13 +17,15 @@ namespace Demi.Transport.Dpdk;
 public sealed unsafe class DpdkPort : IDisposable
 {
     private readonly bool _attached;
+    private readonly string? _networkNamespace;
     private int _disposed;
 
-    private DpdkPort(ushort id, string name, bool attached)
+    private DpdkPort(ushort id, string name, bool attached, string? networkNamespace)
     {
         Id = id;
         Name = name;
         _attached = attached;
+        _networkNamespace = networkNamespace;
     }
 
     /// <summary>The DPDK port id.</summary>
@@ -70,12 +73,12 @@ public sealed unsafe class DpdkPort : IDisposable
         {
             string devargs = WithQueueCount(vdev, queues);
             ushort id = DpdkEal.AttachVdev(devargs, options.NetworkNamespace);
-            return new DpdkPort(id, devargs.Split(',')[0], attached: true);
+            return new DpdkPort(id, devargs.Split(',')[0], attached: true, options.NetworkNamespace);
         }
         int count = DpdkNative.demi_dpdk_port_count();
         if (count == 0)
             throw new DpdkException("the DPDK EAL has no Ethernet port: give a vdev (--vdev net_af_packet0,iface=IF) or a --vdev in the EAL arguments", 19);
-        return new DpdkPort(0, PortName(0), attached: false);
+        return new DpdkPort(0, PortName(0), attached: false, options.NetworkNamespace);
     }
 
     private static string WithQueueCount(string vdev, int queues)
@@ -99,8 +102,19 @@ public sealed unsafe class DpdkPort : IDisposable
         return DpdkNative.demi_dpdk_port_name(port, name, 64) == 0 ? Marshal.PtrToStringUTF8((nint)name) ?? "?" : "?";
     }
 
-    /// <summary>Configures <paramref name="queues"/> queue pairs receiving into <paramref name="pool"/>, starts the port and waits for the link.</summary>
-    public void Start(DpdkMbufPool pool, int queues, DpdkOptions options)
+    /// <summary>The PMD's driver name, read from the device before it is configured.</summary>
+    public string QueryDriver()
+    {
+        DpdkNative.PortInfo info;
+        Check(DpdkNative.demi_dpdk_port_info(Id, &info), "rte_eth_dev_info_get");
+        return Marshal.PtrToStringUTF8((nint)info.Driver) ?? "?";
+    }
+
+    /// <summary>
+    /// Configures <paramref name="queues"/> queue pairs receiving into <paramref name="pool"/> (or into
+    /// <paramref name="rxMempool"/>, a driver-owned pool, when not 0), starts the port and waits for the link.
+    /// </summary>
+    public void Start(DpdkMbufPool pool, int queues, DpdkOptions options, nint rxMempool = 0)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(options);
@@ -115,7 +129,7 @@ public sealed unsafe class DpdkPort : IDisposable
         DpdkNative.PortInfo info;
         byte* stage;
         int rc = DpdkNative.demi_dpdk_port_start(Id, (ushort)queues, (ushort)options.RxDescriptors, (ushort)options.TxDescriptors,
-            pool.Mempool, (ushort)(options.Mtu ?? 0), 0, tx, rss, 1, &info, &stage);
+            rxMempool != 0 ? rxMempool : pool.Mempool, (ushort)(options.Mtu ?? 0), 0, tx, rss, 1, &info, &stage);
         if (rc != 0)
             throw new DpdkException($"DPDK port {Name}: {Marshal.PtrToStringUTF8((nint)stage)} failed: {DpdkNative.StrError(-rc)} (errno {-rc})", -rc);
         Driver = Marshal.PtrToStringUTF8((nint)info.Driver) ?? "?";
@@ -189,6 +203,9 @@ public sealed unsafe class DpdkPort : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        // PMDs reach their interface by name or index on stop and close (af_xdp detaches its XDP program
+        // by ifindex): in another namespace that would be another device.
+        using var scope = _networkNamespace is null ? null : NetworkNamespaceScope.Enter(_networkNamespace);
         if (_attached)
             DpdkNative.demi_dpdk_port_stop(Id);
         else

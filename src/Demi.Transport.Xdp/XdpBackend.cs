@@ -12,22 +12,18 @@ namespace Demi.Transport.Xdp;
 /// from <c>SgaAlloc</c> is a UMEM frame any shard can transmit as is; the user-space stack
 /// (<see cref="InetBackend"/>) runs on each queue.
 /// </summary>
-public sealed class XdpBackend : INetworkBackend, ISocketBindingObserver
+public sealed class XdpBackend : INetworkBackend
 {
     private readonly XdpUmem _umem;
     private readonly XdpNicQueue[] _queues;
     private readonly InetBackend _inet;
     private int _disposed;
-    // Bind/close bookkeeping for steering claims (control path only).
-    private readonly Dictionary<(byte Protocol, ushort Port, int Shard), int> _claims = [];
-    private readonly Dictionary<SocketActor, (byte, ushort, int)> _claimedBy = new(ReferenceEqualityComparer.Instance);
 
-    private XdpBackend(XdpUmem umem, XdpNicQueue[] queues, InetBackend inet, FlowSteering? steering)
+    private XdpBackend(XdpUmem umem, XdpNicQueue[] queues, InetBackend inet)
     {
         _umem = umem;
         _queues = queues;
         _inet = inet;
-        Steering = steering;
     }
 
     /// <summary>
@@ -35,13 +31,22 @@ public sealed class XdpBackend : INetworkBackend, ISocketBindingObserver
     /// starting at its <see cref="XdpQueueOptions.QueueId"/>, and a stack per queue configured by
     /// <paramref name="stack"/> (called with the shard index). With several queues and
     /// <paramref name="steering"/> (the default), frames that land on a shard not owning their flow
-    /// are steered in software to the owner (see <see cref="FlowSteering"/>).
+    /// are steered in software to the owner by the stack (see <see cref="FlowSteering"/>).
     /// </summary>
-    public static XdpBackend Create(XdpQueueOptions queue, Func<int, InetStackOptions> stack, int queueCount = 1, bool steering = true)
+    /// <remarks>
+    /// <paramref name="shards"/> (0: one per queue) may be fewer than the queues: shard <c>i</c> then
+    /// drains queues <c>i, i + shards, ...</c> (a <see cref="CombinedNicQueue"/>), so that every queue
+    /// the device spreads traffic over is read.
+    /// </remarks>
+    public static XdpBackend Create(XdpQueueOptions queue, Func<int, InetStackOptions> stack, int queueCount = 1, bool steering = true, int shards = 0)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(stack);
         ArgumentOutOfRangeException.ThrowIfLessThan(queueCount, 1);
+        if (shards == 0)
+            shards = queueCount;
+        ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(shards, queueCount);
         var umem = new XdpUmem(queue.FrameCount, queue.FrameSize, queue.Headroom, queue.FillSize, queue.FillSize, queue.NetworkNamespace);
         var queues = new List<XdpNicQueue>();
         try
@@ -64,17 +69,16 @@ public sealed class XdpBackend : INetworkBackend, ISocketBindingObserver
                 };
                 queues.Add(XdpNicQueue.Open(options, umem));
             }
-            INicQueue[] nics = queues.Cast<INicQueue>().ToArray();
-            FlowSteering? flowSteering = null;
-            if (steering && queueCount > 1)
+            // Rings sized like an RX ring: a burst of a busy owner's worth of frames in flight.
+            int ringCapacity = (int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)queue.RxSize), 4096);
+            var perShard = new INicQueue[shards];
+            for (int i = 0; i < shards; i++)
             {
-                // Rings sized like an RX ring: a burst of a busy owner's worth of frames in flight.
-                flowSteering = new FlowSteering(queueCount, (int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)queue.RxSize), 4096));
-                for (int i = 0; i < nics.Length; i++)
-                    nics[i] = flowSteering.Attach(i, nics[i]);
+                var mine = queues.Where((_, q) => q % shards == i).Cast<INicQueue>().ToArray();
+                perShard[i] = mine.Length == 1 ? mine[0] : new CombinedNicQueue(mine);
             }
-            var inet = new InetBackend(nics, stack, ownsQueues: true);
-            return new XdpBackend(umem, queues.ToArray(), inet, flowSteering);
+            var inet = new InetBackend(perShard, stack, ownsQueues: true, steering, ringCapacity);
+            return new XdpBackend(umem, queues.ToArray(), inet);
         }
         catch
         {
@@ -94,11 +98,11 @@ public sealed class XdpBackend : INetworkBackend, ISocketBindingObserver
     /// <summary>The shared UMEM's pool: <c>SgaAlloc</c> hands out UMEM frames.</summary>
     public BufferPool? BufferPool => _umem.Pool;
 
-    /// <summary>The AF_XDP queues, by shard index.</summary>
+    /// <summary>The AF_XDP queues, by queue index (shard <c>i</c> drains queues <c>i, i + shards, ...</c>).</summary>
     public IReadOnlyList<XdpNicQueue> Queues => _queues;
 
-    /// <summary>Software steering across the shards (null with one queue or when turned off).</summary>
-    public FlowSteering? Steering { get; }
+    /// <summary>Software steering across the shards, done by the stack (null with one queue or when turned off).</summary>
+    public FlowSteering? Steering => _inet.Steering;
 
     /// <summary>The user-space stack backend underneath.</summary>
     public InetBackend Inet => _inet;
@@ -116,53 +120,12 @@ public sealed class XdpBackend : INetworkBackend, ISocketBindingObserver
     /// <inheritdoc/>
     public int CreateSocket(Shard shard, int type, out SocketActor? socket) => _inet.CreateSocket(shard, type, out socket);
 
-    /// <summary>A bound socket's port is steered to its shard, so servers need no explicit claim.</summary>
-    void ISocketBindingObserver.OnBound(SocketActor socket)
-    {
-        if (Steering is null || socket.GetSockName(out var local) != 0 || local.Port == 0)
-            return;
-        var key = (ProtocolOf(socket), local.Port, socket.Shard.Id);
-        lock (_claims)
-        {
-            _claimedBy[socket] = key;
-            _claims[key] = _claims.GetValueOrDefault(key) + 1;
-        }
-        Steering.Claim(key.Item1, key.Item2, key.Item3);
-    }
-
-    /// <summary>
-    /// Withdraws the claim of a socket that made one (not of accepted connections, which share their
-    /// listener's port) once no other bound socket of that shard holds the port.
-    /// </summary>
-    void ISocketBindingObserver.OnClosing(SocketActor socket)
-    {
-        if (Steering is null)
-            return;
-        (byte, ushort, int) key;
-        lock (_claims)
-        {
-            if (!_claimedBy.Remove(socket, out key))
-                return;
-            int left = _claims[key] - 1;
-            if (left > 0)
-            {
-                _claims[key] = left;
-                return;
-            }
-            _claims.Remove(key);
-        }
-        Steering.Unclaim(key.Item1, key.Item2, key.Item3);
-    }
-
-    private static byte ProtocolOf(SocketActor socket) => socket.SocketType == SocketConstants.SOCK_STREAM ? (byte)6 : (byte)17;
-
     /// <summary>Closes the sockets (detaching the XDP program) and frees the UMEM.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         _inet.Dispose();
-        Steering?.Dispose();
         _umem.Dispose();
     }
 }

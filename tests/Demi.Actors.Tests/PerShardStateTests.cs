@@ -147,3 +147,30 @@ public sealed class PerShardStateTests
         Assert.Equal(pool.Count, pool.Available);
     }
 }
+
+/// <summary>The C ABI's EAGAIN scenario (tests/c/errors.c test_eagain) in C#: a full table of pending pops, closed, redeemed in batches.</summary>
+public sealed class FullTableRedeemTests
+{
+    [Fact]
+    public void EveryCancelledPopOfAFullTableIsRedeemedByWaitNextN()
+    {
+        using var libOS = new LibOS();
+        int qd = TestUtil.UdpSocket(libOS);
+        int issued = 0, err;
+        while (issued < 200_000 && (err = libOS.Pop(out _, qd)) == 0)
+            issued++;
+        Assert.InRange(issued, 1, 199_999);
+        Assert.Equal(0, libOS.Close(qd));
+        var results = new QResult[1024];
+        int redeemed = 0, cancelled = 0;
+        while (redeemed < issued && libOS.WaitNextN(results, out int n, TimeSpan.FromSeconds(5)) == 0)
+        {
+            for (int i = 0; i < n; i++)
+                cancelled += results[i].Opcode == Opcode.Failed && results[i].Ret == Errno.ECANCELED ? 1 : 0;
+            redeemed += n;
+        }
+        Assert.Equal(issued, redeemed);
+        Assert.Equal(issued, cancelled);
+        Assert.Equal(Errno.ETIMEDOUT, libOS.WaitNextN(results, out _, TimeSpan.Zero));
+    }
+}

@@ -78,7 +78,8 @@ public sealed class PushToErrorTests : IDisposable
     {
         var (qd, sga, dest) = Setup();
         var before = sga;
-        before.Segment.Buffer = sga.Handle - 1;
+        Assert.True(_libOS.Buffers.TryResolve(sga.Handle, out var allocation));
+        before.Segment.Buffer = allocation.Start - 1; // the handle is opaque; the allocation's first byte is Start
         Assert.Equal(Errno.EINVAL, _libOS.PushTo(out _, qd, before, dest));
         var beyond = sga;
         beyond.Segment.Length = (uint)_libOS.Buffers.Pool.BufferSize;

@@ -17,6 +17,8 @@ public sealed class ParityTests
         ["SET", "k", "v4", "XX"], ["SET", "k", "v5", "GET"], ["SET", "nothere", "v", "GET"], ["GET", "k"],
         ["SET", "ttl", "v", "EX", "100"], ["TTL", "ttl"], ["SET", "ttl", "v2", "KEEPTTL"], ["TTL", "ttl"], ["SET", "ttl", "v3"], ["TTL", "ttl"],
         ["SET", "ttl", "v", "PX", "100000"], ["TTL", "ttl"],
+        ["SETNX", "snx", "1"], ["SETNX", "snx", "2"], ["GET", "snx"], ["SETNX", "snx"], ["SETEX", "sex", "100", "v"], ["TTL", "sex"],
+        ["SETEX", "sex", "0", "v"], ["SETEX", "sex", "x", "v"], ["PSETEX", "sex", "100000", "w"], ["GET", "sex"], ["PSETEX", "sex", "-5", "w"],
         ["INCR", "counter"], ["INCR", "counter"], ["DECR", "counter"], ["INCRBY", "counter", "10"], ["DECRBY", "counter", "3"],
         ["INCRBY", "counter", "-20"], ["GET", "counter"], ["INCR", "k"], ["INCRBY", "counter", "x"], ["INCRBY", "counter"], ["DECR"],
         ["INCR"], ["INCRBY", "counter", "1", "2"], ["SET", "max", "9223372036854775807"], ["INCR", "max"], ["SET", "min", "-9223372036854775808"],

@@ -152,3 +152,33 @@ public sealed class DpdkBackendTests
         server.Join(Timeout);
     }
 }
+
+/// <summary>The other kernel-attached PMD: net_af_xdp on the veth (its RX pool is its own; frames are copied into Demi's buffers).</summary>
+[Collection(DpdkCollection.Name)]
+public sealed class AfXdpPmdTests
+{
+    private static int s_device;
+
+    [Fact]
+    public void Kernel_peer_pings_and_is_echoed_over_net_af_xdp()
+    {
+        Privileges.RequireRoot();
+        using var veth = VethNamespaces.Create();
+        var backend = DpdkBackend.Create(
+            new DpdkOptions { Vdev = $"net_af_xdp{Interlocked.Increment(ref s_device)},iface={veth.InterfaceA}", NetworkNamespace = veth.NamespaceA },
+            new InetStackOptions { LocalAddress = Ipv4Address.Parse(veth.AddressA), PrefixLength = 24 });
+        using var libOS = new LibOS(new LibOSOptions { Backend = backend, ShardCount = 1 });
+        Assert.Equal("net_af_xdp", backend.Port.Driver);
+        var ping = veth.Run(VethSide.B, TimeSpan.FromSeconds(20), "ping", "-c", "3", "-i", "0.2", "-W", "2", veth.AddressA);
+        Assert.True(ping.Succeeded, ping.StandardOutput + ping.StandardError + backend.Queues[0].GetStatistics()
+            + InetBackend.StackOf(libOS.Shards[0])!.Counters);
+        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
+        var server = DemiOverVeth.StartUdpEcho(libOS, qd);
+        var client = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(60), KernelPeer.UdpEchoClient, veth.AddressA, "7", "50", "2");
+        Assert.Equal("ok 50", client.StandardOutput.Trim());
+        Assert.True(backend.Queues[0].GetStatistics().RxCopied >= 50);
+        libOS.Close(qd);
+        server.Join(DpdkOverVeth.Timeout);
+    }
+}

@@ -14,7 +14,7 @@ internal static class DemiOverVeth
     /// shards (one per veth queue), TCP when <paramref name="tcp"/> is set.
     /// </summary>
     public static LibOS Create(VethNamespaces veth, VethSide side, out XdpBackend backend, int queues = 1, bool tcp = false,
-        bool steering = true, string? capturePath = null, IdleStrategy? idle = null, XdpMode mode = XdpMode.Auto)
+        bool steering = true, string? capturePath = null, IdleStrategy? idle = null, XdpMode mode = XdpMode.Auto, int shards = 0)
     {
         string address = side == VethSide.A ? veth.AddressA : veth.AddressB;
         backend = XdpBackend.Create(
@@ -26,12 +26,13 @@ internal static class DemiOverVeth
                 CapturePath = capturePath is null ? null : $"{capturePath}.{side}.{shard}.pcap",
             },
             queues,
-            steering);
+            steering,
+            shards);
         if (tcp)
             backend.StreamTransport = new TcpTransport();
         try
         {
-            var options = new LibOSOptions { Backend = backend, ShardCount = queues };
+            var options = new LibOSOptions { Backend = backend, ShardCount = shards == 0 ? queues : shards };
             // DEMI_SHARD_IDLE / DEMI_WAIT_IDLE (spin, park, spin-then-park) tune benchmarks; tests that depend on parking pass idle.
             if (idle is not null)
                 options.ShardIdle = idle;

@@ -6,8 +6,9 @@ using Xunit.Abstractions;
 namespace Demi.Transport.Xdp.Tests;
 
 /// <summary>
-/// An idle XDP shard parks in epoll (its XSK fd, or with steering the queue's epoll set of XSK fd and
-/// steering eventfd, registered in the shard's epoll set) instead of spinning, and a packet wakes it.
+/// An idle XDP shard parks in epoll (its XSK fd registered in the shard's epoll set, plus the shard's
+/// own eventfd, which steering writes only when the target shard is parked) instead of spinning, and
+/// a packet wakes it.
 /// </summary>
 public sealed class ParkingTests(ITestOutputHelper output)
 {
@@ -57,6 +58,40 @@ public sealed class ParkingTests(ITestOutputHelper output)
             Assert.True(s.ForwardedFrames > 0, "no datagram needed steering: the test did not wake a parked owner through the eventfd");
         Assert.Equal(0, libOS.Close(qd));
         Assert.True(server.Join(DemiOverVeth.Timeout), "closing the descriptor did not end the server thread's pending pop");
+    }
+
+    [Fact]
+    public void Idle_shards_stay_parked_after_a_burst_of_steered_frames()
+    {
+        Privileges.RequireRoot();
+        using var veth = VethNamespaces.Create(new VethOptions { QueueCount = 2 });
+        using var libOS = DemiOverVeth.Create(veth, VethSide.A, out var backend, queues: 2, idle: IdleStrategy.Park);
+        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
+        var server = DemiOverVeth.StartUdpEcho(libOS, qd);
+        // A burst: 32 flows back to back, so the kernel uses both queues and half the frames are steered.
+        var client = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(60), KernelPeer.UdpMultiFlowEchoClient,
+            veth.AddressA, "7", "32", "40", "2", "0");
+        client.EnsureSuccess("python client");
+        Assert.StartsWith("ok 1280 ", client.StandardOutput.Trim());
+        var steering = backend.Steering!;
+        Assert.True(steering.ForwardedFrames > 100, $"only {steering.ForwardedFrames} frames were steered");
+        // After the burst both shards go back to sleep, and stay asleep (an eventfd left readable would make one spin).
+        Thread.Sleep(300);
+        var cpuBefore = libOS.Shards.Select(s => CpuTicks(s.NativeThreadId)).ToArray();
+        var parksBefore = libOS.Shards.Select(s => s.Parks).ToArray();
+        Thread.Sleep(1000);
+        for (int i = 0; i < libOS.Shards.Count; i++)
+        {
+            long ticks = CpuTicks(libOS.Shards[i].NativeThreadId) - cpuBefore[i];
+            long parks = libOS.Shards[i].Parks - parksBefore[i];
+            output.WriteLine($"shard {i}: {ticks} ticks and {parks} parks in 1 s after {steering.ForwardedFrames} steered frames ({steering.Wakeups} wake-ups)");
+            Assert.True(ticks < 10, $"shard {i} used {ticks} ticks (1/100 s) while idle after steering");
+            // Parked means asleep: a park times out after at most a second, so a sleeping shard parks a few times, a spinning one thousands.
+            Assert.True(parks < 50, $"shard {i} parked {parks} times in a second: it keeps waking up");
+        }
+        Assert.Equal(0, libOS.Close(qd));
+        server.Join(DemiOverVeth.Timeout);
     }
 
     /// <summary>utime + stime of one thread of this process, in clock ticks.</summary>

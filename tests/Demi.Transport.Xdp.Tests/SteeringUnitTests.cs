@@ -47,15 +47,24 @@ public sealed class SteeringUnitTests
     private sealed class Rig : IDisposable
     {
         public readonly BufferPool Pool = new(2048, 4096, 128);
+        public readonly PortSpace Ports = new(2);
         public readonly FlowSteering Steering;
         public readonly ScriptedNicQueue[] Nics;
         public readonly INicQueue[] Queues;
 
         public Rig(int ringCapacity = 64)
         {
-            Steering = new FlowSteering(2, ringCapacity);
+            Steering = new FlowSteering(Ports, ringCapacity);
             Nics = [new ScriptedNicQueue(Pool), new ScriptedNicQueue(Pool)];
             Queues = [Steering.Attach(0, Nics[0]), Steering.Attach(1, Nics[1])];
+        }
+
+        /// <summary>A socket of <paramref name="shard"/> bound to <paramref name="port"/>; returns its owner token.</summary>
+        public object Bind(byte protocol, ushort port, int shard)
+        {
+            var owner = new object();
+            Assert.Equal(0, Ports.Bind(protocol, owner, Ipv4Address.Any, port, shard, false, 49152, 65535, new Random(1), out _));
+            return owner;
         }
 
         public PacketBuffer Udp(ushort dstPort, ushort srcPort = 4000, uint srcIp = 0x0A630002)
@@ -85,17 +94,17 @@ public sealed class SteeringUnitTests
     private static ushort DstPort(in PacketBuffer f) => BinaryPrimitives.ReadUInt16BigEndian(f.Span[36..]);
 
     [Fact]
-    public void Frames_for_a_claimed_port_move_to_the_owner_and_others_stay()
+    public void Frames_for_a_bound_port_move_to_the_owner_and_others_stay()
     {
         using var rig = new Rig();
-        rig.Steering.Claim(17, 7, 1);
+        rig.Bind(17, 7, 1);
         rig.Nics[0].Incoming.Enqueue(rig.Udp(7));
-        rig.Nics[0].Incoming.Enqueue(rig.Udp(9)); // unknown port: stays
+        rig.Nics[0].Incoming.Enqueue(rig.Udp(8)); // unbound even port: names shard 0, stays
         rig.Nics[0].Incoming.Enqueue(rig.Udp(7, srcPort: 4001));
         var burst = new PacketBuffer[32];
         int here = rig.Queues[0].Receive(burst);
         Assert.Equal(1, here);
-        Assert.Equal(9, DstPort(burst[0]));
+        Assert.Equal(8, DstPort(burst[0]));
         burst[0].Release();
         Assert.Equal(2, rig.Steering.ForwardedBy(0));
         int there = rig.Queues[1].Receive(burst);
@@ -108,32 +117,44 @@ public sealed class SteeringUnitTests
     }
 
     [Fact]
-    public void Ownership_is_learned_from_transmitted_source_ports_and_claims_win()
+    public void Unbound_ports_belong_to_the_shard_they_name_and_binds_win()
     {
         using var rig = new Rig();
-        var reply = rig.Udp(dstPort: 4000, srcPort: 5555);
-        Assert.Equal(1, rig.Queues[1].Transmit([reply]));
-        Assert.Equal(1UL << 1, rig.Steering.OwnersOf(17, 5555));
-        Assert.Equal(0UL, rig.Steering.OwnersOf(6, 5555)); // per protocol
-        rig.Steering.Claim(17, 5555, 0);
-        Assert.Equal(1UL, rig.Steering.OwnersOf(17, 5555));
-        rig.Steering.Unclaim(17, 5555, 0);
-        Assert.Equal(1UL << 1, rig.Steering.OwnersOf(17, 5555));
-        foreach (var f in rig.Nics[1].Sent)
-            f.Release();
+        rig.Nics[0].Incoming.Enqueue(rig.Udp(5555)); // odd: an ephemeral port of shard 1
+        rig.Nics[0].Incoming.Enqueue(rig.Udp(5556));
+        var burst = new PacketBuffer[8];
+        Assert.Equal(1, rig.Queues[0].Receive(burst));
+        Assert.Equal(5556, DstPort(burst[0]));
+        burst[0].Release();
+        Assert.Equal(1, rig.Queues[1].Receive(burst));
+        Assert.Equal(5555, DstPort(burst[0]));
+        burst[0].Release();
+        Assert.Equal(0UL, rig.Ports.OwnersOf(17, 5555));
+        var owner = rig.Bind(17, 5555, 0);
+        Assert.Equal(1UL, rig.Ports.OwnersOf(17, 5555));
+        Assert.Equal(0UL, rig.Ports.OwnersOf(6, 5555)); // per protocol
+        Assert.Equal(0, rig.Steering.OwnerOf(17, 5555, Ipv4Address.Parse("10.99.0.2"), 4000));
+        rig.Ports.Unbind(17, owner, 5555);
+        Assert.Equal(1, rig.Steering.OwnerOf(17, 5555, Ipv4Address.Parse("10.99.0.2"), 4000));
+        Assert.Equal(rig.Pool.Count, rig.Pool.Available);
     }
 
     [Fact]
-    public void A_port_claimed_on_both_shards_stays_where_it_lands()
+    public void A_listener_on_every_shard_spreads_flows_by_hash_and_keeps_each_flow_on_one_shard()
     {
         using var rig = new Rig();
-        rig.Steering.Claim(17, 7, 0);
-        rig.Steering.Claim(17, 7, 1);
-        rig.Nics[0].Incoming.Enqueue(rig.Udp(7));
-        var burst = new PacketBuffer[8];
-        Assert.Equal(1, rig.Queues[0].Receive(burst));
-        burst[0].Release();
-        Assert.Equal(0, rig.Steering.ForwardedFrames);
+        var listener = rig.Bind(6, 80, 0);
+        Assert.Equal(0, rig.Ports.Listen(listener, 80, allShards: true));
+        Assert.Equal(3UL, rig.Ports.OwnersOf(6, 80));
+        var perShard = new int[2];
+        for (ushort src = 30000; src < 30064; src++)
+        {
+            int owner = rig.Steering.OwnerOf(6, 80, Ipv4Address.Parse("10.99.0.2"), src);
+            perShard[owner]++;
+            // The same flow maps to the same shard every time (a connection lives where its SYN went).
+            Assert.Equal(owner, rig.Steering.OwnerOf(6, 80, Ipv4Address.Parse("10.99.0.2"), src));
+        }
+        Assert.True(perShard[0] > 8 && perShard[1] > 8, $"64 flows split {perShard[0]} / {perShard[1]}");
     }
 
     [Fact]
@@ -161,7 +182,7 @@ public sealed class SteeringUnitTests
     public void Malformed_and_portless_frames_stay_local_and_a_full_ring_drops_and_counts()
     {
         using var rig = new Rig(ringCapacity: 4);
-        rig.Steering.Claim(17, 7, 1);
+        rig.Bind(17, 7, 1);
         var junk = new List<byte[]>
         {
             new byte[10],                                   // shorter than Ethernet
@@ -203,7 +224,7 @@ public sealed class SteeringUnitTests
     public void Steering_allocates_nothing_per_frame()
     {
         using var rig = new Rig(ringCapacity: 256);
-        rig.Steering.Claim(17, 7, 1);
+        rig.Bind(17, 7, 1);
         var burst = new PacketBuffer[64];
         var template = rig.Udp(7);
         byte[] bytes = template.Span.ToArray();

@@ -119,6 +119,19 @@ static void test_listen(void)
     CHECK_ERR(demi_listen(not_a_qd, 16), EBADF);
     CHECK_ERR(demi_listen(qd, 16), 0);
     CHECK_ERR(demi_listen(qd, 16), EADDRINUSE); /* already listening */
+    demi_qtoken_t qt = 0;
+    CHECK_ERR(demi_connect(&qt, qd, (struct sockaddr *)&a, sizeof(a)), EINVAL); /* demi_connect(3): listening: at call time */
+    int second = tcp_socket();
+    CHECK_ERR(demi_bind(second, (struct sockaddr *)&a, sizeof(a)), EADDRINUSE); /* demi_bind(3) */
+    CHECK_ERR(demi_close(second), 0);
+    int udp = -1;
+    REQUIRE_OK(demi_socket(&udp, AF_INET, SOCK_DGRAM, 0));
+    CHECK_ERR(demi_listen(udp, 16), EINVAL); /* demi_listen(3): a queue that does not support listen */
+    CHECK_ERR(demi_accept(&qt, udp), EINVAL); /* demi_accept(3): at once */
+    CHECK_ERR(demi_close(udp), 0);
+    int idle = tcp_socket();
+    CHECK_ERR(demi_accept(&qt, idle), EINVAL); /* not listening: at once */
+    CHECK_ERR(demi_close(idle), 0);
     CHECK_ERR(demi_close(qd), 0);
     CHECK_ERR(demi_listen(qd, 16), EBADF);
 }
@@ -289,7 +302,7 @@ static void test_eagain(void)
     demi_sgarray_t sga = demi_sgaalloc(8);
     CHECK_ERR(demi_pushto(&qt, qd, &sga, (struct sockaddr *)&a, sizeof(a)), EAGAIN);
     CHECK_ERR(demi_push(&qt, qd, &sga), EAGAIN);
-    CHECK_ERR(demi_accept(&qt, qd), EAGAIN);
+    CHECK_ERR(demi_accept(&qt, qd), EINVAL); /* demi_accept(3): a UDP socket cannot accept (checked before any token) */
 
     /* Closing cancels them all; redeem them with demi_wait_next_n. */
     REQUIRE_OK(demi_close(qd));

@@ -37,6 +37,8 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
         (_udp, _listenEcho, _listenSink) = DemiEchoSockets.Open(os, ip, udpPort, tcpPort, sinkPort);
         for (int i = 0; i < UdpPopsInFlight; i++)
             Check(os.PostPop(_udp), "pop(udp)");
+        if (Environment.GetEnvironmentVariable("DEMI_PERF_SHARDS") is { Length: > 0 })
+            StartScalingReport((backend as Demi.Transport.Xdp.XdpBackend)?.Steering, stop);
         Check(os.PostAccept(_listenEcho), "accept(tcp)");
         Check(os.PostAccept(_listenSink), "accept(sink)");
     }
@@ -86,6 +88,24 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
     }
 
     private static void Check(int err, string what) => DemiEchoSockets.Check(err, what);
+
+
+    /// <summary>
+    /// For the scaling benchmark: "STEER forwarded wakeups udp-echoes" on stdout every 100 ms (the
+    /// harness diffs two lines; steering counters are 0 with one shard).
+    /// </summary>
+    private void StartScalingReport(Demi.Inet.FlowSteering? steering, CancellationToken stop)
+    {
+        var thread = new Thread(() =>
+        {
+            while (!stop.WaitHandle.WaitOne(100))
+            {
+                Console.Out.WriteLine($"STEER {steering?.ForwardedFrames ?? 0} {steering?.Wakeups ?? 0} {Interlocked.Read(ref _echoed)}");
+                Console.Out.Flush();
+            }
+        }) { IsBackground = true, Name = "steer-report" };
+        thread.Start();
+    }
 
     public void Wait(CancellationToken stop)
     {

@@ -15,6 +15,12 @@ internal sealed class NsProcess : IDisposable
     private readonly TaskCompletionSource<string> _firstLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public NsProcess(string ns, int core, string file, IEnumerable<string> args, IDictionary<string, string>? env = null)
+        : this(ns, core.ToString(System.Globalization.CultureInfo.InvariantCulture), file, args, env)
+    {
+    }
+
+    /// <summary>Runs pinned to the CPU list <paramref name="cores"/> (taskset syntax, e.g. "0-1").</summary>
+    public NsProcess(string ns, string cores, string file, IEnumerable<string> args, IDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo("nsenter")
         {
@@ -23,7 +29,7 @@ internal sealed class NsProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "--net=/run/netns/" + ns, "--", "taskset", "-c", core.ToString(System.Globalization.CultureInfo.InvariantCulture), file })
+        foreach (var a in new[] { "--net=/run/netns/" + ns, "--", "taskset", "-c", cores, file })
             psi.ArgumentList.Add(a);
         foreach (var a in args)
             psi.ArgumentList.Add(a);
@@ -56,6 +62,9 @@ internal sealed class NsProcess : IDisposable
     }
 
     public string CommandLine { get; }
+
+    /// <summary>The process id (nsenter and taskset exec the target, so it is the program itself).</summary>
+    public int Pid => _p.Id;
 
     public string StandardOutput { get { lock (_gate) return _out.ToString(); } }
 

@@ -10,6 +10,7 @@ namespace Demi.Perf.Internal;
 /// Builds Demi's AF_XDP backend for the server process, which already runs inside namespace A
 /// (nsenter): queue 0 of the veth end named by DEMI_PERF_IFACE, the user-space stack on the server
 /// address, the generator's MAC pinned in the ARP table (the harness pins the kernel peers' too), TCP on.
+/// The scaling benchmark asks for several queues and shards (DEMI_PERF_QUEUES, DEMI_PERF_SHARDS).
 /// </summary>
 internal static class XdpBackendFactory
 {
@@ -21,7 +22,10 @@ internal static class XdpBackendFactory
         var peerMac = Environment.GetEnvironmentVariable("DEMI_PERF_PEER_MAC");
         if (peerIp is not null && peerMac is not null)
             stack.ArpTable[Ipv4Address.Parse(peerIp)] = MacAddress.Parse(peerMac);
-        var backend = XdpBackend.Create(new XdpQueueOptions { Interface = iface }, stack);
+        // DEMI_PERF_QUEUES NIC queues served by DEMI_PERF_SHARDS shards (the scaling benchmark); default one of each.
+        int queues = int.TryParse(Environment.GetEnvironmentVariable("DEMI_PERF_QUEUES"), out int q) ? q : 1;
+        int shards = int.TryParse(Environment.GetEnvironmentVariable("DEMI_PERF_SHARDS"), out int n) ? n : queues;
+        var backend = XdpBackend.Create(new XdpQueueOptions { Interface = iface }, _ => stack, queues, steering: true, shards);
         backend.StreamTransport = new TcpTransport();
         return backend;
     }

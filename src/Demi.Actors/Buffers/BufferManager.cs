@@ -18,7 +18,7 @@ public sealed unsafe class BufferManager : IDisposable
         Pool = pool;
         MaxAllocation = maxAllocation;
         _ownsPool = ownsPool;
-        _onLargeFreed = large => _large.TryRemove(large.Pointer, out _);
+        _onLargeFreed = large => _large.TryRemove(large.Handle, out _);
     }
 
     /// <summary>The pool small allocations come from.</summary>
@@ -30,41 +30,52 @@ public sealed unsafe class BufferManager : IDisposable
     /// <summary>Outstanding large (non-pool) buffers.</summary>
     public int LargeOutstanding => _large.Count;
 
-    /// <summary>Allocates <paramref name="size"/> bytes; a failed allocation has a zero handle and no segments.</summary>
-    public Sga Allocate(int size)
+    /// <summary>
+    /// Allocates <paramref name="size"/> bytes, zeroed unless <paramref name="zero"/> is false (then they
+    /// hold whatever an earlier owner left: for hot paths that overwrite every byte). A failed allocation
+    /// has a zero handle and no segments.
+    /// </summary>
+    public Sga Allocate(int size, bool zero = true)
     {
         if (size <= 0 || size > MaxAllocation)
             return default;
+        Sga sga;
         if (size <= Pool.Capacity && Pool.TryRent(out int index))
         {
             nint start = (nint)Pool.Pointer(index);
-            return new Sga
+            sga = new Sga
             {
-                Handle = start,
+                Handle = Pool.HandleOf(index),
                 NumSegments = 1,
                 Segment = new SgaSegment { Buffer = start + Pool.Headroom, Length = (uint)size },
             };
         }
-        // Beyond the pool (or with the pool empty) the block gets the same headroom, so headers can still be prepended.
-        var large = AllocateLarge(size + Pool.Headroom);
-        return new Sga
+        else
         {
-            Handle = large.Pointer, NumSegments = 1, Segment = new SgaSegment { Buffer = large.Pointer + Pool.Headroom, Length = (uint)size },
-        };
+            // Beyond the pool (or with the pool empty) the block gets the same headroom, so headers can still be prepended.
+            var large = AllocateLarge(size + Pool.Headroom);
+            sga = new Sga
+            {
+                Handle = large.Handle, NumSegments = 1, Segment = new SgaSegment { Buffer = large.Pointer + Pool.Headroom, Length = (uint)size },
+            };
+        }
+        if (zero)
+            new Span<byte>((void*)sga.Segment.Buffer, size).Clear();
+        return sga;
     }
 
     /// <summary>A dedicated block (used for big allocations and when the pool runs dry: degrade, never block).</summary>
     public LargeBuffer AllocateLarge(int size)
     {
         var large = new LargeBuffer(size, _onLargeFreed);
-        _large[large.Pointer] = large;
+        _large[large.Handle] = large;
         return large;
     }
 
     /// <summary>Wraps a pool buffer that now belongs to the app (a popped frame) as an sga.</summary>
     public static Sga ToSga(in PacketBuffer packet, in SockAddrIn address = default) => new()
     {
-        Handle = (nint)packet.Pool.Pointer(packet.Index),
+        Handle = packet.Pool.HandleOf(packet.Index),
         NumSegments = 1,
         Segment = new SgaSegment { Buffer = packet.Address, Length = (uint)packet.Length },
         Address = address,
@@ -73,7 +84,7 @@ public sealed unsafe class BufferManager : IDisposable
     /// <summary>Wraps a large buffer that now belongs to the app as an sga.</summary>
     public static Sga ToSga(LargeBuffer large, int length, in SockAddrIn address = default) => new()
     {
-        Handle = large.Pointer,
+        Handle = large.Handle,
         NumSegments = 1,
         Segment = new SgaSegment { Buffer = large.Pointer, Length = (uint)length },
         Address = address,
@@ -85,7 +96,7 @@ public sealed unsafe class BufferManager : IDisposable
         if (Pool.Contains(handle))
         {
             int index = Pool.IndexOf(handle);
-            if ((nint)Pool.Pointer(index) == handle && Pool.RefCount(index) > 0)
+            if (Pool.HandleOf(index) == handle && Pool.RefCount(index) > 0)
             {
                 buffer = new BufferRef(Pool, index);
                 return true;

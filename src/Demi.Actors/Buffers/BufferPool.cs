@@ -32,6 +32,8 @@ public sealed unsafe class BufferPool : IDisposable
     private readonly IndexStack _free;
     private readonly int[] _refCounts;
     private readonly int _cacheCapacity;
+    // Bumped on every rent, so a handle from an earlier owner of the buffer no longer matches (HandleOf).
+    private readonly int[] _generations;
     private ShardCache[] _caches = [];
     private long _exhaustions;
     private int _disposed;
@@ -58,6 +60,8 @@ public sealed unsafe class BufferPool : IDisposable
         Headroom = headroom;
         _free = new IndexStack(count, full: true);
         _refCounts = new int[count];
+        _generations = new int[count];
+        BufferRegions.Add(region, (long)bufferSize * count);
         int cacheCapacity = Math.Min(MaxCachedPerShard, count / BuffersPerCachedBuffer);
         _cacheCapacity = cacheCapacity >= 2 ? cacheCapacity : 0; // refills and spills move halves
     }
@@ -103,6 +107,7 @@ public sealed unsafe class BufferPool : IDisposable
             if (cache.Count > 0)
             {
                 index = cache.Pop();
+                _generations[index]++;
                 Volatile.Write(ref _refCounts[index], 1);
                 return true;
             }
@@ -112,6 +117,7 @@ public sealed unsafe class BufferPool : IDisposable
             Interlocked.Increment(ref _exhaustions);
             return false;
         }
+        _generations[index]++;
         Volatile.Write(ref _refCounts[index], 1);
         return true;
     }
@@ -194,6 +200,13 @@ public sealed unsafe class BufferPool : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* Pointer(int index) => _region + (long)index * BufferSize;
 
+    /// <summary>
+    /// The <see cref="Sga.Handle"/> of buffer <paramref name="index"/> for its current owner: an address
+    /// inside the buffer that also encodes how many times it was rented (modulo <see cref="BufferSize"/>),
+    /// so a handle kept from an earlier owner does not resolve (a stale free is EINVAL, not the new owner's loss).
+    /// </summary>
+    public nint HandleOf(int index) => (nint)(Pointer(index) + (uint)Volatile.Read(ref _generations[index]) % (uint)BufferSize);
+
     /// <summary>Offset of buffer <paramref name="index"/> from the region start (the UMEM "address").</summary>
     public long OffsetOf(int index) => (long)index * BufferSize;
 
@@ -262,7 +275,10 @@ public sealed unsafe class BufferPool : IDisposable
     /// <summary>Frees the native region if the pool allocated it (a wrapped region stays its owner's); idempotent.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _ownsRegion)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        BufferRegions.Remove((nint)_region);
+        if (_ownsRegion)
             NativeMemory.AlignedFree(_region);
     }
 }

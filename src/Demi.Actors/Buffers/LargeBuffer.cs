@@ -8,6 +8,11 @@ namespace Demi.Buffers;
 /// </summary>
 public sealed unsafe class LargeBuffer
 {
+    // Handles of large buffers are numbers, not addresses (no pool region holds them), so that a block
+    // freed and another allocated at the same address never share a handle.
+    internal const long HandleTag = 1L << 62;
+    private static long s_lastId;
+
     private int _refCount = 1;
     private readonly Action<LargeBuffer> _onFreed;
 
@@ -15,11 +20,15 @@ public sealed unsafe class LargeBuffer
     {
         Size = size;
         Pointer = (nint)NativeMemory.AlignedAlloc((nuint)Math.Max(size, 1), 64);
+        Handle = (nint)(HandleTag | Interlocked.Increment(ref s_lastId));
         _onFreed = onFreed;
     }
 
     /// <summary>Address of the block (64-byte aligned).</summary>
     public nint Pointer { get; }
+
+    /// <summary>The block's <see cref="Sga.Handle"/>: unique for the process's life, never an address.</summary>
+    public nint Handle { get; }
 
     /// <summary>Size of the block in bytes.</summary>
     public int Size { get; }

@@ -36,8 +36,9 @@ internal sealed class OperationSubmitter
         if (actor is null || actor.IsClosed)
             return Errno.EBADF;
         var kind = operation.Kind;
-        if ((kind == MessageKind.Accept || kind == MessageKind.Connect) && actor is not SocketActor)
-            return Errno.ENOTSUP;
+        int unsupported = CheckSupported(actor, kind);
+        if (unsupported != 0)
+            return unsupported;
         BufferRef buffer = default;
         if (kind == MessageKind.Push)
         {
@@ -70,6 +71,15 @@ internal sealed class OperationSubmitter
         slot = null;
         return Errno.EAGAIN;
     }
+
+    // demi_accept(3) and demi_connect(3): EINVAL at call time for a queue that does not support the
+    // operation: accept on anything but a listening stream socket, connect on a memory queue or a listener.
+    private static int CheckSupported(QueueActor actor, MessageKind kind) => kind switch
+    {
+        MessageKind.Accept when actor is not SocketActor { SocketType: SocketConstants.SOCK_STREAM, IsListening: true } => Errno.EINVAL,
+        MessageKind.Connect when actor is not SocketActor { IsListening: false } => Errno.EINVAL,
+        _ => 0,
+    };
 
     private bool TryTakeToken(Redemption redemption, out TokenSlot? slot)
     {

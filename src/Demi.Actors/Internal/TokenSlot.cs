@@ -30,6 +30,12 @@ internal sealed class TokenSlot : IValueTaskSource<QResult>
 
     public bool AsyncOwned;
 
+    /// <summary>An awaiter registered a continuation (its GetResult is coming): never reclaimed.</summary>
+    public volatile bool Awaited;
+
+    /// <summary>When an async-owned operation completed (Stopwatch ticks), to tell abandoned results from fresh ones.</summary>
+    public long CompletedAt;
+
     /// <summary>Completion order on the completing shard (for WaitNextN; no counter is shared across shards).</summary>
     public long Sequence;
 
@@ -63,5 +69,8 @@ internal sealed class TokenSlot : IValueTaskSource<QResult>
     public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        => _core.OnCompleted(continuation, state, token, flags);
+    {
+        Awaited = true;
+        _core.OnCompleted(continuation, state, token, flags);
+    }
 }

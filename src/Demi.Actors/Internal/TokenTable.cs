@@ -12,6 +12,14 @@ namespace Demi.Internal;
 /// Completing a token writes only that token's slot and the completing shard's own counter: the
 /// completion order WaitNextN needs is kept per shard, and only threads registered on the slot (or in
 /// WaitNextN) are woken. Nothing on the completion path is written by two shards.
+/// <para>
+/// Results nobody collects: a completed result stays until it is redeemed, with two exceptions made
+/// only when the table is full (the alternative being EAGAIN): results of operations cancelled by a
+/// close (ECANCELED, which carry no data) and async results not awaited within
+/// <see cref="AbandonedAsyncAge"/> of completing are reclaimed (a popped buffer they carry is freed);
+/// their tokens are then EINVAL, and awaiting such a ValueTask throws InvalidOperationException. Every other result (data the
+/// app owns) is kept until redeemed, so the bound is <see cref="Capacity"/>.
+/// </para>
 /// </remarks>
 internal sealed class TokenTable
 {
@@ -24,9 +32,19 @@ internal sealed class TokenTable
     // WaitNextN needs completions in order; the queues are only kept once somebody has called it, so
     // apps that redeem tokens with Wait never pay for them.
     private volatile bool _trackOrder;
+    private readonly object _reclaimGate = new();
 
-    public TokenTable(int capacity, int shards = 1)
+    /// <summary>An async result not awaited this long after completing counts as abandoned (reclaimed when the table is full).</summary>
+    public static readonly TimeSpan AbandonedAsyncAge = TimeSpan.FromSeconds(1);
+
+    /// <summary>Frees what a reclaimed result carries (its popped buffer).</summary>
+    public delegate void AbandonedResultHandler(in QResult result);
+
+    private readonly AbandonedResultHandler? _onAbandoned;
+
+    public TokenTable(int capacity, int shards = 1, AbandonedResultHandler? onAbandoned = null)
     {
+        _onAbandoned = onAbandoned;
         _slots = new TokenSlot?[capacity];
         _free = new IndexStack(capacity, full: true);
         _shards = new ShardCompletions[Math.Max(1, shards)];
@@ -41,7 +59,7 @@ internal sealed class TokenTable
     /// <summary>Takes a slot for a new operation; false when every token is in flight.</summary>
     public bool TryAllocate(bool asyncOwned, out TokenSlot slot)
     {
-        if (!_free.TryPop(out int index))
+        if (!_free.TryPop(out int index) && (ReclaimAbandoned() == 0 || !_free.TryPop(out index)))
         {
             slot = null!;
             return false;
@@ -76,6 +94,7 @@ internal sealed class TokenTable
         slot.Result = result;
         if (slot.AsyncOwned)
         {
+            slot.CompletedAt = Stopwatch.GetTimestamp();
             Volatile.Write(ref slot.State, TokenSlot.Completed);
             slot.SetResult(result);
             return true;
@@ -205,17 +224,54 @@ internal sealed class TokenTable
         }
     }
 
-    /// <summary>Called by an async waiter after reading its result.</summary>
+    /// <summary>Called by an async waiter after reading its result, and when a post fails (the slot is pending then).</summary>
     public void Release(TokenSlot slot)
     {
-        Volatile.Write(ref slot.State, TokenSlot.Free);
+        int state = Volatile.Read(ref slot.State);
+        // Only the slot's holder frees it: a reclaimed slot (already free, maybe reused) is left alone.
+        if (state == TokenSlot.Free || Interlocked.CompareExchange(ref slot.State, TokenSlot.Free, state) != state)
+            return;
         Recycle(slot);
+    }
+
+    // The table is full: free results nobody will collect (see the remarks). Returns how many.
+    private int ReclaimAbandoned()
+    {
+        if (!Monitor.TryEnter(_reclaimGate))
+            return 0; // another thread is reclaiming; its result will do
+        try
+        {
+            long abandonedBefore = Stopwatch.GetTimestamp() - (long)(AbandonedAsyncAge.TotalSeconds * Stopwatch.Frequency);
+            int reclaimed = 0;
+            foreach (var slot in _slots)
+            {
+                if (slot is null || Volatile.Read(ref slot.State) != TokenSlot.Completed)
+                    continue;
+                bool abandoned = slot.AsyncOwned
+                    ? !slot.Awaited && slot.CompletedAt < abandonedBefore
+                    : slot.Result.Opcode == Opcode.Failed && slot.Result.Ret == Errno.ECANCELED;
+                if (abandoned && Interlocked.CompareExchange(ref slot.State, TokenSlot.Free, TokenSlot.Completed) == TokenSlot.Completed)
+                {
+                    _onAbandoned?.Invoke(slot.Result);
+                    Recycle(slot);
+                    reclaimed++;
+                }
+            }
+            return reclaimed;
+        }
+        finally
+        {
+            Monitor.Exit(_reclaimGate);
+        }
     }
 
     private void Recycle(TokenSlot slot)
     {
         slot.Generation = slot.Generation == uint.MaxValue ? 1 : slot.Generation + 1;
+        if (slot.AsyncOwned)
+            slot.Reset(); // a late GetResult on the old version throws instead of reading a stranger's result
         slot.AsyncOwned = false;
+        slot.Awaited = false;
         slot.Result = default;
         _free.Push(slot.Index);
     }

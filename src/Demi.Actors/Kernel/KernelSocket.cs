@@ -127,6 +127,8 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
     /// <summary>Rents a pool buffer for received data; false when the pool is exhausted.</summary>
     protected bool TryRentReceiveBuffer(out PacketBuffer buffer) => PacketBuffer.TryRent(Buffers.Pool, out buffer);
 
+    // The kernel sends what it accepted after close (a FIN, never a RST: no linger is set unless the
+    // app sets it); only pushes still waiting for room in its buffer (HasUnsentData) would be lost.
     protected internal override void OnClose()
     {
         while (PendingPops.TryDequeue(out var qt))
@@ -139,6 +141,25 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
         _registration = -1;
         Libc.close(Fd);
         Fd = -1;
+    }
+
+    /// <summary>
+    /// Unregisters and closes the socket's fd and adopts the one <paramref name="open"/> makes (registered in
+    /// the shard's epoll set); <paramref name="open"/> runs in between, so that it can bind the address
+    /// the old fd held. Returns what <paramref name="open"/> returned (an fd, or -1: then the old fd is
+    /// gone and a fresh unbound socket takes its place).
+    /// </summary>
+    protected int ReplaceFd(Func<int> open)
+    {
+        if (_registration >= 0)
+            Shard.UnregisterFd(_registration, Fd);
+        _registration = -1;
+        Libc.close(Fd);
+        int fd = open();
+        Fd = fd >= 0 ? fd : Libc.socket(SocketConstants.AF_INET, SocketType | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
+        if (Fd >= 0)
+            _registration = Shard.RegisterFd(Fd, Libc.EPOLLIN | Libc.EPOLLOUT | Libc.EPOLLRDHUP | Libc.EPOLLET, this);
+        return fd;
     }
 
     /// <summary>Cancels operations kept by the subclass (accepts, connects).</summary>

@@ -15,6 +15,9 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
     private bool _connecting;
     private ulong _connectQt;
     private int _headSent;
+    // A listener on several shards: its SO_REUSEPORT replicas, and connections they handed over not yet accepted.
+    private KernelListenerGroup? _group;
+    private Queue<(int Qd, Ipv4Endpoint Peer)>? _handedOver;
 
     public KernelTcpSocket(Shard shard, int fd, bool connected)
         : base(shard, SocketConstants.SOCK_STREAM, fd)
@@ -37,10 +40,56 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
             return Errno.EDESTADDRREQ;
         if (_connected || _connecting)
             return Errno.EINVAL;
+        if (LibOS.Shards.Count > 1)
+            return ListenOnEveryShard(backlog);
         if (Libc.listen(Fd, backlog) != 0)
             return Libc.LastErrno;
         _listening = true;
         return 0;
+    }
+
+    /// <summary>
+    /// One SO_REUSEPORT socket per shard on the bound endpoint. The bound fd did not set SO_REUSEPORT
+    /// (so that a second bind in this libOS stays EADDRINUSE), so it is swapped for one that does,
+    /// bound to the same endpoint; then the other shards open theirs.
+    /// </summary>
+    private int ListenOnEveryShard(int backlog)
+    {
+        SockAddrIn bound;
+        uint len = SockAddrIn.Size;
+        if (Libc.getsockname(Fd, &bound, &len) != 0)
+            return Libc.LastErrno;
+        var local = bound;
+        int errno = 0;
+        int fd = ReplaceFd(() => KernelListenerGroup.OpenReusePort(local, out errno));
+        if (fd < 0)
+        {
+            IsBound = false;
+            return errno;
+        }
+        if (Libc.listen(Fd, backlog) != 0)
+            return Libc.LastErrno;
+        _listening = true;
+        _group = KernelListenerGroup.Start(this, local, backlog);
+        return 0;
+    }
+
+    /// <summary>A replica on another shard handed over an accepted connection (already descriptor <paramref name="qd"/>).</summary>
+    internal void OnConnectionHandedOver(int qd, Ipv4Endpoint peer)
+    {
+        (_handedOver ??= new Queue<(int, Ipv4Endpoint)>()).Enqueue((qd, peer));
+        while (_pendingAccepts.TryPeek(out var qt) && TryTakeHandedOver(qt))
+            _pendingAccepts.Dequeue();
+    }
+
+    private bool TryTakeHandedOver(ulong qt)
+    {
+        if (_handedOver is not { Count: > 0 })
+            return false;
+        var (qd, peer) = _handedOver.Dequeue();
+        _group!.Taken();
+        CompleteAccept(qt, qd, peer);
+        return true;
     }
 
     protected internal override void OnAccept(ulong qt)
@@ -50,7 +99,7 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
             Fail(qt, Errno.EINVAL);
             return;
         }
-        if (_pendingAccepts.Count > 0 || !TryAccept(qt))
+        if (_pendingAccepts.Count > 0 || !(TryTakeHandedOver(qt) || TryAccept(qt)))
             _pendingAccepts.Enqueue(qt);
     }
 
@@ -277,10 +326,35 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
         }
     }
 
+    protected internal override int Bind(Ipv4Endpoint local)
+    {
+        if (IsBound)
+            return Errno.EINVAL;
+        int inUse = KernelTcpBinds.Check(this, local);
+        if (inUse != 0)
+            return inUse;
+        int err = base.Bind(local);
+        if (err == 0 && GetSockName(out var bound) == 0)
+            KernelTcpBinds.Add(this, bound);
+        return err;
+    }
+
     protected override void CancelOther()
     {
+        KernelTcpBinds.Remove(this);
         while (_pendingAccepts.TryDequeue(out var qt))
             Fail(qt, Errno.ECANCELED);
+        if (_group is { } group)
+        {
+            // Closing the listener closes it on every shard; connections handed over and never accepted close too.
+            group.Close();
+            while (_handedOver is { Count: > 0 })
+            {
+                LibOS.Close(_handedOver.Dequeue().Qd);
+                group.Taken();
+            }
+            _group = null;
+        }
         if (_connecting)
         {
             Fail(_connectQt, Errno.ECANCELED);

@@ -68,7 +68,11 @@ public abstract class QueueActor
     {
     }
 
-    /// <summary>A push (or pushto) arrived. Complete it with <see cref="CompletePush"/> or <see cref="Fail"/>.</summary>
+    /// <summary>
+    /// A push (or pushto) arrived. Complete it with <see cref="CompletePush"/> or <see cref="Fail"/>. Hand
+    /// the request's buffer reference on (or release it) only as the last step: if this method throws, the
+    /// runtime releases the reference and fails the push with EIO.
+    /// </summary>
     protected internal abstract void OnPush(in PushRequest request);
 
     /// <summary>A pop arrived. Complete it with a Pop result carrying the data, or fail it.</summary>
@@ -79,6 +83,17 @@ public abstract class QueueActor
     /// buffers) and free the actor's resources. Runs on the shard thread; the caller of Close waits for it.
     /// </summary>
     protected internal abstract void OnClose();
+
+    /// <summary>
+    /// True after <see cref="OnClose"/> while the connection still finishes in the background (a user-space
+    /// TCP sending what was pushed and exchanging FINs); the libOS's shutdown waits for it. Shard thread.
+    /// </summary>
+    protected internal virtual bool IsFinishing => false;
+
+    /// <summary>The shutdown's drain timeout passed while <see cref="IsFinishing"/>: reset what is left. Shard thread.</summary>
+    protected internal virtual void OnDrainTimedOut()
+    {
+    }
 
     /// <summary>Publishes a completion.</summary>
     protected void Complete(in QResult result) => LibOS.Complete(this, result);

@@ -151,11 +151,18 @@ public sealed unsafe class Shard : IDisposable
         return 0;
     }
 
-    /// <summary>Wakes the shard if it is parked.</summary>
-    public void Wake()
+    /// <summary>
+    /// Wakes the shard if it is parked; true when it was (and an eventfd write was made). A shard
+    /// announces parking with a full fence and then asks its driver for due work
+    /// (<see cref="IShardDriver.NextDeadline"/>): a producer that publishes work, fences, then calls
+    /// this never leaves the work to a sleeping shard.
+    /// </summary>
+    public bool Wake()
     {
-        if (Volatile.Read(ref _parked) != 0)
-            _epoll.Signal();
+        if (Volatile.Read(ref _parked) == 0)
+            return false;
+        _epoll.Signal();
+        return true;
     }
 
     // ---------------------------------------------------------------- fd registry

@@ -43,10 +43,21 @@ internal static class ShardDispatcher
         }
     }
 
-    /// <summary>An actor threw while serving <paramref name="message"/>: fail the operation (a control call reports its own exception).</summary>
+    /// <summary>
+    /// An actor threw while serving <paramref name="message"/>: fail the operation with EIO (a control
+    /// call reports its own exception). A push's buffer reference goes back with it: an actor hands the
+    /// reference on (to a NIC, a send queue) or releases it only as the last step of <c>OnPush</c>.
+    /// </summary>
     public static void FailAfterFault(in ShardMessage message)
     {
-        if (message.Kind != MessageKind.Call && message.Kind != MessageKind.Attach && message.Actor is { } failed)
-            failed.LibOS.Complete(failed, QResult.Fail(failed.Qd, message.Qt, Errno.EIO));
+        if (message.Kind == MessageKind.Call || message.Kind == MessageKind.Attach || message.Actor is not { } failed)
+            return;
+        var result = QResult.Fail(failed.Qd, message.Qt, Errno.EIO);
+        if (message.Kind == MessageKind.Push)
+        {
+            message.Buffer.Release();
+            result.Sga = message.Sga; // named, so a fire-and-forget caller can free its sga
+        }
+        failed.LibOS.Complete(failed, result);
     }
 }

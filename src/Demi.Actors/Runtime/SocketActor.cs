@@ -16,6 +16,15 @@ public abstract class SocketActor : QueueActor
     /// <summary>SOCK_STREAM or SOCK_DGRAM.</summary>
     public int SocketType { get; }
 
+    private volatile bool _listening;
+
+    /// <summary>Set once <c>Listen</c> succeeded, so accept and connect can be checked on the caller's thread.</summary>
+    public bool IsListening
+    {
+        get => _listening;
+        internal set => _listening = value;
+    }
+
     /// <summary>Binds to a local address (already validated as an AF_INET sockaddr). 0 or errno.</summary>
     protected internal abstract int Bind(Ipv4Endpoint local);
 

@@ -21,7 +21,7 @@ internal sealed class BackendOptions
     public readonly Option<string?> Interface = CliOptions.Text("--iface", "xdp: the interface to attach to", "IF");
     public readonly Option<Ipv4Address?> Ip = CliOptions.Address("--ip", "xdp: this stack's IPv4 address");
     public readonly Option<int> Prefix = CliOptions.Int("--prefix", "xdp: network prefix length", 24, 0, 32);
-    public readonly Option<int> Queue = CliOptions.Int("--queue", "xdp: the NIC RX/TX queue", 0, 0, 1023);
+    public readonly Option<int> Queue = CliOptions.Int("--queue", "xdp: the NIC RX/TX queue of the first shard; with --cores, shard i serves queue --queue + i (frames steered between the shards by the stack)", 0, 0, 1023);
     public readonly Option<string?> Netns = CliOptions.Text("--netns", "xdp: the network namespace the interface lives in", "NAME");
     public readonly Option<string> XdpMode = CliOptions.Choice("--xdp-mode", "xdp: attach mode", "auto", "auto", "native", "generic");
     public readonly Option<string?> Pcap = CliOptions.Text("--pcap", "xdp: write what the stack sends and receives to this pcap file", "FILE");

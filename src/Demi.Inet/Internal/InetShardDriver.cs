@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Demi.Inet.Nic;
 using Demi.Runtime;
@@ -5,8 +6,9 @@ using Demi.Runtime;
 namespace Demi.Inet.Internal;
 
 /// <summary>
-/// One shard's network engine: its <see cref="InetStack"/>, an optional transport handler (TCP), and
-/// the push completions that wait until their frames have been handed to the NIC.
+/// One shard's network engine: its <see cref="InetStack"/>, an optional transport handler (TCP), the
+/// push completions that wait until their frames have been handed to the NIC, and an inbox of
+/// control work other shards post to it (listener replicas, accepted connections handed over).
 /// </summary>
 internal sealed class InetShardDriver : IShardDriver, IEpollHandler
 {
@@ -18,6 +20,9 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
     private readonly INicQueue _nic;
     private readonly IInetTransportFactory? _transport;
     private readonly int _registration = -1;
+    private readonly FlowSteering? _steering;
+    // Control work posted by other shards (control path: one item per listener change or accepted connection).
+    private readonly ConcurrentQueue<Action> _inbox = new();
     private DeferredPush[] _deferred = new DeferredPush[256];
     private int _deferredCount;
 
@@ -30,10 +35,11 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
         public int Errno;
     }
 
-    public InetShardDriver(Shard shard, INicQueue nic, InetStackOptions options, IInetTransportFactory? transport)
+    public InetShardDriver(Shard shard, INicQueue nic, InetStackOptions options, IInetTransportFactory? transport, FlowSteering? steering = null)
     {
         _shard = shard;
         _nic = nic;
+        _steering = steering;
         Stack = new InetStack(nic, options);
         _transport = transport;
         if (transport is not null)
@@ -54,9 +60,41 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
 
     public IIpProtocolHandler? TransportHandler { get; }
 
+    public Shard Shard => _shard;
+
+    /// <summary>
+    /// Posts <paramref name="work"/> to run on this shard's thread (from any thread), and wakes the
+    /// shard if it is parked. The work must not block.
+    /// </summary>
+    public void Post(Action work)
+    {
+        _inbox.Enqueue(work); // an interlocked operation: a full fence before the parked check in Wake
+        _shard.Wake();
+    }
+
+    /// <summary>Runs the posted work (shard thread; also from a control call waiting for other shards). Returns the items run.</summary>
+    public int RunInbox()
+    {
+        int n = 0;
+        while (_inbox.TryDequeue(out var work))
+        {
+            n++;
+            try
+            {
+                work();
+            }
+            catch (Exception ex)
+            {
+                _shard.LibOS.ReportShardFault(_shard, ex);
+            }
+        }
+        return n;
+    }
+
     public int Poll()
     {
-        int work = Stack.Poll();
+        int work = _inbox.IsEmpty ? 0 : RunInbox();
+        work += Stack.Poll();
         if (_transport is not null && TransportHandler is not null)
             work += _transport.AfterPoll(TransportHandler);
         // The stack flushed its transmit burst: pushes handed over before it are now complete.
@@ -73,7 +111,8 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
             long deadline = Stack.NextDeadline;
             if (_nic.WaitFd < 0)
                 deadline = Math.Min(deadline, now + PollIntervalWithoutFd);
-            if (_deferredCount > 0)
+            // Read after the shard announced it parks: steered frames or posted work make it stay awake.
+            if (_deferredCount > 0 || !_inbox.IsEmpty || (_steering?.HasPending(_shard.Id) ?? false))
                 deadline = now;
             if (deadline == long.MaxValue)
                 return long.MaxValue;
@@ -134,6 +173,7 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
 
     public void Dispose()
     {
+        RunInbox();
         PublishDeferred();
         if (_registration >= 0)
             _shard.UnregisterFd(_registration, _nic.WaitFd);

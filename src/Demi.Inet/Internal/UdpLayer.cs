@@ -38,32 +38,23 @@ internal sealed class UdpLayer : IIpProtocolHandler
 
     public UdpSocket CreateSocket() => new(this, _queueLength);
 
+    /// <summary>
+    /// Binds in the libOS-wide port space (a port held by a socket of any shard is EADDRINUSE; port 0
+    /// picks a random free ephemeral port naming this shard), then in this stack's demultiplexing table.
+    /// </summary>
     public int Bind(UdpSocket socket, Ipv4Endpoint local)
     {
         if (socket.IsBound)
             return Errno.EINVAL;
         if (!local.Address.IsAny && local.Address != _stack.LocalAddress)
             return Errno.EADDRNOTAVAIL;
-        ushort port = local.Port;
-        if (port == 0)
-        {
-            // Random start, then linear probe: ports are unpredictable but every free one is found.
-            int start = _random.Next(EphemeralCount);
-            for (int i = 0; i < EphemeralCount; i++)
-            {
-                ushort candidate = (ushort)(EphemeralFirst + (start + i) % EphemeralCount);
-                if (!_ports.ContainsKey(candidate))
-                {
-                    port = candidate;
-                    break;
-                }
-            }
-            if (port == 0)
-                return Errno.EADDRINUSE;
-        }
-        // One local address: the wildcard and it overlap, so any holder of the port conflicts.
-        if (!_ports.TryAdd(port, socket))
-            return Errno.EADDRINUSE;
+        int rc = _stack.Ports.Bind(PortSpace.ProtocolUdp, socket, local.Address, local.Port, _stack.PortShard, reuseAddress: false,
+            EphemeralFirst, EphemeralFirst + EphemeralCount - 1, _random, out ushort port);
+        if (rc != 0)
+            return rc;
+        // One socket per port in this stack: the port space has refused every other holder.
+        bool added = _ports.TryAdd(port, socket);
+        System.Diagnostics.Debug.Assert(added);
         socket.LocalEndpoint = new Ipv4Endpoint(local.Address, port);
         return 0;
     }
@@ -71,7 +62,10 @@ internal sealed class UdpLayer : IIpProtocolHandler
     public void Unbind(UdpSocket socket)
     {
         if (socket.IsBound && _ports.TryGetValue(socket.LocalEndpoint.Port, out var holder) && holder == socket)
+        {
             _ports.Remove(socket.LocalEndpoint.Port);
+            _stack.Ports.Unbind(PortSpace.ProtocolUdp, socket, socket.LocalEndpoint.Port);
+        }
     }
 
     public int CancelPending(UdpSocket socket) => _stack.CancelPending(socket);

@@ -26,10 +26,24 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
     private long _challengeWindowStart;
     private int _challengeCount;
 
-    /// <summary>Creates the TCP layer over an IPv4 layer (which must then register it as protocol 6).</summary>
+    /// <summary>
+    /// Creates the TCP layer over an IPv4 layer (which must then register it as protocol 6). Its ports
+    /// come from the stack's <see cref="InetStack.Ports"/> (shared by every shard of a libOS), or from
+    /// a port space of its own over another IPv4 layer.
+    /// </summary>
     public TcpLayer(IIpLayer ip, TcpConfig? config = null)
+        : this(ip, config, (ip as InetStack)?.Ports ?? new PortSpace(1), (ip as InetStack)?.PortShard ?? 0)
+    {
+    }
+
+    /// <summary>Creates the TCP layer of shard <paramref name="shard"/> of <paramref name="ports"/>.</summary>
+    public TcpLayer(IIpLayer ip, TcpConfig? config, PortSpace ports, int shard)
     {
         Ip = ip ?? throw new ArgumentNullException(nameof(ip));
+        Ports = ports ?? throw new ArgumentNullException(nameof(ports));
+        ArgumentOutOfRangeException.ThrowIfNegative(shard);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shard, ports.ShardCount);
+        PortShard = shard;
         Config = config ?? new TcpConfig();
         _random = Config.RandomSeed is int seed ? new Random(seed) : new Random();
         int room = ip.HeaderRoom + TcpHeaderWriter.MaxHeaderLength;
@@ -41,6 +55,12 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
 
     /// <summary>The IPv4 layer below.</summary>
     public IIpLayer Ip { get; }
+
+    /// <summary>The libOS-wide port space binds and ephemeral ports come from.</summary>
+    public PortSpace Ports { get; }
+
+    /// <summary>This layer's shard in <see cref="Ports"/> (its ephemeral ports are those with <c>port % shards == PortShard</c>).</summary>
+    public int PortShard { get; }
 
     /// <summary>Settings (change before creating sockets).</summary>
     public TcpConfig Config { get; }
@@ -254,10 +274,13 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
 
     internal bool IsInUse(ConnectionKey key) => _connections.ContainsKey(key);
 
-    internal void Register(TcpSocket socket, ConnectionKey key)
+    /// <summary>Adds a connection to the table; <paramref name="portCounted"/> when <see cref="PickConnectPort"/> already counted it in the port space.</summary>
+    internal void Register(TcpSocket socket, ConnectionKey key, bool portCounted)
     {
         _connections.Add(key, socket);
         _localPortUse[key.LocalPort] = _localPortUse.GetValueOrDefault(key.LocalPort) + 1;
+        if (!portCounted)
+            Ports.AddConnection(key.LocalPort);
     }
 
     internal void Unregister(TcpSocket socket, ConnectionKey key)
@@ -270,47 +293,43 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
                 _localPortUse.Remove(key.LocalPort);
             else
                 _localPortUse[key.LocalPort] = use;
+            Ports.RemoveConnection(key.LocalPort);
         }
     }
 
-    /// <summary>Binds <paramref name="socket"/> to <paramref name="endpoint"/> (port 0: a random free ephemeral port).</summary>
+    /// <summary>
+    /// Binds <paramref name="socket"/> to <paramref name="endpoint"/> in the libOS-wide port space
+    /// (port 0: a random free ephemeral port naming this shard). EADDRINUSE, EADDRNOTAVAIL.
+    /// </summary>
     internal int Bind(TcpSocket socket, ref Ipv4Endpoint endpoint)
     {
         if (!endpoint.Address.IsAny && endpoint.Address != Ip.LocalAddress)
             return Errno.EADDRNOTAVAIL;
-        ushort port = endpoint.Port;
-        if (port == 0)
-        {
-            port = PickEphemeral(p => !_bound.ContainsKey(p) && !_localPortUse.ContainsKey(p));
-            if (port == 0)
-                return Errno.EADDRINUSE;
-        }
-        else if (_bound.TryGetValue(port, out var others))
-        {
-            foreach (var other in others)
-            {
-                bool overlap = other.LocalEndpoint.Address.IsAny || endpoint.Address.IsAny || other.LocalEndpoint.Address == endpoint.Address;
-                if (!overlap)
-                    continue;
-                // SO_REUSEADDR on both lets a socket share the port unless the other one listens.
-                if (socket.ReuseAddress && other.ReuseAddress && other.State != TcpState.Listen)
-                    continue;
-                return Errno.EADDRINUSE;
-            }
-        }
-        if (!socket.ReuseAddress && _localPortUse.ContainsKey(port) && endpoint.Port != 0)
-            return Errno.EADDRINUSE; // connections (e.g. TIME_WAIT) still use the port
+        int rc = Ports.Bind(PortSpace.ProtocolTcp, socket, endpoint.Address, endpoint.Port, PortShard, socket.ReuseAddress,
+            Config.EphemeralPortFirst, Config.EphemeralPortLast, _random, out ushort port);
+        if (rc != 0)
+            return rc;
+        AddLocal(socket, port);
+        endpoint = new Ipv4Endpoint(endpoint.Address, port);
+        return 0;
+    }
+
+    /// <summary>Checks with the port space that <paramref name="socket"/> may listen on its port (a port has one listener).</summary>
+    internal int StartListening(TcpSocket socket, ushort port) => Ports.Listen(socket, port, allShards: false);
+
+    /// <summary>Adds <paramref name="socket"/> to this layer's table of sockets on <paramref name="port"/> (where segments find listeners).</summary>
+    internal void AddLocal(TcpSocket socket, ushort port)
+    {
         if (!_bound.TryGetValue(port, out var list))
         {
             list = new List<TcpSocket>(2);
             _bound.Add(port, list);
         }
         list.Add(socket);
-        endpoint = new Ipv4Endpoint(endpoint.Address, port);
-        return 0;
     }
 
-    internal void Unbind(TcpSocket socket, ushort port)
+    /// <summary>Removes a binding; a listener replica (see <see cref="TcpSocket.ListenReplica"/>) has none in the port space.</summary>
+    internal void Unbind(TcpSocket socket, ushort port, bool replica = false)
     {
         if (_bound.TryGetValue(port, out var list))
         {
@@ -318,27 +337,18 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
             if (list.Count == 0)
                 _bound.Remove(port);
         }
+        if (!replica)
+            Ports.Unbind(PortSpace.ProtocolTcp, socket, port);
     }
 
-    /// <summary>An ephemeral port for an active open to <paramref name="remote"/>: free in the bind table, unique 4-tuple.</summary>
+    /// <summary>
+    /// An ephemeral port for an active open to <paramref name="remote"/>: one naming this shard, bound by
+    /// no socket in the libOS, with a unique 4-tuple; counted as a connection in the port space. 0 when
+    /// the range is exhausted.
+    /// </summary>
     internal ushort PickConnectPort(uint localAddress, Ipv4Endpoint remote)
-        => PickEphemeral(p => !_bound.ContainsKey(p)
-                              && !_connections.ContainsKey(new ConnectionKey(localAddress, p, remote.Address.Value, remote.Port)));
-
-    private ushort PickEphemeral(Func<ushort, bool> free)
-    {
-        // Random start, then a linear walk (RFC 6056 algorithm 1-like): unpredictable and complete.
-        int first = Config.EphemeralPortFirst, last = Config.EphemeralPortLast;
-        int range = last - first + 1;
-        int start = _random.Next(range);
-        for (int i = 0; i < range; i++)
-        {
-            ushort port = (ushort)(first + (start + i) % range);
-            if (free(port))
-                return port;
-        }
-        return 0;
-    }
+        => Ports.ReserveConnectPort(PortShard, Config.EphemeralPortFirst, Config.EphemeralPortLast, _random,
+            p => !_bound.ContainsKey(p) && !_connections.ContainsKey(new ConnectionKey(localAddress, p, remote.Address.Value, remote.Port)));
 
     /// <summary>RFC 5961 §7: a layer-wide budget of challenge ACKs per second.</summary>
     internal bool AllowChallengeAck()

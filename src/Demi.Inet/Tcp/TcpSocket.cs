@@ -237,11 +237,54 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
             if (rc != 0)
                 return rc;
         }
+        if (!IsReplica)
+        {
+            int rc = Layer.StartListening(this, _local.Port);
+            if (rc != 0)
+                return rc;
+        }
         _backlog ??= new TcpBacklog();
         _backlog.Limit = ClampBacklog(backlog);
         State = TcpState.Listen;
         return 0;
     }
+
+    /// <summary>
+    /// Makes this unbound socket a replica of <paramref name="primary"/>, a listener of another shard
+    /// of the same libOS: it listens on the same endpoint in this layer (the port space already holds
+    /// the primary's binding, so it takes none) and inherits the primary's options. Shard thread only;
+    /// the primary's options are read as they were when it started listening.
+    /// </summary>
+    internal int ListenReplica(TcpSocket primary, Ipv4Endpoint local, int backlog)
+    {
+        if (_userClosed || _bound || State != TcpState.Closed)
+            return Errno.EINVAL;
+        IsReplica = true;
+        NoDelay = primary.NoDelay;
+        KeepAlive = primary.KeepAlive;
+        KeepAliveIdleMicroseconds = primary.KeepAliveIdleMicroseconds;
+        KeepAliveIntervalMicroseconds = primary.KeepAliveIntervalMicroseconds;
+        KeepAliveProbes = primary.KeepAliveProbes;
+        LingerEnabled = primary.LingerEnabled;
+        LingerSeconds = primary.LingerSeconds;
+        CongestionAlgorithm = primary.CongestionAlgorithm;
+        SendBufferSize = primary.SendBufferSize;
+        ReceiveBufferSize = primary.ReceiveBufferSize;
+        _local = local;
+        _bound = true;
+        Layer.AddLocal(this, local.Port);
+        return Listen(backlog);
+    }
+
+    /// <summary>A listener on another shard's behalf (<see cref="ListenReplica"/>): its binding is the primary's.</summary>
+    internal bool IsReplica { get; private set; }
+
+    /// <summary>
+    /// While set, a listener ignores SYNs (the peer retransmits): set while the listener's replicas on
+    /// the other shards start, so that no connection is made before frames of the port are spread
+    /// over every shard.
+    /// </summary>
+    internal bool HoldSyns { get; set; }
 
     private int ClampBacklog(int backlog) => Math.Clamp(backlog <= 0 ? 1 : backlog, 1, Layer.Config.MaxBacklog);
 
@@ -495,7 +538,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
     // ---- Connection setup (RFC 9293 §3.5) ----
 
     /// <summary>Creates the TCB's parts (once per connection, not per segment) and enters the connection table.</summary>
-    private void InitConnection(ConnectionKey key)
+    private void InitConnection(ConnectionKey key, bool portCounted = false)
     {
         var config = Layer.Config;
         _key = key;
@@ -509,7 +552,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         _hs.Iss = Layer.NextIsn(key);
         _snd.Start(_hs.Iss);
         _lastRecvTime = Layer.Now;
-        Layer.Register(this, key);
+        Layer.Register(this, key, portCounted);
         _registered = true;
     }
 
@@ -517,18 +560,24 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
     {
         var localAddress = _bound && !_local.Address.IsAny ? _local.Address : Layer.Ip.LocalAddress;
         ushort port = _local.Port;
+        bool counted = false;
         if (!_bound)
         {
             port = Layer.PickConnectPort(localAddress.Value, remote);
             if (port == 0)
-                return Errno.EADDRNOTAVAIL;
+                return Errno.EADDRNOTAVAIL; // the shard's share of the ephemeral range is exhausted
+            counted = true;
         }
         var key = new ConnectionKey(localAddress.Value, port, remote.Address.Value, remote.Port);
         if (Layer.IsInUse(key))
+        {
+            if (counted)
+                Layer.Ports.RemoveConnection(port);
             return Errno.EADDRNOTAVAIL;
+        }
         _local = new Ipv4Endpoint(localAddress, port);
         _remote = remote;
-        InitConnection(key);
+        InitConnection(key, counted);
         State = TcpState.SynSent;
         Layer.Statistics.ActiveOpens++;
         _snd!.StartHandshakeTiming(Layer.Now);
@@ -587,12 +636,26 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
             Layer.SendResetFor(in seg, source, destination);
             return;
         }
-        if (!seg.Syn)
+        if (!seg.Syn || HoldSyns)
             return;
-        if (!_backlog!.TryAdmit())
+        var backlog = _backlog!;
+        if (!backlog.TryAdmit())
         {
-            Layer.Statistics.ListenOverflows++;
-            return;
+            // Half-open slots full (a SYN flood, maybe from addresses that never answer): drop the oldest
+            // half-open connection for the new SYN (early drop), so that the flood cannot lock legitimate
+            // clients out, whose handshakes complete within a round trip. A full accept queue still drops.
+            if (backlog.ReadyFull || backlog.TakeOldestHalfOpen() is not { } oldest)
+            {
+                Layer.Statistics.ListenOverflows++;
+                return;
+            }
+            Layer.Statistics.HalfOpenDropped++;
+            oldest.EnterClosed(0);
+            if (!backlog.TryAdmit())
+            {
+                Layer.Statistics.ListenOverflows++;
+                return;
+            }
         }
         var child = new TcpSocket(Layer, this);
         child._local = new Ipv4Endpoint(destination, seg.DestinationPort);
@@ -608,7 +671,11 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         child.SendSyn(withAck: true);
         child._snd.ArmRetransmit(Layer.Now);
         Layer.Schedule(child);
+        backlog.Track(child);
     }
+
+    /// <summary>A passive connection whose handshake is still open (SYN_RECEIVED, its listener known).</summary>
+    internal bool IsHalfOpenChild => State == TcpState.SynReceived && Listener is not null;
 
     /// <summary>SYN_SENT processing (RFC 9293 §3.10.7.3).</summary>
     private void OnSynSentSegment(ref TcpSegment seg, PacketBuffer payload)
@@ -1094,6 +1161,16 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
             return;
         if (snd.Persist)
         {
+            // A peer that advertises a zero window and then answers no probe would hold the connection
+            // (and its send buffer) for ever: give up like Linux's tcp_probe_timer, sooner for orphans.
+            int limit = _userClosed ? config.OrphanRetries : config.MaxRetransmissions;
+            if (snd.ProbesOut >= limit && snd.Wnd == 0)
+            {
+                Layer.Statistics.ConnectionsTimedOut++;
+                Layer.Statistics.PersistTimeouts++;
+                Abort(TimeoutError);
+                return;
+            }
             snd.OnPersistTimeout(now, IsSynchronized);
             return;
         }
@@ -1127,7 +1204,14 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
                 return;
         }
         if (snd.Max == snd.Una)
+        {
+            // Nothing in flight: the timer was the persist timer until a window update cleared that.
+            // Data may still wait for a window too small to send into: let the output routine send it
+            // or start the persist timer again, or the connection would wait for ever (found by fuzzing:
+            // fuzz/regressions/tcp-state/zero-window-then-silence-*).
+            Output();
             return;
+        }
         if (++snd.RetransmitCount > config.MaxRetransmissions)
         {
             Layer.Statistics.ConnectionsTimedOut++;
@@ -1204,7 +1288,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         _rcv?.ClearReadable();
         if (_bound)
         {
-            Layer.Unbind(this, _local.Port);
+            Layer.Unbind(this, _local.Port, IsReplica);
             _bound = false;
         }
     }

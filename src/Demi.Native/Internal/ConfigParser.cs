@@ -24,10 +24,11 @@ internal static class ConfigParser
             error = $"{source}: not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}";
             return Errno.EINVAL;
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet's scanner throws this (not a YamlException) for some truncated inputs, e.g. a flow
-            // mapping left open at the end of the file (found by fuzzing: fuzz/regressions/config).
+            // YamlDotNet throws these (not a YamlException) for some malformed inputs: a flow mapping left
+            // open at the end of the file, an event its node loader does not expect (found by fuzzing:
+            // fuzz/regressions/config).
             error = $"{source}: not valid YAML: {e.Message}";
             return Errno.EINVAL;
         }
@@ -120,6 +121,8 @@ internal static class ConfigParser
                 c.XdpMode = mode.Value is "auto" or "native" or "generic" ? mode.Value : throw Bad(mode, "demi.xdp_mode", $"'{mode.Value}' is not auto, native or generic");
             if (Scalar(demi, "demi.prefix_length") is { } prefix)
                 c.PrefixLength = ParseInt(prefix, "demi.prefix_length", 0, 32);
+            if (Scalar(demi, "demi.drain_timeout_ms") is { } drain)
+                c.DrainTimeoutMs = ParseInt(drain, "demi.drain_timeout_ms", 0, 3_600_000);
         }
     }
 

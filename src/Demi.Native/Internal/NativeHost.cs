@@ -89,6 +89,8 @@ internal static unsafe partial class NativeHost
             options.Cores = config!.Cores;
             if (config.ShardCount is int shards)
                 options.ShardCount = shards;
+            if (config.DrainTimeoutMs is int drainMs)
+                options.ShutdownDrainTimeout = TimeSpan.FromMilliseconds(drainMs);
         }
         switch (string.IsNullOrEmpty(libosName) ? "catnap" : libosName)
         {
@@ -128,13 +130,10 @@ internal static unsafe partial class NativeHost
             BitConverter.TryWriteBytes(value, keepAlive ? 1 : 0);
             err = libos.SetSockOpt(qd, SocketConstants.SOL_SOCKET, SocketConstants.SO_KEEPALIVE, value[..4]);
         }
-        if (err == 0 && config.LingerSeconds is int linger)
-        {
-            // struct linger { int l_onoff; int l_linger; }
-            BitConverter.TryWriteBytes(value, 1);
-            BitConverter.TryWriteBytes(value[4..], linger);
-            err = libos.SetSockOpt(qd, SocketConstants.SOL_SOCKET, SocketConstants.SO_LINGER, value);
-        }
+        // tcp_socket_options.linger is not applied to sockets: Demikernel's default file sets it {on, 0},
+        // which would make every close an abort (a RST discarding unsent bytes). Demikernel itself
+        // closes with a FIN (its kernel-socket libOS ignores the key, its stack only shortens TIME_WAIT
+        // with it); an app that wants an abortive close sets SO_LINGER itself.
         return err;
     }
 
@@ -160,7 +159,10 @@ internal static unsafe partial class NativeHost
     {
         try
         {
-            Interlocked.Exchange(ref s_libos, null)?.Dispose();
+            var libos = Interlocked.Exchange(ref s_libos, null);
+            libos?.Dispose();
+            if (libos?.LastShutdown is { Reset: > 0 } shutdown)
+                Report($"{shutdown.Reset} connection(s) still unacknowledged after the {libos.Options.ShutdownDrainTimeout.TotalSeconds:0.#} s drain timeout were reset at exit");
         }
         catch (Exception e)
         {

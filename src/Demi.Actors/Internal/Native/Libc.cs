@@ -25,6 +25,7 @@ internal static unsafe partial class Libc
     public const int EFD_NONBLOCK = 0x800;
     public const int EFD_CLOEXEC = 0x80000;
     public const int SOCK_NONBLOCK = 0x800;
+    public const int SO_REUSEPORT = 15;
     public const int SOCK_CLOEXEC = 0x80000;
     public const int MSG_DONTWAIT = 0x40;
     public const int MSG_NOSIGNAL = 0x4000;

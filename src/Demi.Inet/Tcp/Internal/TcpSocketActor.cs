@@ -17,6 +17,8 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
     private readonly Queue<PushRequest> _pendingPushes = new(16);
     // Bytes of the head push already copied into the send buffer (buffers outside the pool, or copy mode).
     private int _headOffset;
+    // Bytes of the pushes in _pendingPushes (the head's included, whatever of it was copied).
+    private long _pendingPushBytes;
     private TcpSocket? _socket;
 
     /// <inheritdoc />
@@ -26,6 +28,9 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
     private bool _connecting;
     private ulong _connectQt;
     private bool _endOfStreamDelivered;
+    // A listener on several shards: its replicas, and the connections they handed over not yet accepted.
+    private TcpListenerGroup? _group;
+    private Queue<(int Qd, Ipv4Endpoint Peer)>? _handedOver;
 
     public TcpSocketActor(Shard shard, TcpSocket? accepted)
         : base(shard, SocketConstants.SOCK_STREAM)
@@ -75,7 +80,34 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
             return Errno.EADDRINUSE;
         if (_socket.LocalEndpoint.Port == 0)
             return Errno.EDESTADDRREQ; // Demikernel requires a bind before listen
-        return _socket.Listen(backlog);
+        var drivers = TcpListenerGroup.DriversOf(LibOS);
+        if (drivers is null)
+            return _socket.Listen(backlog);
+        // Listen on every shard: SYNs are held until every replica listens and the port's frames are
+        // spread over all shards, so no connection is made on a shard its later segments do not reach.
+        _socket.HoldSyns = true;
+        int rc = _socket.Listen(backlog);
+        if (rc == 0)
+        {
+            rc = TcpListenerGroup.Start(this, drivers, _socket, backlog, out _group);
+            if (rc == 0)
+                rc = _socket.Layer.Ports.Listen(_socket, _socket.LocalEndpoint.Port, allShards: true);
+            if (rc != 0)
+            {
+                _group?.Close();
+                _group = null;
+                _socket.Abort(); // back to an unbound, closed socket: listening failed
+            }
+        }
+        _socket.HoldSyns = false;
+        return rc;
+    }
+
+    /// <summary>A replica on another shard handed over an established connection (already descriptor <paramref name="qd"/>).</summary>
+    internal void OnConnectionHandedOver(int qd, Ipv4Endpoint peer)
+    {
+        (_handedOver ??= new Queue<(int, Ipv4Endpoint)>()).Enqueue((qd, peer));
+        DrainAccepts();
     }
 
     protected internal override void OnAccept(ulong qt)
@@ -93,6 +125,13 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
     {
         while (_pendingAccepts.Count > 0)
         {
+            if (_handedOver is { Count: > 0 })
+            {
+                var (handedQd, peer) = _handedOver.Dequeue();
+                _group!.Taken();
+                CompleteAccept(_pendingAccepts.Dequeue(), handedQd, peer);
+                continue;
+            }
             int rc = _socket!.Accept(out var connection);
             if (rc == Errno.EAGAIN)
                 return;
@@ -153,10 +192,35 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
             CompletePush(request, Errno.ENOTCONN);
             return;
         }
+        if (_pendingPushes.Count > 0 && MustRefuse(socket, request.Sga.Span.Length))
+        {
+            // Backpressure: the send buffer is full and pushes already wait behind it. Queueing more would
+            // pin pool frames without bound (the frames the NIC needs to receive the ACKs that would free
+            // them): the push fails at once with ENOBUFS, naming its sga, and the app may retry later.
+            socket.Layer.Statistics.PushesRefused++;
+            CompletePush(request, Errno.ENOBUFS);
+            return;
+        }
         _pendingPushes.Enqueue(request);
+        _pendingPushBytes += request.Sga.Span.Length;
         if (_pendingPushes.Count == 1)
             DrainPushes();
     }
+
+    /// <summary>
+    /// Whether a push of <paramref name="length"/> bytes must be refused: the pushes waiting for the send
+    /// buffer already hold a send buffer's worth, or the pool the NIC receives into runs low.
+    /// </summary>
+    private bool MustRefuse(TcpSocket socket, int length)
+    {
+        if (_pendingPushBytes - _headOffset + length > socket.SendBufferSize)
+            return true;
+        var pool = socket.Layer.Ip.Pool;
+        return pool.Available < pool.Count / LowPoolFraction;
+    }
+
+    // The pool is "low" below this fraction of its frames (as for UDP receive queues).
+    private const int LowPoolFraction = 8;
 
     /// <summary>Moves pending pushes into the send buffer in order, completing each once all its bytes are in.</summary>
     private void DrainPushes()
@@ -199,7 +263,8 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
 
     private void DequeueHead()
     {
-        _pendingPushes.Dequeue();
+        var head = _pendingPushes.Dequeue();
+        _pendingPushBytes -= head.Sga.Span.Length;
         _headOffset = 0;
     }
 
@@ -368,15 +433,33 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
         return 0;
     }
 
+    // After close the stack keeps sending and retransmitting until its FIN is acknowledged (FIN_WAIT_2
+    // and TIME_WAIT: the peer has every byte and the FIN; its own FIN is its business).
+    protected internal override bool IsFinishing => _socket is { State: not (TcpState.Closed or TcpState.TimeWait or TcpState.FinWait2) };
+
+    protected internal override void OnDrainTimedOut() => _socket?.Abort();
+
     protected internal override void OnClose()
     {
         while (_pendingAccepts.TryDequeue(out var qt))
             Fail(qt, Errno.ECANCELED);
+        if (_group is { } group)
+        {
+            // Closing the listener closes it on every shard; connections handed over and never accepted close too.
+            group.Close();
+            while (_handedOver is { Count: > 0 })
+            {
+                LibOS.Close(_handedOver.Dequeue().Qd);
+                group.Taken();
+            }
+            _group = null;
+        }
         while (_pendingPops.TryDequeue(out var qt))
             Fail(qt, Errno.ECANCELED);
         while (_pendingPushes.TryDequeue(out var pending))
             CompletePush(pending, Errno.ECANCELED);
         _headOffset = 0;
+        _pendingPushBytes = 0;
         if (_connecting)
         {
             Fail(_connectQt, Errno.ECANCELED);

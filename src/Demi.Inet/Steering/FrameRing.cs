@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Demi.Buffers;
 
-namespace Demi.Transport.Xdp.Internal;
+namespace Demi.Inet.Internal;
 
 /// <summary>
 /// A bounded single-producer single-consumer ring of frames between two shards: lock-free and

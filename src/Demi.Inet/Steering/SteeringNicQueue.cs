@@ -1,21 +1,18 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using Demi.Buffers;
-using Demi.Inet;
 using Demi.Inet.Nic;
 
-namespace Demi.Transport.Xdp.Internal;
+namespace Demi.Inet.Internal;
 
 /// <summary>
 /// Shard <c>i</c>'s view of its NIC queue under <see cref="FlowSteering"/>: receiving takes the frames
-/// other shards steered here, then the queue's own frames, keeping those this shard owns (or that
-/// have no other owner) and moving the rest into the owners' rings; transmitting learns port
-/// ownership from the frames' source ports. Everything is per burst: no allocation, no lock, and at
-/// most one eventfd write per target shard per burst (and one read per burst on a signalled shard).
-/// <see cref="WaitFd"/> is an epoll set holding the queue's own fd and the steering eventfd, so a
-/// parked shard wakes for either.
+/// other shards steered here, then the queue's own frames, keeping those this shard owns and moving
+/// the rest into the owners' rings. Everything is per burst: no allocation, no lock, no syscall; one
+/// full fence per burst that steered anything, and a wake-up (an eventfd write) only for a target
+/// shard that is parked. <see cref="WaitFd"/> is the inner queue's: steered frames wake a parked
+/// shard through the runtime's own wake-up.
 /// </summary>
-internal sealed unsafe class SteeringNicQueue : INicQueue
+internal sealed class SteeringNicQueue : INicQueue
 {
     private const int EtherTypeIpv4 = 0x0800;
     private const int EtherTypeArp = 0x0806;
@@ -25,12 +22,11 @@ internal sealed unsafe class SteeringNicQueue : INicQueue
     private readonly INicQueue _inner;
     private readonly PacketBuffer[] _scratch = new PacketBuffer[256];
     private readonly bool[] _targets; // shards that got frames in the current burst
-    private readonly int _eventFd;
-    private readonly int _epollFd;
-    private int _signalled; // set by a producer before it writes the eventfd; cleared by this shard
+    private readonly ulong[]? _udpOwners;
+    private readonly ulong[]? _tcpOwners;
     private int _disposed;
 
-    public long Forwarded, RingFullDrops, ReceivedFromOthers, ArpCopies, ArpCopyFailures;
+    public long Forwarded, RingFullDrops, ReceivedFromOthers, ArpCopies, ArpCopyFailures, Wakeups;
 
     public SteeringNicQueue(FlowSteering steering, int shard, INicQueue inner)
     {
@@ -38,31 +34,8 @@ internal sealed unsafe class SteeringNicQueue : INicQueue
         _shard = shard;
         _inner = inner;
         _targets = new bool[steering.ShardCount];
-        _eventFd = LibC.eventfd(0, LibC.EFD_NONBLOCK | LibC.EFD_CLOEXEC);
-        if (_eventFd < 0)
-            ThrowHelper.ThrowXdp("eventfd", Marshal.GetLastSystemError());
-        _epollFd = LibC.epoll_create1(LibC.EPOLL_CLOEXEC);
-        if (_epollFd < 0)
-        {
-            int e = Marshal.GetLastSystemError();
-            LibC.close(_eventFd);
-            ThrowHelper.ThrowXdp("epoll_create1", e);
-        }
-        Add(_eventFd);
-        if (inner.WaitFd >= 0)
-            Add(inner.WaitFd);
-    }
-
-    private void Add(int fd)
-    {
-        var ev = new LibC.EpollEvent { Events = LibC.EPOLLIN, Data = (ulong)fd };
-        if (LibC.epoll_ctl(_epollFd, LibC.EPOLL_CTL_ADD, fd, &ev) != 0)
-        {
-            int e = Marshal.GetLastSystemError();
-            LibC.close(_epollFd);
-            LibC.close(_eventFd);
-            ThrowHelper.ThrowXdp("epoll_ctl(ADD)", e);
-        }
+        _udpOwners = steering.Ports.OwnerTable(PortSpace.ProtocolUdp);
+        _tcpOwners = steering.Ports.OwnerTable(PortSpace.ProtocolTcp);
     }
 
     public INicQueue Inner => _inner;
@@ -75,20 +48,23 @@ internal sealed unsafe class SteeringNicQueue : INicQueue
 
     public BufferPool Pool => _inner.Pool;
 
-    public int WaitFd => _epollFd;
+    public int WaitFd => _inner.WaitFd;
+
+    /// <summary>Frames other shards steered here wait in the rings (read by this shard before it parks).</summary>
+    public bool HasPending
+    {
+        get
+        {
+            for (int from = 0; from < _steering.ShardCount; from++)
+                if (from != _shard && _steering.Ring(from, _shard).Count > 0)
+                    return true;
+            return false;
+        }
+    }
 
     public int Receive(Span<PacketBuffer> frames)
     {
         int count = 0;
-        // Clear the signal before draining: a producer that enqueues after our drain sees it clear
-        // and signals again, so no frame waits for a parked shard.
-        if (Volatile.Read(ref _signalled) != 0)
-        {
-            Volatile.Write(ref _signalled, 0);
-            Interlocked.MemoryBarrier();
-            ulong value;
-            LibC.read(_eventFd, &value, sizeof(ulong));
-        }
         int n = _steering.ShardCount;
         for (int from = 0; from < n && count < frames.Length; from++)
         {
@@ -156,15 +132,14 @@ internal sealed unsafe class SteeringNicQueue : INicQueue
             return -1; // malformed: the stack drops and counts it
         if ((BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x1FFF) != 0)
             return -1; // a non-first fragment carries no ports
-        if (protocol != FlowSteering.ProtocolUdp && protocol != FlowSteering.ProtocolTcp)
+        if (protocol != PortSpace.ProtocolUdp && protocol != PortSpace.ProtocolTcp)
             return -1;
         ushort srcPort = BinaryPrimitives.ReadUInt16BigEndian(ip[ihl..]);
         ushort dstPort = BinaryPrimitives.ReadUInt16BigEndian(ip[(ihl + 2)..]);
-        ulong owners = _steering.Owners(protocol, dstPort);
-        if (owners == 0 || (owners & (1UL << _shard)) != 0)
-            return -1;
-        uint hash = BinaryPrimitives.ReadUInt32BigEndian(ip[12..]) * 0x9E3779B1u ^ srcPort;
-        return FlowSteering.PickOwner(owners, hash);
+        var table = protocol == PortSpace.ProtocolUdp ? _udpOwners : _tcpOwners;
+        ulong owners = table is null ? 0 : Volatile.Read(ref table[dstPort]);
+        int target = _steering.Pick(owners, dstPort, FlowSteering.FlowHash(BinaryPrimitives.ReadUInt32BigEndian(ip[12..]), srcPort));
+        return target == _shard ? -1 : target;
     }
 
     private void CopyArpReplyToOthers(in PacketBuffer frame, ref bool anyTarget)
@@ -202,50 +177,26 @@ internal sealed unsafe class SteeringNicQueue : INicQueue
 
     private void SignalTargets()
     {
+        // The rings' tail stores must be visible before we read whether a target is parked: a target
+        // announces parking (full fence) and then checks its rings, so one of the two sides sees the other.
+        Interlocked.MemoryBarrier();
         for (int to = 0; to < _targets.Length; to++)
         {
             if (!_targets[to])
                 continue;
             _targets[to] = false;
-            _steering.Queue(to)?.Signal();
+            if (_steering.ShardOf(to) is { } shard && shard.Wake())
+                Wakeups++;
         }
     }
 
-    /// <summary>Producer side: wakes this shard for frames just enqueued (one eventfd write until it drains).</summary>
-    private void Signal()
-    {
-        if (Interlocked.Exchange(ref _signalled, 1) != 0)
-            return;
-        ulong one = 1;
-        LibC.write(_eventFd, &one, sizeof(ulong));
-    }
-
-    public int Transmit(ReadOnlySpan<PacketBuffer> frames)
-    {
-        // Learn which shard owns the source ports it sends from (a client's first packet, a server's replies).
-        for (int i = 0; i < frames.Length; i++)
-        {
-            var span = frames[i].Span;
-            if (span.Length < 14 + 20 + 4 || BinaryPrimitives.ReadUInt16BigEndian(span[12..]) != EtherTypeIpv4)
-                continue;
-            var ip = span[14..];
-            byte protocol = ip[9];
-            int ihl = (ip[0] & 0x0F) * 4;
-            if ((protocol != FlowSteering.ProtocolUdp && protocol != FlowSteering.ProtocolTcp) || ip.Length < ihl + 4
-                || (BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x1FFF) != 0)
-                continue;
-            _steering.Learn(protocol, BinaryPrimitives.ReadUInt16BigEndian(ip[ihl..]), _shard);
-        }
-        return _inner.Transmit(frames);
-    }
+    public int Transmit(ReadOnlySpan<PacketBuffer> frames) => _inner.Transmit(frames);
 
     public void Flush() => _inner.Flush();
 
-    public void Dispose()
+    /// <summary>Returns frames still in flight towards this shard to the pool (the shards have stopped).</summary>
+    public void ReleasePending()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-            return;
-        // Shards have stopped: frames still in flight towards this shard go back to the pool.
         var buffer = _scratch;
         for (int from = 0; from < _steering.ShardCount; from++)
         {
@@ -256,8 +207,13 @@ internal sealed unsafe class SteeringNicQueue : INicQueue
                 for (int i = 0; i < n; i++)
                     buffer[i].Release();
         }
-        LibC.close(_epollFd);
-        LibC.close(_eventFd);
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        ReleasePending();
         _inner.Dispose();
     }
 }

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Demi-KV against redis-server, measured with redis-benchmark, in one run with the same namespaces
+# and core pinning for every row:
+#   demi-xdp     demi kv on AF_XDP (XdpBackend, user-space TCP) on the server's veth end
+#   demi-kernel  demi kv on Linux kernel sockets
+#   redis        Debian's redis-server (kernel TCP)
+# The server runs in namespace A pinned to --server-core (one core, the whole process), redis-benchmark
+# in namespace B pinned to --load-core, across one veth pair. Nothing is sent from the root namespace;
+# both namespaces are deleted on exit (also on failure or Ctrl+C).
+#
+# usage: sudo perf/kv/kv-bench.sh [-n 1000000] [--n-p1 N (requests for -P 1; default -n)] [--runs 3] [--pipelines "1 16"] [--clients 50]
+#                                 [--rows "demi-xdp demi-kernel redis"] [--server-core 0] [--load-core 1]
+#                                 [--idle spin-then-park|spin|park] [--warmup 100000] [--out DIR]
+# Each server first gets --warmup requests of the same mix (not measured: JIT tiers, pools, tables).
+set -euo pipefail
+
+N=1000000
+N_P1=""
+RUNS=1
+PIPELINES="1 16"
+CLIENTS=50
+ROWS="demi-xdp demi-kernel redis"
+SERVER_CORE=0
+LOAD_CORE=1
+IDLE=spin-then-park
+WARMUP=100000
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+OUT=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -n) N="$2"; shift 2 ;;
+    --n-p1) N_P1="$2"; shift 2 ;;
+    --runs) RUNS="$2"; shift 2 ;;
+    --pipelines) PIPELINES="$2"; shift 2 ;;
+    --clients) CLIENTS="$2"; shift 2 ;;
+    --rows) ROWS="$2"; shift 2 ;;
+    --server-core) SERVER_CORE="$2"; shift 2 ;;
+    --load-core) LOAD_CORE="$2"; shift 2 ;;
+    --idle) IDLE="$2"; shift 2 ;;
+    --warmup) WARMUP="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
+    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
+    *) echo "kv-bench: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[[ $(id -u) -eq 0 ]] || { echo "kv-bench: needs root (namespaces, AF_XDP)" >&2; exit 1; }
+for tool in redis-server redis-benchmark redis-cli nsenter taskset ip ethtool; do
+  command -v "$tool" >/dev/null || { echo "kv-bench: $tool is missing (scripts/install-deps.sh)" >&2; exit 1; }
+done
+
+ARTIFACTS="${DEMI_ARTIFACTS:-$REPO/artifacts}"
+DEMI="$ARTIFACTS/bin/Demi.Cli/release/demi"
+if [[ ! -x "$DEMI" || -n "${KV_BENCH_BUILD:-}" ]]; then
+  (cd "$REPO" && dotnet build src/Demi.Cli -c Release -v q -nologo >/dev/null)
+fi
+OUT="${OUT:-$HERE/results/$(date -u +%Y%m%dT%H%M%SZ)}"
+mkdir -p "$OUT"
+
+NSA="demi-kv-$$-a"; NSB="demi-kv-$$-b"
+IFA="kv$$a"; IFB="kv$$b"
+IPA=10.99.14.1; IPB=10.99.14.2
+PORT=6379
+SERVER_PID=""
+
+cleanup() {
+  stop_server
+  ip netns del "$NSA" 2>/dev/null || true
+  ip netns del "$NSB" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop_server() {
+  if [[ -n "$SERVER_PID" ]]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+
+in_b() { nsenter --net="/run/netns/$NSB" -- "$@"; }
+
+# One veth pair, created straight inside the namespaces (it never appears in the root namespace).
+ip netns add "$NSA"
+ip netns add "$NSB"
+ip link add "$IFA" netns "$NSA" type veth peer name "$IFB" netns "$NSB"
+ip -n "$NSA" link set lo up
+ip -n "$NSB" link set lo up
+ip -n "$NSA" link set "$IFA" up
+ip -n "$NSB" link set "$IFB" up
+ip -n "$NSB" addr add "$IPB/24" dev "$IFB"
+# AF_XDP sees the peer's frames raw: let the peer compute full TCP checksums (no CHECKSUM_PARTIAL).
+in_b ethtool -K "$IFB" tx off >/dev/null
+MAC_A=$(ip -n "$NSA" -br link show "$IFA" | awk '{print $3}')
+MAC_B=$(ip -n "$NSB" -br link show "$IFB" | awk '{print $3}')
+ip -n "$NSB" neigh replace "$IPA" lladdr "$MAC_A" dev "$IFB" nud permanent
+
+start_server() {
+  local row="$1"
+  ip -n "$NSA" addr flush dev "$IFA"
+  case "$row" in
+    demi-xdp)
+      # The user-space stack owns IPA; the kernel side of the veth has no address.
+      nsenter --net="/run/netns/$NSA" -- taskset -c "$SERVER_CORE" "$DEMI" kv --bind "$IPA:$PORT" --cores "$SERVER_CORE" --idle "$IDLE" \
+        --backend xdp --iface "$IFA" --ip "$IPA" >"$OUT/$row.log" 2>&1 &
+      ;;
+    demi-kernel)
+      ip -n "$NSA" addr add "$IPA/24" dev "$IFA"
+      ip -n "$NSA" neigh replace "$IPB" lladdr "$MAC_B" dev "$IFA" nud permanent
+      nsenter --net="/run/netns/$NSA" -- taskset -c "$SERVER_CORE" "$DEMI" kv --bind "$IPA:$PORT" --cores "$SERVER_CORE" --idle "$IDLE" >"$OUT/$row.log" 2>&1 &
+      ;;
+    redis)
+      ip -n "$NSA" addr add "$IPA/24" dev "$IFA"
+      ip -n "$NSA" neigh replace "$IPB" lladdr "$MAC_B" dev "$IFA" nud permanent
+      nsenter --net="/run/netns/$NSA" -- taskset -c "$SERVER_CORE" redis-server --bind "$IPA" --port "$PORT" --save "" --appendonly no \
+        --protected-mode no --io-threads 1 --logfile "" >"$OUT/$row.log" 2>&1 &
+      ;;
+  esac
+  # nsenter and taskset exec: $! is the server itself, so stop_server's signal reaches it.
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    if [[ "$(in_b timeout 1 redis-cli -h "$IPA" -p "$PORT" PING 2>/dev/null)" == "PONG" ]]; then return 0; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "kv-bench: $row did not come up; its log:" >&2
+  cat "$OUT/$row.log" >&2
+  return 1
+}
+
+CSV="$OUT/raw.csv"
+echo "run,row,pipeline,requests,test,rps,avg_ms,min_ms,p50_ms,p95_ms,p99_ms,max_ms" >"$CSV"
+echo "kv-bench: -n $N${N_P1:+ (-P 1: $N_P1)} -c $CLIENTS, pipelines [$PIPELINES], rows [$ROWS], $RUNS run(s); server core $SERVER_CORE, load core $LOAD_CORE; load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/run.txt"
+for run in $(seq "$RUNS"); do
+  for row in $ROWS; do
+    start_server "$row"
+    in_b taskset -c "$LOAD_CORE" redis-benchmark -h "$IPA" -p "$PORT" -t set,get -n "$WARMUP" -c "$CLIENTS" -P 16 -q >/dev/null 2>&1
+    for p in $PIPELINES; do
+      # redis-benchmark --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+      n="$N"; [[ "$p" == 1 && -n "$N_P1" ]] && n="$N_P1"
+      in_b taskset -c "$LOAD_CORE" redis-benchmark -h "$IPA" -p "$PORT" -t set,get -n "$n" -c "$CLIENTS" -P "$p" --csv 2>/dev/null \
+        | grep --line-buffered -v '^"test"' | tr -d '"' | while IFS=, read -r test rps avg min p50 p95 p99 max; do
+            echo "$run,$row,$p,$n,$test,$rps,$avg,$min,$p50,$p95,$p99,$max" >>"$CSV"
+            printf 'run %s  %-12s -P %-3s %-4s %12s req/s  p50 %s ms  p99 %s ms\n' "$run" "$row" "$p" "$test" "$rps" "$p50" "$p99"
+          done
+    done
+    stop_server
+  done
+done
+echo "kv-bench: load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/run.txt"
+python3 "$HERE/report.py" "$CSV" "$OUT/run.txt" >"$OUT/results.md"
+cat "$OUT/results.md"
+echo "kv-bench: results in $OUT"

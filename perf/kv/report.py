@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Turns kv-bench.sh's raw.csv into a markdown table, the ratios to redis-server and an ASCII bar chart."""
+import csv
+import statistics
+import sys
+from collections import defaultdict
+
+rows_csv, run_txt = sys.argv[1], sys.argv[2]
+cells = defaultdict(list)
+order = []
+for r in csv.DictReader(open(rows_csv)):
+    key = (r["row"], int(r["pipeline"]), r["test"])
+    if key not in cells:
+        order.append(key)
+    cells[key].append(r)
+
+
+def fig(values, fmt):
+    med = statistics.median(values)
+    if len(values) == 1:
+        return fmt.format(med)
+    return (fmt + " ({}–{})").format(med, fmt.format(min(values)), fmt.format(max(values)))
+
+
+def med(key, field):
+    return statistics.median(float(x[field]) for x in cells[key])
+
+
+runs = max(len(v) for v in cells.values()) if cells else 0
+print(open(run_txt).read().strip().replace("\n", "  \n"))
+print()
+print(f"Median of {runs} run(s){', range in brackets' if runs > 1 else ''}.")
+print()
+print("| server | -P | test | requests | requests/s | p50 ms | p99 ms |")
+print("|---|---:|---|---:|---:|---:|---:|")
+for key in sorted(order, key=lambda k: (k[1], k[2], k[0])):
+    v = cells[key]
+    print(f"| {key[0]} | {key[1]} | {key[2]} | {int(v[0]['requests']):,} | {fig([float(x['rps']) for x in v], '{:,.0f}')} | "
+          f"{fig([float(x['p50_ms']) for x in v], '{:.3f}')} | {fig([float(x['p99_ms']) for x in v], '{:.3f}')} |")
+print()
+servers = sorted({k[0] for k in order})
+if "redis" in servers:
+    print("| ratio to redis-server | -P | test | requests/s | p99 |")
+    print("|---|---:|---|---:|---:|")
+    for key in sorted(order, key=lambda k: (k[1], k[2], k[0])):
+        if key[0] == "redis":
+            continue
+        ref = ("redis", key[1], key[2])
+        if ref not in cells:
+            continue
+        # Per-run ratios (same run, side by side), then their median and range.
+        by_run = {x["run"]: x for x in cells[ref]}
+        rps = [float(x["rps"]) / float(by_run[x["run"]]["rps"]) for x in cells[key] if x["run"] in by_run]
+        p99 = [float(x["p99_ms"]) / max(1e-9, float(by_run[x["run"]]["p99_ms"])) for x in cells[key] if x["run"] in by_run]
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {fig(rps, '{:.2f}x')} | {fig(p99, '{:.2f}x')} |")
+    print()
+print("```")
+width = 50
+top = max((med(k, "rps") for k in order), default=1)
+for p in sorted({k[1] for k in order}):
+    print(f"-P {p}  requests/s (median)")
+    for key in sorted((k for k in order if k[1] == p), key=lambda k: (k[2], k[0])):
+        value = med(key, "rps")
+        bar = "#" * max(1, round(width * value / top))
+        print(f"  {key[2]:<4} {key[0]:<12} {bar} {value:,.0f}")
+print("```")

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using Demi.Runtime;
+
+namespace Demi.Internal;
+
+/// <summary>
+/// The drain half of <c>LibOS.Dispose</c>: polls the actors on their shards until queued pushes have
+/// gone out and closed connections have finished, or the timeout passes; then resets the rest.
+/// </summary>
+internal sealed class ShutdownDrain
+{
+    // How often the drain looks at the actors again (each look is one control call per actor).
+    private const int PollIntervalMs = 2;
+
+    private readonly List<QueueActor> _actors;
+    private readonly long _deadline;
+
+    public ShutdownDrain(List<QueueActor> actors, TimeSpan timeout)
+    {
+        _actors = actors;
+        _deadline = Stopwatch.GetTimestamp() + (long)(Math.Max(0, timeout.TotalSeconds) * Stopwatch.Frequency);
+    }
+
+    /// <summary>Waits until no actor holds a push it has not handed on (before the descriptors close).</summary>
+    public void WaitForQueuedPushes() => WaitUntil(actor => !actor.HasUnsentData);
+
+    /// <summary>After the closes: waits for connections finishing in the background, then resets what is left.</summary>
+    public ShutdownReport WaitForConnections()
+    {
+        int finishing = _actors.Count(a => Ask(a, () => a.IsFinishing, unreachable: false));
+        var left = WaitUntil(actor => !actor.IsFinishing);
+        foreach (var actor in left)
+            actor.Shard.Invoke(() => { actor.OnDrainTimedOut(); return 0; });
+        return new ShutdownReport(finishing - left.Count, left.Count);
+    }
+
+    // Returns the actors still not satisfying the condition at the deadline.
+    private List<QueueActor> WaitUntil(Func<QueueActor, bool> done)
+    {
+        var pending = _actors;
+        while (true)
+        {
+            pending = pending.Where(a => !Ask(a, () => done(a), unreachable: true)).ToList();
+            if (pending.Count == 0 || Stopwatch.GetTimestamp() >= _deadline)
+                return pending;
+            Thread.Sleep(PollIntervalMs);
+        }
+    }
+
+    // Runs a query on the actor's shard; a shard that cannot answer (stopped: ECANCELED, or another
+    // shard's thread is asking: EDEADLK) gives <paramref name="unreachable"/>.
+    private static bool Ask(QueueActor actor, Func<bool> query, bool unreachable)
+    {
+        bool answer = false;
+        int err = actor.Shard.Invoke(() => { answer = query(); return 0; });
+        return err == 0 ? answer : unreachable;
+    }
+}

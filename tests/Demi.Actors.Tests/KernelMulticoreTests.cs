@@ -1,0 +1,168 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Demi.Tests.Multicore;
+
+namespace Demi.Actors.Tests;
+
+/// <summary>
+/// The kernel-socket backend with two shards over 127.0.0.1: a TCP listener is one SO_REUSEPORT
+/// socket per shard (the kernel spreads connections, each lives on the shard that accepted it), and
+/// the same echo tests as the user-space stack's, with .NET's kernel sockets as the peers.
+/// </summary>
+public sealed class KernelMulticoreTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private static int Listener(LibOS os, int backlog, out IPEndPoint endpoint)
+    {
+        Assert.Equal(0, os.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
+        Assert.Equal(0, os.Bind(qd, new Ipv4Endpoint(Ipv4Address.Loopback, 0)));
+        Assert.Equal(0, os.Listen(qd, backlog));
+        Assert.Equal(0, os.GetSockName(qd, out var local));
+        endpoint = new IPEndPoint(IPAddress.Loopback, local.Port);
+        return qd;
+    }
+
+    [Fact]
+    public async Task Two_shards_echo_200_concurrent_tcp_connections_accepted_on_both_shards()
+    {
+        using var os = new LibOS(new LibOSOptions { ShardCount = 2 });
+        int lqd = Listener(os, 256, out var endpoint);
+        using var echo = new ShardInlineEcho(os, -1, lqd, acceptsInFlight: 32);
+        const int Connections = 200, Rounds = 20, Size = 64;
+        using var cts = new CancellationTokenSource(Timeout);
+        var clients = new Socket[Connections];
+        for (int i = 0; i < Connections; i++)
+        {
+            clients[i] = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            await clients[i].ConnectAsync(endpoint, cts.Token);
+        }
+        // All 200 are open at once, then each echoes 20 × 64 B.
+        int resets = 0;
+        var runs = clients.Select(async (s, i) =>
+        {
+            var buffer = new byte[Size];
+            try
+            {
+                for (int r = 0; r < Rounds; r++)
+                {
+                    var msg = Encoding.ASCII.GetBytes($"{i:D5}:{r:D5}:".PadRight(Size, 'x'));
+                    await s.SendAsync(msg, SocketFlags.None, cts.Token);
+                    int got = 0;
+                    while (got < Size)
+                    {
+                        int n = await s.ReceiveAsync(buffer.AsMemory(got), SocketFlags.None, cts.Token);
+                        Assert.True(n > 0, "end of stream mid-echo");
+                        got += n;
+                    }
+                    Assert.Equal(msg, buffer);
+                }
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+            {
+                Interlocked.Increment(ref resets);
+            }
+        }).ToArray();
+        await Task.WhenAll(runs);
+        Assert.Equal(0, resets);
+        foreach (var s in clients)
+            s.Dispose();
+        Assert.Equal(Connections, echo.Accepted);
+        Assert.Equal(Connections * Rounds, echo.TcpEchoes);
+        Assert.True(echo.AcceptedPerShard.GetValueOrDefault(0) > 0 && echo.AcceptedPerShard.GetValueOrDefault(1) > 0,
+            $"accepted per shard: {string.Join(", ", echo.AcceptedPerShard)}");
+        Assert.Empty(echo.Errors);
+        Assert.Equal(0, os.Close(lqd));
+    }
+
+    [Fact]
+    public void Two_shards_echo_300_udp_sockets_on_distinct_source_ports()
+    {
+        using var os = new LibOS(new LibOSOptions { ShardCount = 2 });
+        Assert.Equal(0, os.Socket(out int uqd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+        Assert.Equal(0, os.Bind(uqd, new Ipv4Endpoint(Ipv4Address.Loopback, 0)));
+        Assert.Equal(0, os.GetSockName(uqd, out var local));
+        var server = new IPEndPoint(IPAddress.Loopback, local.Port);
+        using var echo = new ShardInlineEcho(os, uqd, -1);
+        const int Sockets = 300;
+        var sockets = Enumerable.Range(0, Sockets).Select(_ =>
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 5000 };
+            s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            return s;
+        }).ToArray();
+        Assert.Equal(Sockets, sockets.Select(s => ((IPEndPoint)s.LocalEndPoint!).Port).Distinct().Count());
+        for (int i = 0; i < Sockets; i++)
+            sockets[i].SendTo(Encoding.ASCII.GetBytes($"socket-{i:D4}"), server);
+        var buffer = new byte[2048];
+        for (int i = 0; i < Sockets; i++)
+        {
+            EndPoint from = new IPEndPoint(IPAddress.Any, 0);
+            int n = sockets[i].ReceiveFrom(buffer, ref from);
+            Assert.Equal($"socket-{i:D4}", Encoding.ASCII.GetString(buffer, 0, n));
+            Assert.Equal(server, from);
+            sockets[i].Dispose();
+        }
+        Assert.Equal(Sockets, echo.UdpEchoes);
+        Assert.Empty(echo.Errors);
+        Assert.Equal(0, os.Close(uqd));
+    }
+
+    [Fact]
+    public void Closing_a_listener_on_two_shards_cancels_pending_accepts_and_closes_every_shards_socket()
+    {
+        using var os = new LibOS(new LibOSOptions { ShardCount = 2 });
+        int lqd = Listener(os, 64, out var endpoint);
+        // Connections from many source ports reach both shards' sockets; all are accepted through the one descriptor.
+        const int Connections = 32;
+        var accepts = new ulong[Connections];
+        for (int i = 0; i < Connections; i++)
+            Assert.Equal(0, os.Accept(out accepts[i], lqd));
+        var clients = Enumerable.Range(0, Connections).Select(_ =>
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            s.Connect(endpoint);
+            return s;
+        }).ToArray();
+        var perShard = new int[2];
+        foreach (var qt in accepts)
+        {
+            Assert.Equal(0, os.Wait(out var r, qt, Timeout));
+            Assert.False(r.Failed, Errno.Name(r.Error));
+            perShard[os.GetActor(r.AcceptedQd)!.Shard.Id]++;
+            Assert.Equal(0, os.Close(r.AcceptedQd));
+        }
+        Assert.True(perShard[0] > 0 && perShard[1] > 0, $"accepted {perShard[0]} / {perShard[1]}");
+        foreach (var c in clients)
+            c.Dispose();
+
+        Assert.Equal(0, os.Accept(out var pending1, lqd));
+        Assert.Equal(0, os.Accept(out var pending2, lqd));
+        Assert.Equal(0, os.Close(lqd));
+        foreach (var qt in new[] { pending1, pending2 })
+        {
+            Assert.Equal(0, os.Wait(out var r, qt, Timeout));
+            Assert.True(r.Failed);
+            Assert.Equal(Errno.ECANCELED, r.Error);
+        }
+        // The other shard's socket closes on its next round; after that no shard listens.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        int refused = 0;
+        while (refused < 16 && DateTime.UtcNow < deadline)
+        {
+            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                probe.Connect(endpoint);
+                refused = 0; // still listening somewhere: try again
+                Thread.Sleep(10);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+            {
+                refused++;
+            }
+        }
+        Assert.Equal(16, refused);
+    }
+}
