@@ -433,11 +433,19 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
         return 0;
     }
 
-    // After close the stack keeps sending and retransmitting until its FIN is acknowledged (FIN_WAIT_2
-    // and TIME_WAIT: the peer has every byte and the FIN; its own FIN is its business).
-    protected internal override bool IsFinishing => _socket is { State: not (TcpState.Closed or TcpState.TimeWait or TcpState.FinWait2) };
+    // After close the stack keeps sending and retransmitting until its FIN is acknowledged, then waits
+    // for the peer's FIN (TIME_WAIT: both FINs exchanged, the peer's side closes cleanly instead of
+    // waiting in LAST_ACK for an ACK from a process that is gone).
+    protected internal override bool IsFinishing => _socket is { State: not (TcpState.Closed or TcpState.TimeWait) };
 
-    protected internal override void OnDrainTimedOut() => _socket?.Abort();
+    // In FIN_WAIT_2 the peer has every byte and our FIN: nothing to reset, only its FIN never came.
+    protected internal override bool OnDrainTimedOut()
+    {
+        if (_socket is not { State: not (TcpState.FinWait2 or TcpState.Closed or TcpState.TimeWait) } socket)
+            return false;
+        socket.Abort();
+        return true;
+    }
 
     protected internal override void OnClose()
     {
