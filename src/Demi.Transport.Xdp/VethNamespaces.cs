@@ -27,11 +27,14 @@ public sealed partial class VethNamespaces : IDisposable
     private readonly ConcurrentBag<Process> _processes = new();
     private int _disposed;
 
-    private VethNamespaces(VethOptions options, string nsA, string nsB)
+    private Process? _relay;
+
+    private VethNamespaces(VethOptions options, string nsA, string nsB, string? nsRelay)
     {
         Options = options;
         NamespaceA = nsA;
         NamespaceB = nsB;
+        RelayNamespace = nsRelay;
     }
 
     /// <summary>The options the pair was built with.</summary>
@@ -42,6 +45,12 @@ public sealed partial class VethNamespaces : IDisposable
 
     /// <summary>Name of namespace B.</summary>
     public string NamespaceB { get; }
+
+    /// <summary>
+    /// Name of the middle namespace the impairing relay runs in (<c>demi-PID-SEQ-m</c>), or null when A
+    /// and B are joined directly (no <see cref="VethOptions.Impairment"/>).
+    /// </summary>
+    public string? RelayNamespace { get; }
 
     /// <summary>The veth end inside namespace A.</summary>
     public string InterfaceA => "demi-a";
@@ -103,7 +112,8 @@ public sealed partial class VethNamespaces : IDisposable
 
         int pid = Environment.ProcessId;
         int seq = Interlocked.Increment(ref s_sequence);
-        var fixture = new VethNamespaces(options, $"demi-{pid}-{seq}-a", $"demi-{pid}-{seq}-b");
+        var fixture = new VethNamespaces(options, $"demi-{pid}-{seq}-a", $"demi-{pid}-{seq}-b",
+            options.Impairment is null ? null : $"demi-{pid}-{seq}-m");
         s_live.TryAdd(fixture, 0);
         HookProcessExit();
         try
@@ -126,10 +136,32 @@ public sealed partial class VethNamespaces : IDisposable
         Ip("netns", "add", NamespaceA);
         Ip("netns", "add", NamespaceB);
         string q = Options.QueueCount.ToString(CultureInfo.InvariantCulture);
-        // Create the pair straight inside the namespaces: it never appears in the root namespace.
-        Ip("link", "add", InterfaceA, "netns", NamespaceA, "numtxqueues", q, "numrxqueues", q, "type", "veth",
-            "peer", "name", InterfaceB, "netns", NamespaceB, "numtxqueues", q, "numrxqueues", q);
         string mtu = Options.Mtu.ToString(CultureInfo.InvariantCulture);
+        if (RelayNamespace is { } nsM)
+        {
+            DeleteNamespace(nsM);
+            Ip("netns", "add", nsM);
+            // Two pairs, A to M and M to B, each created straight inside its namespaces.
+            Ip("link", "add", InterfaceA, "netns", NamespaceA, "numtxqueues", q, "numrxqueues", q, "type", "veth",
+                "peer", "name", ImpairingRelay.InterfaceTowardsA, "netns", nsM, "numtxqueues", q, "numrxqueues", q);
+            Ip("link", "add", ImpairingRelay.InterfaceTowardsB, "netns", nsM, "numtxqueues", q, "numrxqueues", q, "type", "veth",
+                "peer", "name", InterfaceB, "netns", NamespaceB, "numtxqueues", q, "numrxqueues", q);
+            // The middle kernel must stay silent (no IPv6 neighbour discovery of its own on the wire).
+            Command.Run("ip", ["netns", "exec", nsM, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], SetupTimeout);
+            foreach (var dev in new[] { ImpairingRelay.InterfaceTowardsA, ImpairingRelay.InterfaceTowardsB })
+            {
+                Command.Run("ip", ["netns", "exec", nsM, "sysctl", "-qw", $"net.ipv6.conf.{dev}.disable_ipv6=1"], SetupTimeout);
+                Ip("-n", nsM, "link", "set", dev, "mtu", mtu, "up");
+                // Frames must reach the relay as they were on the wire: no merging on receive.
+                Command.Run("ip", ["netns", "exec", nsM, "ethtool", "-K", dev, "gro", "off"], SetupTimeout);
+            }
+        }
+        else
+        {
+            // Create the pair straight inside the namespaces: it never appears in the root namespace.
+            Ip("link", "add", InterfaceA, "netns", NamespaceA, "numtxqueues", q, "numrxqueues", q, "type", "veth",
+                "peer", "name", InterfaceB, "netns", NamespaceB, "numtxqueues", q, "numrxqueues", q);
+        }
         foreach (var side in new[] { VethSide.A, VethSide.B })
         {
             string ns = NamespaceOf(side);
@@ -145,6 +177,39 @@ public sealed partial class VethNamespaces : IDisposable
             Run(VethSide.B, "ethtool", "-K", InterfaceB, "tx", "off").EnsureSuccess("ethtool -K tx off");
         MacA = ReadMac(VethSide.A);
         MacB = ReadMac(VethSide.B);
+        if (RelayNamespace is { } relayNs)
+        {
+            // The relay copies frames one by one: the kernel peer must not hand it 64 KB GSO/TSO super-frames.
+            Run(VethSide.B, "ethtool", "-K", InterfaceB, "tso", "off", "gso", "off");
+            _relayStatisticsPath = Path.Combine(Path.GetTempPath(), relayNs + ".relay.json");
+            _relay = ImpairingRelay.Start(this, relayNs, Options.Impairment!, _relayStatisticsPath, SetupTimeout);
+        }
+    }
+
+    private string? _relayStatisticsPath;
+
+    /// <summary>
+    /// The impairing relay's counters (written by the relay twice a second, so up to 0.5 s old).
+    /// Throws if there is no relay (<see cref="VethOptions.Impairment"/> not set) or it has died.
+    /// </summary>
+    public RelayStatistics RelayStatistics
+    {
+        get
+        {
+            if (_relay is null || _relayStatisticsPath is null)
+                throw new InvalidOperationException("no impairing relay: set VethOptions.Impairment");
+            if (_relay.HasExited)
+                throw new XdpException($"impairing relay exited ({_relay.ExitCode}): {_relay.StandardError.ReadToEnd()}");
+            return ImpairingRelay.Read(_relayStatisticsPath);
+        }
+    }
+
+    /// <summary>Starts a long-running command in namespace <paramref name="ns"/>, killed on <see cref="Dispose"/>.</summary>
+    internal Process StartIn(string ns, string file, params string[] args)
+    {
+        var p = Command.Start("ip", ["netns", "exec", ns, file, .. args]);
+        _processes.Add(p);
+        return p;
     }
 
     private MacAddress ReadMac(VethSide side)
@@ -266,8 +331,13 @@ public sealed partial class VethNamespaces : IDisposable
         }
         try { DeleteNamespace(NamespaceA); } catch (Exception) { }
         try { DeleteNamespace(NamespaceB); } catch (Exception) { }
+        if (RelayNamespace is not null)
+        {
+            try { DeleteNamespace(RelayNamespace); } catch (Exception) { }
+            try { if (_relayStatisticsPath is not null) File.Delete(_relayStatisticsPath); } catch (IOException) { }
+        }
     }
 
-    [GeneratedRegex(@"^demi-(\d+)-\d+-[ab]$")]
+    [GeneratedRegex(@"^demi-(\d+)-\d+-[abm]$")]
     private static partial Regex OwnNamespace();
 }

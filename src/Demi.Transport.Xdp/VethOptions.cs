@@ -32,4 +32,12 @@ public sealed class VethOptions
 
     /// <summary>MTU of both veth ends.</summary>
     public int Mtu { get; init; } = 1500;
+
+    /// <summary>
+    /// When set, A and B are not joined directly: a third namespace (<c>demi-PID-SEQ-m</c>) sits between
+    /// them with a veth pair to each side, and an impairing relay in it forwards every frame between the
+    /// two with this loss, reordering, duplication and delay (see <see cref="VethNamespaces.RelayStatistics"/>).
+    /// The relay is transparent at layer 2: A and B see each other's MAC addresses, ARP included.
+    /// </summary>
+    public ImpairmentOptions? Impairment { get; init; }
 }
