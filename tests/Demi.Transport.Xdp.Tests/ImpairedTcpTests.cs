@@ -63,4 +63,33 @@ public sealed class ImpairedTcpTests(ITestOutputHelper output)
         Assert.Equal(0, libOS.Close(lqd));
         Demi.Tests.Shared.StackHealth.AssertClean(libOS);
     }
+
+    /// <summary>
+    /// The issue's own setup: <c>demi echo server --proto tcp --backend xdp</c> (pops and pushes without
+    /// waiting for the pushes, so pushes queue up in the socket actor) through the impairing relay.
+    /// </summary>
+    [Fact]
+    public async Task Cli_tcp_echo_server_serves_10MB_and_a_fresh_connection_over_a_lossy_reordering_duplicating_link()
+    {
+        Privileges.RequireRoot();
+        using var veth = VethNamespaces.Create(new VethOptions { Impairment = Impairment });
+        string demi = Path.Combine(AppContext.BaseDirectory, "demi.dll");
+        Assert.True(File.Exists(demi), $"{demi} is missing");
+        var server = veth.Start(VethSide.A, "dotnet", demi, "echo", "server", "--proto", "tcp", "--backend", "xdp",
+            "--iface", veth.InterfaceA, "--ip", veth.AddressA, "--bind", $"{veth.AddressA}:7000");
+        string? ready = await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(ready is not null && ready.StartsWith("demi echo server (tcp, xdp backend)", StringComparison.Ordinal),
+            ready ?? "(no output) " + await server.StandardError.ReadToEndAsync());
+        for (int run = 0; run < 2; run++)
+        {
+            int bytes = run == 0 ? Total : 65536;
+            var client = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(90), TcpPeers.KernelBulkEchoClient,
+                veth.AddressA, "7000", bytes.ToString(), (42 + run).ToString(), "20");
+            output.WriteLine($"run {run}: exit {client.ExitCode} {client.StandardOutput.Trim()} {client.StandardError.Trim()}; relay {veth.RelayStatistics}");
+            var parts = TcpPeers.ParseClient(client);
+            Assert.Equal(parts[0], parts[1]);
+            Assert.Equal(bytes.ToString(), parts[2]);
+        }
+        Assert.False(server.HasExited, "the echo server exited");
+    }
 }

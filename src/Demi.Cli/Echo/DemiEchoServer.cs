@@ -55,6 +55,9 @@ internal sealed class DemiEchoServer : IDisposable
                 break;
             case Opcode.Push:
                 _libOS.SgaFree(result.Sga);
+                // TCP: the next pop waits for this push (see OnPop).
+                if (_tcp)
+                    _libOS.PostPop(result.Qd);
                 break;
             case Opcode.Accept:
                 int nodelay = 1;
@@ -94,9 +97,16 @@ internal sealed class DemiEchoServer : IDisposable
                 _libOS.Close(result.Qd); // end of stream
                 return;
             }
+            // One push in flight per connection: the next pop is posted when it completes (it completes
+            // once its bytes are in the send buffer, not when acknowledged). Popping on regardless would
+            // queue pushes behind a full send buffer, which the stack refuses with ENOBUFS (backpressure)
+            // and the connection would be lost: under loss the send buffer fills (issue 16 item 1).
             if (_libOS.PostPush(result.Qd, sga) != 0)
+            {
                 _libOS.SgaFree(sga);
-            _libOS.PostPop(result.Qd);
+                _libOS.Close(result.Qd);
+                return;
+            }
         }
         else
         {
