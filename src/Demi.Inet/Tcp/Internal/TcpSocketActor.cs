@@ -17,6 +17,8 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
     private readonly Queue<PushRequest> _pendingPushes = new(16);
     // Bytes of the head push already copied into the send buffer (buffers outside the pool, or copy mode).
     private int _headOffset;
+    // Bytes of the pushes in _pendingPushes (the head's included, whatever of it was copied).
+    private long _pendingPushBytes;
     private TcpSocket? _socket;
 
     /// <inheritdoc />
@@ -190,10 +192,35 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
             CompletePush(request, Errno.ENOTCONN);
             return;
         }
+        if (_pendingPushes.Count > 0 && MustRefuse(socket, request.Sga.Span.Length))
+        {
+            // Backpressure: the send buffer is full and pushes already wait behind it. Queueing more would
+            // pin pool frames without bound (the frames the NIC needs to receive the ACKs that would free
+            // them): the push fails at once with ENOBUFS, naming its sga, and the app may retry later.
+            socket.Layer.Statistics.PushesRefused++;
+            CompletePush(request, Errno.ENOBUFS);
+            return;
+        }
         _pendingPushes.Enqueue(request);
+        _pendingPushBytes += request.Sga.Span.Length;
         if (_pendingPushes.Count == 1)
             DrainPushes();
     }
+
+    /// <summary>
+    /// Whether a push of <paramref name="length"/> bytes must be refused: the pushes waiting for the send
+    /// buffer already hold a send buffer's worth, or the pool the NIC receives into runs low.
+    /// </summary>
+    private bool MustRefuse(TcpSocket socket, int length)
+    {
+        if (_pendingPushBytes - _headOffset + length > socket.SendBufferSize)
+            return true;
+        var pool = socket.Layer.Ip.Pool;
+        return pool.Available < pool.Count / LowPoolFraction;
+    }
+
+    // The pool is "low" below this fraction of its frames (as for UDP receive queues).
+    private const int LowPoolFraction = 8;
 
     /// <summary>Moves pending pushes into the send buffer in order, completing each once all its bytes are in.</summary>
     private void DrainPushes()
@@ -236,7 +263,8 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
 
     private void DequeueHead()
     {
-        _pendingPushes.Dequeue();
+        var head = _pendingPushes.Dequeue();
+        _pendingPushBytes -= head.Sga.Span.Length;
         _headOffset = 0;
     }
 
@@ -439,6 +467,7 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
         while (_pendingPushes.TryDequeue(out var pending))
             CompletePush(pending, Errno.ECANCELED);
         _headOffset = 0;
+        _pendingPushBytes = 0;
         if (_connecting)
         {
             Fail(_connectQt, Errno.ECANCELED);
