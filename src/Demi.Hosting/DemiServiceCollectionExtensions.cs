@@ -16,6 +16,26 @@ public static class DemiServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddDemi(this IServiceCollection services, IConfiguration section, Action<DemiOptions>? configure = null)
     {
+        AddDemiServices(services, section, configure);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, DemiHostedService>());
+        return services;
+    }
+
+    /// <summary>Adds Demi configured in code (see the configuration overload).</summary>
+    public static IServiceCollection AddDemi(this IServiceCollection services, Action<DemiOptions> configure)
+    {
+        AddDemiServices(services, configure);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, DemiHostedService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Adds Demi's services without tying its lifetime to the host's hosted services: for hosts with a
+    /// lifecycle of their own (an Orleans silo's <c>UseDemi</c>), which then call
+    /// <see cref="DemiRuntime.StartAsync"/> and <see cref="DemiRuntime.StopAsync"/>.
+    /// </summary>
+    public static IServiceCollection AddDemiServices(this IServiceCollection services, IConfiguration section, Action<DemiOptions>? configure = null)
+    {
         ArgumentNullException.ThrowIfNull(section);
         string path = section is IConfigurationSection s ? s.Path : DemiOptions.SectionName;
         var builder = services.AddOptions<DemiOptions>().Bind(section, binder => binder.ErrorOnUnknownConfiguration = true);
@@ -24,8 +44,8 @@ public static class DemiServiceCollectionExtensions
         return AddCore(services, path);
     }
 
-    /// <summary>Adds Demi configured in code (see the configuration overload).</summary>
-    public static IServiceCollection AddDemi(this IServiceCollection services, Action<DemiOptions> configure)
+    /// <summary>Adds Demi's services configured in code, without a hosted service (see the configuration overload).</summary>
+    public static IServiceCollection AddDemiServices(this IServiceCollection services, Action<DemiOptions> configure)
     {
         services.AddOptions<DemiOptions>().Configure(configure);
         return AddCore(services, DemiOptions.SectionName);
@@ -56,7 +76,6 @@ public static class DemiServiceCollectionExtensions
         services.TryAddSingleton<DemiRuntime>();
         services.TryAddSingleton<DemiMetrics>();
         services.TryAddSingleton(sp => sp.GetRequiredService<DemiRuntime>().LibOS);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, DemiHostedService>());
         return services;
     }
 }

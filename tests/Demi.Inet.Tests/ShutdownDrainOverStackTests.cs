@@ -70,18 +70,21 @@ public sealed class ShutdownDrainOverStackTests
                 TcpSocket? connection = null;
                 var buffer = new byte[512];
                 var deadline = DateTime.UtcNow + Timeout;
-                while (!_stop && DateTime.UtcNow < deadline && !_ended.IsSet)
+                while (!_stop && DateTime.UtcNow < deadline)
                 {
                     stack.Poll();
                     if (connection is null && listener.Accept(out var accepted) == 0)
                         connection = accepted;
-                    if (connection is not null)
+                    if (connection is not null && !_ended.IsSet)
                     {
                         int err = connection.Receive(buffer, out int read);
                         if (err == 0 && read > 0)
                             Interlocked.Add(ref _received, read);
                         else if (err == 0)
+                        {
+                            connection.Close(); // as the kernel peer does: both FINs are exchanged
                             _ended.Set();
+                        }
                         else if (err != Errno.EAGAIN)
                         {
                             Error = err;

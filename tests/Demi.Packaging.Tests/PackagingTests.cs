@@ -12,7 +12,7 @@ namespace Demi.Packaging.Tests;
 /// </summary>
 public sealed class PackedFixture : IDisposable
 {
-    public static readonly string[] Libraries = ["Demi.Actors", "Demi.Inet", "Demi.Transport.Xdp", "Demi.Cli", "Demi.Native"];
+    public static readonly string[] Libraries = ["Demi.Actors", "Demi.Inet", "Demi.Transport.Xdp", "Demi.Cli", "Demi.Native", "Demi.Hosting", "Demi.Orleans"];
 
     public PackedFixture()
     {

@@ -27,6 +27,16 @@ public sealed partial class LibOS
         return true;
     }
 
+    /// <summary>True while descriptor <paramref name="qd"/> has queued pushes or unacknowledged pushed bytes (checked on its shard).</summary>
+    public bool HasUnsentData(int qd)
+    {
+        var actor = _descriptors.Get(qd);
+        if (actor is null || actor.IsClosed)
+            return false;
+        bool unsent = false;
+        return actor.Shard.Invoke(() => { unsent = !actor.IsClosed && actor.HasUnsentData; return 0; }) == 0 && unsent;
+    }
+
     /// <summary>Open descriptors with unsent data (each checked on its shard).</summary>
     public int UnsentDescriptors()
     {

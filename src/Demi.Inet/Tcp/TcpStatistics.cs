@@ -45,6 +45,8 @@ public sealed class TcpStatistics
     /// <summary>Connections given up because the peer kept a zero window and answered no probe.</summary>
     public long PersistTimeouts;
     public long KeepAliveProbes;
+    /// <summary>Pushes refused with ENOBUFS: the send buffer was full with pushes already waiting, or the pool ran low.</summary>
+    public long PushesRefused;
     /// <summary>Segments not sent because the pool had no free buffer (retried by the timer).</summary>
     public long NoBufferDrops;
 }

@@ -24,6 +24,7 @@ internal static class TcpMetrics
         ("HalfOpenDropped", s => s.HalfOpenDropped),
         ("PersistTimeout", s => s.PersistTimeouts),
         ("NoBuffer", s => s.NoBufferDrops),
+        ("PushRefused", s => s.PushesRefused),
     ];
 
     public static void Publish(TcpStatistics statistics, Meter meter, KeyValuePair<string, object?> stackTag)
