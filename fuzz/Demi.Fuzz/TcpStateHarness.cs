@@ -107,6 +107,9 @@ internal static class TcpStateHarness
             Observe(peer, state);
         }
         Trace($"after timeouts: {baseline - peer.Stack.Pool.Available} held, conns {tcp.ConnectionCount}, rx {peer.Stack.Counters}");
+        if (Tracing)
+            foreach (var c in tcp.Connections)
+                Trace($"left: {c.DebugState()} next deadline {c.NextDeadline}, now {peer.Clock.NowMicroseconds}");
         peer.CheckCounters();
         Check(tcp.ConnectionCount == 0, $"{tcp.ConnectionCount} connections outlived every timeout");
         Check(peer.Stack.Pool.Available == baseline, $"{baseline - peer.Stack.Pool.Available} buffers still held after every connection ended");

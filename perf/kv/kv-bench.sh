@@ -8,25 +8,29 @@
 # in namespace B pinned to --load-core, across one veth pair. Nothing is sent from the root namespace;
 # both namespaces are deleted on exit (also on failure or Ctrl+C).
 #
-# usage: sudo perf/kv/kv-bench.sh [-n 1000000] [--runs 3] [--pipelines "1 16"] [--clients 50]
+# usage: sudo perf/kv/kv-bench.sh [-n 1000000] [--n-p1 N (requests for -P 1; default -n)] [--runs 3] [--pipelines "1 16"] [--clients 50]
 #                                 [--rows "demi-xdp demi-kernel redis"] [--server-core 0] [--load-core 1]
-#                                 [--idle spin] [--out DIR]
+#                                 [--idle spin-then-park|spin|park] [--warmup 100000] [--out DIR]
+# Each server first gets --warmup requests of the same mix (not measured: JIT tiers, pools, tables).
 set -euo pipefail
 
 N=1000000
+N_P1=""
 RUNS=1
 PIPELINES="1 16"
 CLIENTS=50
 ROWS="demi-xdp demi-kernel redis"
 SERVER_CORE=0
 LOAD_CORE=1
-IDLE=spin
+IDLE=spin-then-park
+WARMUP=100000
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 OUT=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -n) N="$2"; shift 2 ;;
+    --n-p1) N_P1="$2"; shift 2 ;;
     --runs) RUNS="$2"; shift 2 ;;
     --pipelines) PIPELINES="$2"; shift 2 ;;
     --clients) CLIENTS="$2"; shift 2 ;;
@@ -34,8 +38,9 @@ while [[ $# -gt 0 ]]; do
     --server-core) SERVER_CORE="$2"; shift 2 ;;
     --load-core) LOAD_CORE="$2"; shift 2 ;;
     --idle) IDLE="$2"; shift 2 ;;
+    --warmup) WARMUP="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
     *) echo "kv-bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -76,7 +81,6 @@ stop_server() {
   fi
 }
 
-in_a() { nsenter --net="/run/netns/$NSA" -- "$@"; }
 in_b() { nsenter --net="/run/netns/$NSB" -- "$@"; }
 
 # One veth pair, created straight inside the namespaces (it never appears in the root namespace).
@@ -100,21 +104,22 @@ start_server() {
   case "$row" in
     demi-xdp)
       # The user-space stack owns IPA; the kernel side of the veth has no address.
-      in_a taskset -c "$SERVER_CORE" "$DEMI" kv --bind "$IPA:$PORT" --cores "$SERVER_CORE" --idle "$IDLE" \
+      nsenter --net="/run/netns/$NSA" -- taskset -c "$SERVER_CORE" "$DEMI" kv --bind "$IPA:$PORT" --cores "$SERVER_CORE" --idle "$IDLE" \
         --backend xdp --iface "$IFA" --ip "$IPA" >"$OUT/$row.log" 2>&1 &
       ;;
     demi-kernel)
       ip -n "$NSA" addr add "$IPA/24" dev "$IFA"
       ip -n "$NSA" neigh replace "$IPB" lladdr "$MAC_B" dev "$IFA" nud permanent
-      in_a taskset -c "$SERVER_CORE" "$DEMI" kv --bind "$IPA:$PORT" --cores "$SERVER_CORE" --idle "$IDLE" >"$OUT/$row.log" 2>&1 &
+      nsenter --net="/run/netns/$NSA" -- taskset -c "$SERVER_CORE" "$DEMI" kv --bind "$IPA:$PORT" --cores "$SERVER_CORE" --idle "$IDLE" >"$OUT/$row.log" 2>&1 &
       ;;
     redis)
       ip -n "$NSA" addr add "$IPA/24" dev "$IFA"
       ip -n "$NSA" neigh replace "$IPB" lladdr "$MAC_B" dev "$IFA" nud permanent
-      in_a taskset -c "$SERVER_CORE" redis-server --bind "$IPA" --port "$PORT" --save "" --appendonly no \
+      nsenter --net="/run/netns/$NSA" -- taskset -c "$SERVER_CORE" redis-server --bind "$IPA" --port "$PORT" --save "" --appendonly no \
         --protected-mode no --io-threads 1 --logfile "" >"$OUT/$row.log" 2>&1 &
       ;;
   esac
+  # nsenter and taskset exec: $! is the server itself, so stop_server's signal reaches it.
   SERVER_PID=$!
   for _ in $(seq 100); do
     if [[ "$(in_b timeout 1 redis-cli -h "$IPA" -p "$PORT" PING 2>/dev/null)" == "PONG" ]]; then return 0; fi
@@ -127,16 +132,18 @@ start_server() {
 }
 
 CSV="$OUT/raw.csv"
-echo "run,row,pipeline,test,rps,avg_ms,min_ms,p50_ms,p95_ms,p99_ms,max_ms" >"$CSV"
-echo "kv-bench: -n $N -c $CLIENTS, pipelines [$PIPELINES], rows [$ROWS], $RUNS run(s); server core $SERVER_CORE, load core $LOAD_CORE; load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/run.txt"
+echo "run,row,pipeline,requests,test,rps,avg_ms,min_ms,p50_ms,p95_ms,p99_ms,max_ms" >"$CSV"
+echo "kv-bench: -n $N${N_P1:+ (-P 1: $N_P1)} -c $CLIENTS, pipelines [$PIPELINES], rows [$ROWS], $RUNS run(s); server core $SERVER_CORE, load core $LOAD_CORE; load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/run.txt"
 for run in $(seq "$RUNS"); do
   for row in $ROWS; do
     start_server "$row"
+    in_b taskset -c "$LOAD_CORE" redis-benchmark -h "$IPA" -p "$PORT" -t set,get -n "$WARMUP" -c "$CLIENTS" -P 16 -q >/dev/null 2>&1
     for p in $PIPELINES; do
       # redis-benchmark --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-      in_b taskset -c "$LOAD_CORE" redis-benchmark -h "$IPA" -p "$PORT" -t set,get -n "$N" -c "$CLIENTS" -P "$p" --csv 2>/dev/null \
-        | tail -n +2 | tr -d '"' | while IFS=, read -r test rps avg min p50 p95 p99 max; do
-            echo "$run,$row,$p,$test,$rps,$avg,$min,$p50,$p95,$p99,$max" >>"$CSV"
+      n="$N"; [[ "$p" == 1 && -n "$N_P1" ]] && n="$N_P1"
+      in_b taskset -c "$LOAD_CORE" redis-benchmark -h "$IPA" -p "$PORT" -t set,get -n "$n" -c "$CLIENTS" -P "$p" --csv 2>/dev/null \
+        | grep --line-buffered -v '^"test"' | tr -d '"' | while IFS=, read -r test rps avg min p50 p95 p99 max; do
+            echo "$run,$row,$p,$n,$test,$rps,$avg,$min,$p50,$p95,$p99,$max" >>"$CSV"
             printf 'run %s  %-12s -P %-3s %-4s %12s req/s  p50 %s ms  p99 %s ms\n' "$run" "$row" "$p" "$test" "$rps" "$p50" "$p99"
           done
     done

@@ -31,11 +31,11 @@ print(open(run_txt).read().strip().replace("\n", "  \n"))
 print()
 print(f"Median of {runs} run(s){', range in brackets' if runs > 1 else ''}.")
 print()
-print("| server | -P | test | requests/s | p50 ms | p99 ms |")
-print("|---|---:|---|---:|---:|---:|")
+print("| server | -P | test | requests | requests/s | p50 ms | p99 ms |")
+print("|---|---:|---|---:|---:|---:|---:|")
 for key in sorted(order, key=lambda k: (k[1], k[2], k[0])):
     v = cells[key]
-    print(f"| {key[0]} | {key[1]} | {key[2]} | {fig([float(x['rps']) for x in v], '{:,.0f}')} | "
+    print(f"| {key[0]} | {key[1]} | {key[2]} | {int(v[0]['requests']):,} | {fig([float(x['rps']) for x in v], '{:,.0f}')} | "
           f"{fig([float(x['p50_ms']) for x in v], '{:.3f}')} | {fig([float(x['p99_ms']) for x in v], '{:.3f}')} |")
 print()
 servers = sorted({k[0] for k in order})

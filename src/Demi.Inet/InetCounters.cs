@@ -23,6 +23,7 @@ public sealed class InetCounters
     internal long UdpDatagramsSentCount;
     internal long IpPacketsDeliveredCount;
     internal long FramesLeakedCount;
+    internal long ArpResolutionsEvictedCount;
 
     /// <summary>Frames dropped for <paramref name="reason"/>.</summary>
     public long this[DropReason reason] => Volatile.Read(ref DropCounts[(int)reason]);
@@ -74,6 +75,9 @@ public sealed class InetCounters
 
     /// <summary>IPv4 packets handed to a transport (ICMP, UDP, TCP).</summary>
     public long IpPacketsDelivered => Volatile.Read(ref IpPacketsDeliveredCount);
+
+    /// <summary>Unanswered ARP resolutions given up early to make room for a new neighbour (their sends fail with EHOSTUNREACH).</summary>
+    public long ArpResolutionsEvicted => Volatile.Read(ref ArpResolutionsEvictedCount);
 
     /// <summary>
     /// Frames whose reference may have leaked: a handler threw (counted as <see cref="DropReason.InternalError"/>)

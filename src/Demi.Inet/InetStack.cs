@@ -86,7 +86,7 @@ public sealed class InetStack : IIpLayer, IDisposable
         _arp = new ArpResolver(this, options, Counters);
         _udp = new UdpLayer(this, options, Counters);
         _handlers[Ipv4Header.ProtocolUdp] = _udp;
-        _metrics = new InetMetrics(Counters, LocalAddress.ToString());
+        _metrics = new InetMetrics(Counters, LocalAddress.ToString(), nic.Pool);
         _internalErrorLog = new InternalErrorLog(LocalAddress, options.InternalErrorLog);
     }
 

@@ -39,8 +39,17 @@ public sealed class InetStackOptions
     /// <summary>After a failed resolution, sends to that address fail at once with EHOSTUNREACH for this long.</summary>
     public TimeSpan ArpFailureHoldTime { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Packets that may wait for address resolution, over all destinations (the bound on queued sends).</summary>
-    public int ArpPendingLimit { get; set; } = 64;
+    /// <summary>
+    /// Packets that may wait for address resolution, over all destinations (the bound on queued sends).
+    /// One unresolved neighbour may hold at most three quarters of them.
+    /// </summary>
+    public int ArpPendingLimit { get; set; } = 1024;
+
+    /// <summary>
+    /// Bytes that may wait for the resolution of one neighbour (Linux's <c>unres_qlen_bytes</c>, 212,992 by
+    /// default): a burst to a new neighbour is sent once it answers instead of lost.
+    /// </summary>
+    public long ArpPendingBytesPerNeighbour { get; set; } = 212_992;
 
     /// <summary>
     /// A neighbour table shared with other stacks on the same interface (one per NIC queue/shard), so that
@@ -138,6 +147,7 @@ public sealed class InetStackOptions
             throw new ArgumentException($"LocalAddress {LocalAddress} is not a unicast address.");
         ArgumentOutOfRangeException.ThrowIfNegative(ArpRequestRetries);
         ArgumentOutOfRangeException.ThrowIfLessThan(ArpPendingLimit, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ArpPendingBytesPerNeighbour, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(UdpReceiveQueueLength, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(BurstSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(ArpCacheCapacity, 1);

@@ -39,8 +39,6 @@ public sealed class DpdkBackend : INetworkBackend
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stack);
         ArgumentOutOfRangeException.ThrowIfLessThan(queueCount, 1);
-        if (queueCount > 1)
-            throw new DpdkException($"{queueCount} shards over DPDK need the stack's flow steering, which this build does not have yet: use one shard", 95);
         DpdkEal.Initialize(options.BuildEalArguments(), options.EalArguments is null ? null : options.NetworkNamespace);
         var mbufs = new DpdkMbufPool(options.PoolSize, options.BufferSize);
         DpdkPort? port = null;
@@ -66,7 +64,10 @@ public sealed class DpdkBackend : INetworkBackend
                 port.Start(mbufs, queueCount, options, rxMempool);
             for (int i = 0; i < queueCount; i++)
                 queues.Add(new DpdkNicQueue(port, i, mbufs, port.Mtu));
-            var inet = new InetBackend(queues.Cast<INicQueue>().ToArray(), stack, ownsQueues: false);
+            // With several queue pairs the stack steers each frame to the shard owning its flow (the PMD
+            // spreads flows by its own hash: af_packet's fanout, RSS where offered). Rings sized like an RX queue.
+            int ringCapacity = (int)Math.Min(System.Numerics.BitOperations.RoundUpToPowerOf2((uint)port.RxDescriptors), 4096);
+            var inet = new InetBackend(queues.Cast<INicQueue>().ToArray(), stack, ownsQueues: false, steering: true, ringCapacity);
             return new DpdkBackend(mbufs, port, queues.ToArray(), inet);
         }
         catch
@@ -96,6 +97,9 @@ public sealed class DpdkBackend : INetworkBackend
 
     /// <summary>The queue pairs, by shard index.</summary>
     public IReadOnlyList<DpdkNicQueue> Queues => _queues;
+
+    /// <summary>Software steering across the shards, done by the stack (null with one queue pair).</summary>
+    public FlowSteering? Steering => _inet.Steering;
 
     /// <summary>The user-space stack backend underneath.</summary>
     public InetBackend Inet => _inet;

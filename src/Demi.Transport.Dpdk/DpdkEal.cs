@@ -78,6 +78,39 @@ public static unsafe class DpdkEal
                 throw s_failure;
             }
             s_arguments = arguments.ToArray();
+            RemoveStaleRuntimeDirectories();
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => RemoveRuntimeDirectory($"demi-{Environment.ProcessId}");
+        }
+    }
+
+    // The EAL makes /var/run/dpdk/PREFIX even with --no-shconf and never removes it: remove ours when
+    // the process ends, and empty ones of Demi processes that are gone.
+    private static void RemoveStaleRuntimeDirectories()
+    {
+        const string Root = "/var/run/dpdk";
+        if (!Directory.Exists(Root))
+            return;
+        foreach (var dir in Directory.EnumerateDirectories(Root, "demi-*"))
+        {
+            string name = Path.GetFileName(dir);
+            if (int.TryParse(name.AsSpan(name.LastIndexOf('-') + 1), out int pid) && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
+                RemoveRuntimeDirectory(name);
+        }
+    }
+
+    private static void RemoveRuntimeDirectory(string prefix)
+    {
+        try
+        {
+            string dir = Path.Combine("/var/run/dpdk", prefix);
+            if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any())
+                Directory.Delete(dir);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
         }
     }
 

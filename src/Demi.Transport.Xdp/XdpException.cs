@@ -5,7 +5,7 @@ public sealed class XdpException : Exception
 {
     /// <summary>Creates the exception for step <paramref name="what"/> failing with <paramref name="errno"/>.</summary>
     public XdpException(string what, int errno)
-        : base($"{what} failed: errno {errno} ({Internal.LibC.StrError(errno)})")
+        : base($"{what} failed: errno {errno} ({LibC.StrError(errno)})")
     {
         Errno = errno;
     }

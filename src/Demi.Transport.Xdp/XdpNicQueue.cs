@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Demi.Buffers;
 using Demi.Inet;
+using Demi.Inet.Headers;
 using Demi.Inet.Nic;
 using Demi.Transport.Xdp.Internal;
 
@@ -21,8 +22,6 @@ namespace Demi.Transport.Xdp;
 /// </summary>
 public sealed unsafe class XdpNicQueue : INicQueue
 {
-    private const int SockAddrIfNameSize = 16;
-
     private static readonly ConcurrentDictionary<(string NetNs, int IfIndex), int> s_liveSockets = new();
 
     private readonly XdpUmem _umem;
@@ -122,7 +121,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
             {
                 return OpenOnce(options, umem);
             }
-            catch (XdpException e) when (e.Errno == LibC.EBUSY && attempt < 40 && umem is null)
+            catch (XdpException e) when (e.Errno == Errno.EBUSY && attempt < 40 && umem is null)
             {
                 Thread.Sleep(25);
             }
@@ -157,22 +156,20 @@ public sealed unsafe class XdpNicQueue : INicQueue
 
     private void ReadLinkInfo()
     {
-        int fd = LibC.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
+        int fd = LibC.socket(SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0)
             ThrowHelper.ThrowXdp("socket(AF_INET)", Marshal.GetLastSystemError());
         try
         {
-            byte* ifr = stackalloc byte[40];
-            new Span<byte>(ifr, 40).Clear();
-            int n = System.Text.Encoding.ASCII.GetBytes(Options.Interface, new Span<byte>(ifr, SockAddrIfNameSize - 1));
-            if (LibC.ioctl(fd, LibC.SIOCGIFMTU, ifr) != 0)
+            LibC.IfReq ifr = default;
+            // The name stays NUL-terminated: at most IFNAMSIZ - 1 bytes (a longer one is truncated, as the kernel would refuse it).
+            System.Text.Encoding.ASCII.GetBytes(Options.Interface, new Span<byte>(ifr.Name, LibC.IfReq.NameSize - 1));
+            if (LibC.ioctl(fd, LibC.SIOCGIFMTU, &ifr) != 0)
                 ThrowHelper.ThrowXdp("ioctl(SIOCGIFMTU)", Marshal.GetLastSystemError());
-            Mtu = *(int*)(ifr + 16);
-            if (LibC.ioctl(fd, LibC.SIOCGIFHWADDR, ifr) != 0)
+            Mtu = ifr.Mtu;
+            if (LibC.ioctl(fd, LibC.SIOCGIFHWADDR, &ifr) != 0)
                 ThrowHelper.ThrowXdp("ioctl(SIOCGIFHWADDR)", Marshal.GetLastSystemError());
-            // struct sockaddr at offset 16: sa_family (2 bytes), then the 6 MAC bytes.
-            MacAddress = MacAddress.Read(new ReadOnlySpan<byte>(ifr + 18, 6));
-            _ = n;
+            MacAddress = MacAddress.Read(new ReadOnlySpan<byte>(ifr.HwAddr, LibC.IfReq.EthernetAddressLength));
         }
         finally
         {
@@ -244,7 +241,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
         WaitFd = LibXdp.xsk_socket__fd(_xsk);
         uint len = 4;
         uint optFlags = 0;
-        if (LibC.getsockopt(WaitFd, LibC.SOL_XDP, LibXdp.XDP_OPTIONS, &optFlags, &len) == 0)
+        if (LibC.getsockopt(WaitFd, LibXdp.SOL_XDP, LibXdp.XDP_OPTIONS, &optFlags, &len) == 0)
             ZeroCopy = (optFlags & LibXdp.XDP_OPTIONS_ZEROCOPY) != 0;
         RefillFill();
     }
@@ -309,11 +306,11 @@ public sealed unsafe class XdpNicQueue : INicQueue
         uint reserved = Rings.Reserve(_tx, (uint)frames.Length, out uint idx);
         uint written = 0;
         int consumed = 0;
-        int maxFrame = Mtu + 14 + 4;
+        int maxFrame = Mtu + EthernetHeader.MaxOverhead;
         while (consumed < frames.Length && written < reserved)
         {
             ref readonly PacketBuffer f = ref frames[consumed++];
-            if (!ReferenceEquals(f.Pool, _pool) || f.Length < 14 || f.Length > maxFrame
+            if (!ReferenceEquals(f.Pool, _pool) || f.Length < EthernetHeader.Length || f.Length > maxFrame
                 || (uint)f.Offset + (uint)f.Length > (uint)_frameSize)
             {
                 // The kernel would skip a bad descriptor without completing it and the frame would
@@ -352,7 +349,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
         XdpStatisticsNative s = default;
         uint len = (uint)sizeof(XdpStatisticsNative);
         if (WaitFd >= 0)
-            LibC.getsockopt(WaitFd, LibC.SOL_XDP, LibC.XDP_STATISTICS, &s, &len);
+            LibC.getsockopt(WaitFd, LibXdp.SOL_XDP, LibXdp.XDP_STATISTICS, &s, &len);
         return new XdpQueueStatistics
         {
             RxFrames = _rxFrames,
@@ -385,7 +382,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
             if (rc < 0)
             {
                 int e = Marshal.GetLastSystemError();
-                if (e is LibC.EAGAIN or LibC.EBUSY or LibC.ENOBUFS or LibC.EINTR)
+                if (e is Errno.EAGAIN or Errno.EBUSY or Errno.ENOBUFS or Errno.EINTR)
                 {
                     // Completion ring full or device busy: reclaim and retry on the next flush.
                     ReclaimCompletions();

@@ -15,10 +15,18 @@ public sealed class OperationErrorTests : IDisposable
         => Assert.Equal(Errno.ENOTSUP, _libOS.Socket(out _, domain, type, protocol));
 
     [Fact]
-    public void DescriptorsStartAt500()
+    public void DescriptorsStartAt500_AndTheLowestFreeIsReused()
     {
-        Assert.Equal(0, _libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.True(qd >= 500);
+        // As in Demikernel: the first descriptor is 500, then the lowest free one (like POSIX fds).
+        Assert.Equal(0, _libOS.Socket(out int first, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+        Assert.Equal(0, _libOS.Queue(out int second));
+        Assert.Equal(0, _libOS.Socket(out int third, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
+        Assert.Equal([500, 501, 502], new[] { first, second, third });
+        Assert.Equal(0, _libOS.Close(second));
+        Assert.Equal(0, _libOS.Queue(out int reused));
+        Assert.Equal(501, reused);
+        Assert.Equal(0, _libOS.Queue(out int next));
+        Assert.Equal(503, next);
     }
 
     [Fact]

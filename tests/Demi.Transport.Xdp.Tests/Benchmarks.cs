@@ -112,9 +112,11 @@ public sealed class Benchmarks(ITestOutputHelper output)
                 {
                     if (libOS.Pop(out var popQt, qd) != 0 || libOS.Wait(out var r, popQt, TimeSpan.FromSeconds(30)) != 0 || r.Failed)
                         return;
-                    if (libOS.PushTo(out var pushQt, qd, r.Sga, r.Sga.Address.Endpoint) == 0)
-                        libOS.Wait(out _, pushQt, TimeSpan.FromSeconds(5));
+                    bool ok = libOS.PushTo(out var pushQt, qd, r.Sga, r.Sga.Address.Endpoint) == 0
+                        && libOS.Wait(out var pushed, pushQt, TimeSpan.FromSeconds(5)) == 0 && !pushed.Failed;
                     libOS.SgaFree(r.Sga);
+                    if (!ok)
+                        return; // only completed echoes count
                     echoed++;
                 }
             }) { IsBackground = true };

@@ -64,9 +64,12 @@ internal static class DemiOverVeth
         {
             while (libOS.Pop(out var popQt, qd) == 0 && libOS.Wait(out var r, popQt, Timeout) == 0 && !r.Failed)
             {
-                if (libOS.PushTo(out var pushQt, qd, r.Sga, r.Sga.Address.Endpoint) == 0)
-                    libOS.Wait(out _, pushQt, Timeout);
+                // Only a completed echo counts; a failed one ends the server, so the client sees the shortfall.
+                bool echoed = libOS.PushTo(out var pushQt, qd, r.Sga, r.Sga.Address.Endpoint) == 0
+                    && libOS.Wait(out var pushed, pushQt, Timeout) == 0 && !pushed.Failed;
                 libOS.SgaFree(r.Sga);
+                if (!echoed)
+                    return;
                 onEcho?.Invoke();
             }
         }) { IsBackground = true, Name = "udp-echo" };

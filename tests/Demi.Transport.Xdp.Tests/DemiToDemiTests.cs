@@ -60,7 +60,7 @@ public sealed class DemiToDemiTests(ITestOutputHelper output)
         Assert.True(sStack.Counters.UdpDatagramsReceived >= N && cStack.Counters.UdpDatagramsReceived >= N);
         Assert.Equal(0, client.Close(cqd));
         Assert.Equal(0, server.Close(sqd));
-        echo.Join(DemiOverVeth.Timeout);
+        Assert.True(echo.Join(DemiOverVeth.Timeout), "closing the descriptor did not end the server thread's pending pop");
         _ = serverBackend;
         _ = clientBackend;
     }
@@ -125,6 +125,6 @@ public sealed class DemiToDemiTests(ITestOutputHelper output)
         Assert.Equal(N, got);
         Assert.Equal(0, client.Close(cqd));
         Assert.Equal(0, server.Close(sqd));
-        echo.Join(DemiOverVeth.Timeout);
+        Assert.True(echo.Join(DemiOverVeth.Timeout), "closing the descriptor did not end the server thread's pending pop");
     }
 }

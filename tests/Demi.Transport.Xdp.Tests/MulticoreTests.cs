@@ -184,4 +184,29 @@ print('refused', refused, 'connected', connected, 'other', other, flush=True)
         probe.EnsureSuccess("probe");
         Assert.Equal("refused 16 connected 0 other 0", probe.StandardOutput.Trim());
     }
+
+    [Fact]
+    public async Task Cli_echo_server_with_cores_0_1_serves_nic_queues_0_and_1()
+    {
+        Privileges.RequireRoot();
+        using var veth = VethNamespaces.Create(new VethOptions { QueueCount = 2 });
+        string demi = Path.Combine(AppContext.BaseDirectory, "demi.dll");
+        Assert.True(File.Exists(demi), $"{demi} is missing");
+        // Exactly the README's command, with this test's interface and addresses.
+        var server = veth.Start(VethSide.A, "dotnet", demi, "echo", "server", "--proto", "udp", "--backend", "xdp",
+            "--iface", veth.InterfaceA, "--ip", veth.AddressA, "--bind", $"{veth.AddressA}:7", "--cores", "0-1");
+        string? ready = await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        output.WriteLine(ready ?? "(no output) " + await server.StandardError.ReadToEndAsync());
+        Assert.StartsWith("demi echo server (udp, xdp backend)", ready);
+        // 300 flows: the kernel transmits them on both of its queues, so datagrams land on both of
+        // Demi's; each flow keeps its queue, so a queue nobody served would leave its flows unanswered.
+        var udp = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(60), UdpManySocketsClient, veth.AddressA, "7", "300", "15");
+        udp.EnsureSuccess("udp client");
+        output.WriteLine(udp.StandardOutput.Trim());
+        Assert.StartsWith("ok 300 wrong 0", udp.StandardOutput.Trim());
+        var rx = veth.Run(VethSide.A, "ethtool", "-S", veth.InterfaceA);
+        output.WriteLine(rx.StandardOutput);
+        server.Kill();
+        await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
 }

@@ -57,7 +57,7 @@ public sealed class ParkingTests(ITestOutputHelper output)
         if (backend.Steering is { } s)
             Assert.True(s.ForwardedFrames > 0, "no datagram needed steering: the test did not wake a parked owner through the eventfd");
         Assert.Equal(0, libOS.Close(qd));
-        server.Join(DemiOverVeth.Timeout);
+        Assert.True(server.Join(DemiOverVeth.Timeout), "closing the descriptor did not end the server thread's pending pop");
     }
 
     [Fact]

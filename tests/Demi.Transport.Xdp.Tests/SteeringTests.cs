@@ -45,7 +45,7 @@ public sealed class SteeringTests
         Assert.Equal(0, InetBackend.StackOf(libOS.Shards[1 - owner])!.Counters.UdpDatagramsReceived);
         Assert.True(InetBackend.StackOf(libOS.Shards[owner])!.Counters.UdpDatagramsReceived >= Flows * Rounds);
         Assert.Equal(0, libOS.Close(qd));
-        server.Join(DemiOverVeth.Timeout);
+        Assert.True(server.Join(DemiOverVeth.Timeout), "closing the descriptor did not end the server thread's pending pop");
     }
 
     [Fact]
@@ -203,6 +203,6 @@ public sealed class SteeringTests
         Assert.Equal(0, serverBackend.Steering.DroppedFrames + clientBackend.Steering.DroppedFrames);
         Assert.Equal(0, serverOS.Close(uqd));
         Assert.Equal(0, serverOS.Close(lqd));
-        udpEcho.Join(DemiOverVeth.Timeout);
+        Assert.True(udpEcho.Join(DemiOverVeth.Timeout), "closing the descriptor did not end the server thread's pending pop");
     }
 }

@@ -58,10 +58,12 @@ public sealed class XdpBackendTests
                     return;
                 if (libOS.Wait(out var r, popQt, Timeout) != 0 || r.Failed)
                     return;
-                // Echo from the received frame itself: zero-copy both ways.
-                if (libOS.PushTo(out var pushQt, qd, r.Sga, r.Sga.Address.Endpoint) == 0)
-                    libOS.Wait(out _, pushQt, Timeout);
+                // Echo from the received frame itself: zero-copy both ways. Only a completed echo counts.
+                bool ok = libOS.PushTo(out var pushQt, qd, r.Sga, r.Sga.Address.Endpoint) == 0
+                    && libOS.Wait(out var pushed, pushQt, Timeout) == 0 && !pushed.Failed;
                 libOS.SgaFree(r.Sga);
+                if (!ok)
+                    return;
                 Interlocked.Increment(ref echoed);
             }
         }) { IsBackground = true };
@@ -75,7 +77,7 @@ public sealed class XdpBackendTests
             Assert.True(backend.Queues[0].GetStatistics().RxPartialChecksumsCompleted >= N);
         stop.Cancel();
         libOS.Close(qd);
-        server.Join(Timeout);
+        Assert.True(server.Join(Timeout), "closing the descriptor did not end the server thread's pending pop");
     }
 
     [Fact]
@@ -125,9 +127,12 @@ public sealed class XdpBackendTests
         {
             while (libOS.Pop(out var popQt, qd) == 0 && libOS.Wait(out var r, popQt, Timeout) == 0 && !r.Failed)
             {
-                if (libOS.PushTo(out var pushQt, qd, r.Sga, r.Sga.Address.Endpoint) == 0)
-                    libOS.Wait(out _, pushQt, Timeout);
+                // A failed echo ends the server, so the kernel client reports the shortfall.
+                bool ok = libOS.PushTo(out var pushQt, qd, r.Sga, r.Sga.Address.Endpoint) == 0
+                    && libOS.Wait(out var pushed, pushQt, Timeout) == 0 && !pushed.Failed;
                 libOS.SgaFree(r.Sga);
+                if (!ok)
+                    return;
             }
         }) { IsBackground = true };
         server.Start();
@@ -143,6 +148,6 @@ public sealed class XdpBackendTests
         var counters = InetBackend.StackOf(libOS.Shards[0])!.Counters;
         Assert.True(counters.TotalDrops - dropsBefore >= 300, $"drops {counters.TotalDrops - dropsBefore}: {counters}");
         libOS.Close(qd);
-        server.Join(Timeout);
+        Assert.True(server.Join(Timeout), "closing the descriptor did not end the server thread's pending pop");
     }
 }

@@ -60,9 +60,10 @@ int main(void)
     CHECK_ERR(demi_wait(&qr, push_qt, &zero), EINVAL);
     CHECK_ERR(demi_wait(&qr, qt, &t), 0); /* the pop got the datagram */
     CHECK(qr.qr_opcode == DEMI_OPC_POP);
+    demi_sgarray_t popped = qr.qr_value.sga; /* a failed wait clears its result */
     CHECK_ERR(demi_wait(&qr, qt, &zero), EINVAL);
     CHECK_ERR(demi_wait_any(&qr, &offset, &qt, 1, &zero), EINVAL);
-    CHECK_ERR(demi_sgafree(&qr.qr_value.sga), 0);
+    CHECK_ERR(demi_sgafree(&popped), 0);
 
     /* A double free is EINVAL, also once the buffer has a new owner: the stale handle must not free it. */
     demi_sgarray_t stale = sga;

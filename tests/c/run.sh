@@ -119,6 +119,13 @@ YAML
             DEMI_TEST_SERVER_NETNS="$ns_a" DEMI_TEST_CLIENT_NETNS="$ns_b" \
             DEMI_TEST_SERVER_CONFIG="$cfg/a.yaml" DEMI_TEST_CLIENT_CONFIG="$cfg/b.yaml" "$bin/pingpong" "$proto"
     done
+    # exit_drain on the user-space stack: a Linux kernel listener on va (ns_a, no XDP there now), the
+    # Demi client on vb (ns_b) with Demikernel's default linger {on, 0} in its file.
+    ip -n "$ns_a" addr add 10.77.0.1/24 dev va
+    cp "$cfg/b.yaml" "$cfg/b-linger.yaml"
+    printf 'tcp_socket_options:\n  linger: { enabled: true, time_seconds: 0 }\n' >>"$cfg/b-linger.yaml"
+    run "exit_drain (catpowder client, kernel peer between namespaces)" ip netns exec "$ns_a" env LIBOS=catpowder \
+        DEMI_TEST_SERVER_IP=10.77.0.1 DEMI_TEST_CLIENT_NETNS="$ns_b" DEMI_TEST_CLIENT_CONFIG="$cfg/b-linger.yaml" "$bin/exit_drain"
     cleanup
     trap - EXIT
 fi

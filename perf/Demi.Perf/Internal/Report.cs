@@ -9,7 +9,7 @@ namespace Demi.Perf.Internal;
 internal sealed class Report(DateTimeOffset started, PerfOptions options, List<Figure> figures, Dictionary<string, string> unavailable)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
-    private static readonly string[] BackendOrder = ["c-xdp", "dotnet-kernel", "demi-kernel", "demi-xdp"];
+    private static readonly string[] BackendOrder = ["c-xdp", "dotnet-kernel", "demi-kernel", "demi-xdp", "dpdk-testpmd", "demi-dpdk"];
 
     /// <summary>Demi/kernel and Demi/C-reference ratios of every Demi figure.</summary>
     public List<Ratio> Ratios()
@@ -23,6 +23,22 @@ internal sealed class Report(DateTimeOffset started, PerfOptions options, List<F
             var kernel = figures.FirstOrDefault(g => g.Scenario == f.Scenario && g.Backend == "dotnet-kernel");
             var c = figures.FirstOrDefault(g => g.Scenario == f.Scenario && g.Backend == "c-xdp");
             list.Add(new Ratio(f.Scenario, f.Backend, lat ? "p99 RTT" : f.Unit, Div(Metric(f), Metric(kernel)), Div(Metric(f), Metric(c))));
+        }
+        return list;
+    }
+
+    /// <summary>Demi-DPDK against the DPDK reference (testpmd 5tswap, same vdev) and against Demi-XDP: (scenario, metric, vs testpmd, vs Demi-XDP).</summary>
+    public List<(string Scenario, string Metric, double? VsTestpmd, double? VsDemiXdp)> DpdkRatios()
+    {
+        var list = new List<(string, string, double?, double?)>();
+        foreach (var f in figures.Where(f => f.Backend == "demi-dpdk" && f.Error is null))
+        {
+            bool lat = f.Scenario.Contains("-lat", StringComparison.Ordinal);
+            double? Metric(Figure? g) => g is null || g.Error is not null ? null : lat ? g.P99Us : g.Value;
+            double? Div(double? a, double? b) => a is null || b is null || b == 0 || double.IsNaN(b.Value) ? null : a / b;
+            var testpmd = figures.FirstOrDefault(g => g.Scenario == f.Scenario && g.Backend == "dpdk-testpmd");
+            var xdp = figures.FirstOrDefault(g => g.Scenario == f.Scenario && g.Backend == "demi-xdp");
+            list.Add((f.Scenario, lat ? "p99 RTT" : f.Unit, Div(Metric(f), Metric(testpmd)), Div(Metric(f), Metric(xdp))));
         }
         return list;
     }
@@ -60,6 +76,15 @@ internal sealed class Report(DateTimeOffset started, PerfOptions options, List<F
             sb.AppendLine("|---|---|---|---|---|");
             foreach (var r in ratios)
                 sb.AppendLine(Inv, $"| {r.Scenario} | {r.Backend} | {r.Metric} | {Fmt(r.VsKernel)} | {Fmt(r.VsCReference)} |");
+        }
+        var dpdk = DpdkRatios();
+        if (dpdk.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("| scenario | metric | demi-dpdk / dpdk-testpmd | demi-dpdk / demi-xdp |");
+            sb.AppendLine("|---|---|---|---|");
+            foreach (var r in dpdk)
+                sb.AppendLine(Inv, $"| {r.Scenario} | {r.Metric} | {Fmt(r.VsTestpmd)} | {Fmt(r.VsDemiXdp)} |");
         }
         foreach (var (b, why) in unavailable)
             sb.AppendLine().AppendLine(Inv, $"`{b}` not run: {why}.");
@@ -103,6 +128,7 @@ internal sealed class Report(DateTimeOffset started, PerfOptions options, List<F
             options = new { options.Quick, options.Seconds, options.Warmup, options.LatencyRate, options.ServerCore, options.LoadCore, options.ShardIdle, options.WaitIdle },
             figures,
             ratios = Ratios(),
+            dpdkRatios = DpdkRatios().Select(r => new { r.Scenario, r.Metric, r.VsTestpmd, r.VsDemiXdp }),
             unavailable,
         };
         File.WriteAllText(Path.Combine(dir, "results.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions

@@ -98,13 +98,14 @@ internal sealed class Runner(PerfOptions o)
     }
 
     // The same EAL arguments as Demi's DpdkOptions defaults, the same vdev; main lcore on the load core
-    // (it only waits for stdin), the one forwarding lcore on the server core.
+    // (it only waits for stdin), the one forwarding lcore on the server core. Line-buffered, so the
+    // "Press enter to exit" that says it is forwarding reaches the pipe at once.
     private NsProcess StartTestpmd()
     {
         string script = string.Join(' ',
-            "dpdk-testpmd", "-l", $"{o.LoadCore},{o.ServerCore}", "--main-lcore", $"{o.LoadCore}", "--no-huge", "--no-shconf", "-m", "256",
+            "stdbuf", "-oL", "dpdk-testpmd", "-l", $"{o.LoadCore},{o.ServerCore}", "--main-lcore", $"{o.LoadCore}", "--no-huge", "--no-shconf", "-m", "256",
             "--no-pci", "--iova-mode=va", "--no-telemetry", $"--file-prefix=demi-testpmd-{Environment.ProcessId}",
-            $"--vdev=net_af_packet0,iface={_net.InterfaceA}", "--", "--forward-mode=5tswap", "--nb-cores=1", "--rxq=1", "--txq=1")
+            $"--vdev=net_af_packet0,iface={_net.InterfaceA}", "--", "--forward-mode=5tswap", "--nb-cores=1", "--rxq=1", "--txq=1", "--total-num-mbufs=8192")
             + " 2>&1 | { grep -m1 -q 'Press enter to exit' && echo READY; cat >/dev/null; }";
         var p = new NsProcess(_net.NamespaceA, o.ServerCore, "/bin/sh", ["-c", script]);
         p.WaitFirstLine(TimeSpan.FromSeconds(30));

@@ -29,9 +29,8 @@ internal sealed class ShutdownDrain
     {
         int finishing = _actors.Count(a => Ask(a, () => a.IsFinishing, unreachable: false));
         var left = WaitUntil(actor => !actor.IsFinishing);
-        foreach (var actor in left)
-            actor.Shard.Invoke(() => { actor.OnDrainTimedOut(); return 0; });
-        return new ShutdownReport(finishing - left.Count, left.Count);
+        int reset = left.Count(actor => Ask(actor, actor.OnDrainTimedOut, unreachable: false));
+        return new ShutdownReport(finishing - reset, reset);
     }
 
     // Returns the actors still not satisfying the condition at the deadline.

@@ -90,10 +90,11 @@ public abstract class QueueActor
     /// </summary>
     protected internal virtual bool IsFinishing => false;
 
-    /// <summary>The shutdown's drain timeout passed while <see cref="IsFinishing"/>: reset what is left. Shard thread.</summary>
-    protected internal virtual void OnDrainTimedOut()
-    {
-    }
+    /// <summary>
+    /// The shutdown's drain timeout passed while <see cref="IsFinishing"/>: reset what is left and return
+    /// true, or false when nothing was lost (e.g. only the peer's FIN is missing). Shard thread.
+    /// </summary>
+    protected internal virtual bool OnDrainTimedOut() => false;
 
     /// <summary>Publishes a completion.</summary>
     protected void Complete(in QResult result) => LibOS.Complete(this, result);

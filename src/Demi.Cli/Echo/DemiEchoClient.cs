@@ -28,6 +28,9 @@ internal sealed class DemiEchoClient
         _recorders = libOS.Shards.Select(_ => new LatencyRecorder()).ToArray();
     }
 
+    /// <summary>Echoes that came back, warm-up included (0: nobody answered).</summary>
+    public long Replies => Interlocked.Read(ref _total);
+
     public EchoResult Run(Ipv4Endpoint server, string name)
     {
         _server = server;

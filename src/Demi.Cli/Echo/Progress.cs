@@ -1,11 +1,13 @@
 using System.Diagnostics;
+using Demi.Cli.CommandLine;
 
 namespace Demi.Cli.Echo;
 
-/// <summary>Prints a one-line progress report every second while a run is going.</summary>
+/// <summary>Reports progress every second while a run is going (see <see cref="StatusLine"/>).</summary>
 internal sealed class Progress : IDisposable
 {
     private readonly Timer? _timer;
+    private readonly StatusLine _line;
     private readonly Func<long> _messages;
     private readonly string _label;
     private readonly long _started = Stopwatch.GetTimestamp();
@@ -17,6 +19,7 @@ internal sealed class Progress : IDisposable
         _label = label;
         _messages = messages;
         _lastTimestamp = _started;
+        _line = StatusLine.StandardError();
         if (!quiet)
             _timer = new Timer(_ => Tick(), null, 1000, 1000);
     }
@@ -27,7 +30,7 @@ internal sealed class Progress : IDisposable
         double interval = (now - _lastTimestamp) / (double)Stopwatch.Frequency;
         double rate = interval > 0 ? (messages - _lastMessages) / interval : 0;
         double elapsed = (now - _started) / (double)Stopwatch.Frequency;
-        Console.Error.Write($"\r[{_label}] {elapsed,5:F1}s  {messages,12:N0} msgs  {rate,12:N0} msg/s   ");
+        _line.Update($"[{_label}] {elapsed,5:F1}s  {messages,12:N0} msgs  {rate,12:N0} msg/s");
         _lastMessages = messages;
         _lastTimestamp = now;
     }
@@ -36,7 +39,9 @@ internal sealed class Progress : IDisposable
     {
         if (_timer is null)
             return;
-        _timer.Dispose();
-        Console.Error.Write("\r" + new string(' ', 80) + "\r");
+        using var ticksDone = new ManualResetEvent(false);
+        if (_timer.Dispose(ticksDone))
+            ticksDone.WaitOne(); // no tick may draw after the line is cleared
+        _line.Clear();
     }
 }

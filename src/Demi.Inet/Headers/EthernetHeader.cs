@@ -8,6 +8,12 @@ public readonly record struct EthernetHeader(MacAddress Destination, MacAddress 
     /// <summary>Header size in bytes.</summary>
     public const int Length = 14;
 
+    /// <summary>An 802.1Q VLAN tag, which a frame may carry between the addresses and the EtherType.</summary>
+    public const int VlanTagLength = 4;
+
+    /// <summary>Bytes a frame adds to its IP packet at most (header and one VLAN tag): a frame is at most MTU + this.</summary>
+    public const int MaxOverhead = Length + VlanTagLength;
+
     /// <summary>EtherType of IPv4.</summary>
     public const ushort EtherTypeIpv4 = 0x0800;
 

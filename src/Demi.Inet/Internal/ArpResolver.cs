@@ -19,16 +19,19 @@ internal sealed class ArpResolver
         public int RetriesLeft;
         public long Deadline;
         public long FailedUntil;
+        // The sends waiting for this address: a FIFO list through Waiting.Next (-1 ends it).
+        public int Head;
+        public int Tail;
+        public int Count;
+        public long Bytes;
     }
 
     private struct Waiting
     {
         public PacketBuffer Packet;
-        public uint NextHop;
         public ISendCompletion? Completion;
         public ulong Tag;
-        public long Sequence;
-        public bool Used;
+        public int Next;
     }
 
     private const int MaxResolutions = 32;
@@ -42,8 +45,11 @@ internal sealed class ArpResolver
     private readonly long _timeout;
     private readonly long _failureHold;
     private readonly int _retries;
+    private readonly long _bytesPerNeighbour;
+    private readonly int _framesPerNeighbour;
+    // Free waiting slots: a stack through Waiting.Next.
+    private int _freeHead;
     private int _waitingCount;
-    private long _sequence;
 
     public ArpResolver(InetStack stack, InetStackOptions options, InetCounters counters)
     {
@@ -51,6 +57,13 @@ internal sealed class ArpResolver
         _counters = counters;
         _cache = options.ArpCache ?? new ArpCache(options.ArpCacheCapacity);
         _waiting = new Waiting[options.ArpPendingLimit];
+        for (int i = 0; i < _waiting.Length; i++)
+            _waiting[i].Next = i + 1 < _waiting.Length ? i + 1 : -1;
+        _freeHead = _waiting.Length > 0 ? 0 : -1;
+        _bytesPerNeighbour = options.ArpPendingBytesPerNeighbour;
+        // One neighbour may take at most three quarters of the shared slots: an address that never
+        // answers cannot starve sends to the others.
+        _framesPerNeighbour = Math.Max(1, options.ArpPendingLimit - options.ArpPendingLimit / 4);
         _ttl = (long)(options.ArpCacheTtl.TotalMilliseconds * 1000);
         _timeout = (long)(options.ArpRequestTimeout.TotalMilliseconds * 1000);
         _failureHold = (long)(options.ArpFailureHoldTime.TotalMilliseconds * 1000);
@@ -103,27 +116,65 @@ internal sealed class ArpResolver
         return Lookup.Miss;
     }
 
-    /// <summary>Queues an IPv4 packet (IP header written) until <paramref name="nextHop"/> resolves. Takes the reference.</summary>
+    /// <summary>
+    /// Queues an IPv4 packet (IP header written) until <paramref name="nextHop"/> resolves. Takes the
+    /// reference. Each unresolved neighbour holds at most <see cref="InetStackOptions.ArpPendingBytesPerNeighbour"/>
+    /// bytes (Linux's <c>unres_qlen_bytes</c>) and three quarters of the shared slots; beyond that, or when
+    /// no resolution can start, the packet is dropped (<see cref="DropReason.ArpPendingQueueFull"/>, ENOBUFS).
+    /// </summary>
     public int Enqueue(uint nextHop, PacketBuffer packet, ISendCompletion? completion, ulong tag, long now)
     {
-        int slot = -1;
-        if (_waitingCount < _waiting.Length)
-        {
-            for (int i = 0; i < _waiting.Length; i++)
-                if (!_waiting[i].Used) { slot = i; break; }
-        }
         int resolution = FindResolution(nextHop);
         if (resolution < 0)
             resolution = StartResolution(nextHop, now);
-        if (slot < 0 || resolution < 0)
-        {
-            packet.Release();
-            _counters.Drop(DropReason.ArpPendingQueueFull);
-            return Errno.ENOBUFS;
-        }
-        _waiting[slot] = new Waiting { Packet = packet, NextHop = nextHop, Completion = completion, Tag = tag, Sequence = _sequence++, Used = true };
+        if (resolution < 0 || _freeHead < 0)
+            return RefuseQueued(packet);
+        ref var r = ref _resolutions[resolution];
+        if (r.Count >= _framesPerNeighbour || (r.Count > 0 && r.Bytes + packet.Length > _bytesPerNeighbour))
+            return RefuseQueued(packet);
+        int slot = _freeHead;
+        _freeHead = _waiting[slot].Next;
+        _waiting[slot] = new Waiting { Packet = packet, Completion = completion, Tag = tag, Next = -1 };
+        if (r.Count == 0)
+            r.Head = slot;
+        else
+            _waiting[r.Tail].Next = slot;
+        r.Tail = slot;
+        r.Count++;
+        r.Bytes += packet.Length;
         _waitingCount++;
         return UdpSocket.Pending;
+    }
+
+    private int RefuseQueued(PacketBuffer packet)
+    {
+        packet.Release();
+        _counters.Drop(DropReason.ArpPendingQueueFull);
+        return Errno.ENOBUFS;
+    }
+
+    /// <summary>Takes the oldest send waiting on resolution <paramref name="r"/> off its list; false when none is left.</summary>
+    private bool TryDequeue(ref Resolution r, out Waiting waiting)
+    {
+        if (r.Count == 0)
+        {
+            waiting = default;
+            return false;
+        }
+        int slot = r.Head;
+        waiting = _waiting[slot];
+        r.Head = waiting.Next;
+        r.Count--;
+        r.Bytes -= waiting.Packet.Length;
+        FreeSlot(slot);
+        return true;
+    }
+
+    private void FreeSlot(int slot)
+    {
+        _waiting[slot] = new Waiting { Next = _freeHead };
+        _freeHead = slot;
+        _waitingCount--;
     }
 
     private int FindResolution(uint address)
@@ -149,11 +200,37 @@ internal sealed class ArpResolver
                 break;
             }
         }
+        if (slot < 0 && EvictStaleResolution())
+            return StartResolution(address, now);
         if (slot < 0)
             return -1;
         _resolutions[slot] = new Resolution { Address = address, Active = true, RetriesLeft = _retries, Deadline = now + _timeout };
         SendRequest(address);
         return slot;
+    }
+
+    /// <summary>
+    /// Every slot resolves something: give up the resolution that has been unanswered longest, if it has
+    /// already had to retry (a live neighbour answers the first request). Many addresses that never
+    /// answer (a spoofed flood) then cannot keep new neighbours from being resolved. False when none qualifies.
+    /// </summary>
+    private bool EvictStaleResolution()
+    {
+        int victim = -1;
+        for (int i = 0; i < _resolutions.Length; i++)
+        {
+            ref readonly var r = ref _resolutions[i];
+            if (r.Active && r.RetriesLeft < _retries && (victim < 0 || r.RetriesLeft < _resolutions[victim].RetriesLeft
+                || (r.RetriesLeft == _resolutions[victim].RetriesLeft && r.Deadline < _resolutions[victim].Deadline)))
+                victim = i;
+        }
+        if (victim < 0)
+            return false;
+        _counters.ArpResolutionsEvictedCount++;
+        var evicted = _resolutions[victim];
+        _resolutions[victim] = default;
+        FailWaiting(ref evicted, Errno.EHOSTUNREACH);
+        return true;
     }
 
     private void SendRequest(uint target)
@@ -215,39 +292,18 @@ internal sealed class ArpResolver
     /// </summary>
     private void Resolved(uint address, MacAddress answered, long now)
     {
-        int r = FindResolution(address);
-        if (r >= 0)
-            _resolutions[r] = default;
-        if (_waitingCount == 0)
+        int index = FindResolution(address);
+        if (index < 0)
             return;
         if (!_cache.TryGet(address, now, out var mac))
             mac = answered;
-        while (true)
+        ref var r = ref _resolutions[index];
+        while (TryDequeue(ref r, out var w))
         {
-            int oldest = OldestWaiting(address);
-            if (oldest < 0)
-                break;
-            ref var w = ref _waiting[oldest];
-            var packet = w.Packet;
-            var completion = w.Completion;
-            ulong tag = w.Tag;
-            w = default;
-            _waitingCount--;
             // The outcome (0, or ENOBUFS if the NIC refuses the frame) is reported at the transmit flush.
-            _stack.SendFrame(packet, mac, EthernetHeader.EtherTypeIpv4, completion, tag, reportSuccess: true);
+            _stack.SendFrame(w.Packet, mac, EthernetHeader.EtherTypeIpv4, w.Completion, w.Tag, reportSuccess: true);
         }
-    }
-
-    private int OldestWaiting(uint address)
-    {
-        int best = -1;
-        for (int i = 0; i < _waiting.Length; i++)
-        {
-            ref readonly var w = ref _waiting[i];
-            if (w.Used && w.NextHop == address && (best < 0 || w.Sequence < _waiting[best].Sequence))
-                best = i;
-        }
-        return best;
+        r = default;
     }
 
     /// <summary>Retries or fails due resolutions; returns the work done.</summary>
@@ -276,26 +332,22 @@ internal sealed class ArpResolver
             // Give up: the waiting sends fail with ETIMEDOUT; new ones fail fast with EHOSTUNREACH for a while.
             r.Active = false;
             r.FailedUntil = now + _failureHold;
-            FailWaiting(r.Address, Errno.ETIMEDOUT);
+            // Detach the list first: a completion may send again, and reuse this slot.
+            var failed = r;
+            r.Count = 0;
+            r.Bytes = 0;
+            FailWaiting(ref failed, Errno.ETIMEDOUT);
         }
         return work;
     }
 
-    private void FailWaiting(uint address, int errno)
+    private void FailWaiting(ref Resolution r, int errno)
     {
-        while (true)
+        while (TryDequeue(ref r, out var w))
         {
-            int oldest = OldestWaiting(address);
-            if (oldest < 0)
-                return;
-            ref var w = ref _waiting[oldest];
-            var completion = w.Completion;
-            ulong tag = w.Tag;
             w.Packet.Release();
-            w = default;
-            _waitingCount--;
             _counters.Drop(DropReason.ArpResolutionFailed);
-            completion?.OnSendCompleted(tag, errno);
+            w.Completion?.OnSendCompleted(w.Tag, errno);
         }
     }
 
@@ -306,17 +358,34 @@ internal sealed class ArpResolver
     public int Cancel(ISendCompletion owner)
     {
         int cancelled = 0;
-        for (int i = 0; i < _waiting.Length && _waitingCount > 0; i++)
+        for (int i = 0; i < _resolutions.Length && _waitingCount > 0; i++)
         {
-            ref var w = ref _waiting[i];
-            if (!w.Used || !ReferenceEquals(w.Completion, owner))
-                continue;
-            ulong tag = w.Tag;
-            w.Packet.Release();
-            w = default;
-            _waitingCount--;
-            cancelled++;
-            owner.OnSendCompleted(tag, Errno.ECANCELED);
+            ref var r = ref _resolutions[i];
+            // Rebuild the list without the owner's sends, keeping the others' order.
+            int count = r.Count;
+            for (int k = 0; k < count; k++)
+            {
+                TryDequeue(ref r, out var w);
+                if (ReferenceEquals(w.Completion, owner))
+                {
+                    w.Packet.Release();
+                    cancelled++;
+                    owner.OnSendCompleted(w.Tag, Errno.ECANCELED);
+                    continue;
+                }
+                int slot = _freeHead;
+                _freeHead = _waiting[slot].Next;
+                w.Next = -1;
+                _waiting[slot] = w;
+                if (r.Count == 0)
+                    r.Head = slot;
+                else
+                    _waiting[r.Tail].Next = slot;
+                r.Tail = slot;
+                r.Count++;
+                r.Bytes += w.Packet.Length;
+                _waitingCount++;
+            }
         }
         return cancelled;
     }
@@ -324,17 +393,14 @@ internal sealed class ArpResolver
     /// <summary>Releases every waiting packet (stack shutdown).</summary>
     public void Clear()
     {
-        for (int i = 0; i < _waiting.Length; i++)
+        for (int i = 0; i < _resolutions.Length; i++)
         {
-            if (_waiting[i].Used)
+            ref var r = ref _resolutions[i];
+            while (TryDequeue(ref r, out var w))
             {
-                var completion = _waiting[i].Completion;
-                ulong tag = _waiting[i].Tag;
-                _waiting[i].Packet.Release();
-                _waiting[i] = default;
-                completion?.OnSendCompleted(tag, Errno.ECANCELED);
+                w.Packet.Release();
+                w.Completion?.OnSendCompleted(w.Tag, Errno.ECANCELED);
             }
         }
-        _waitingCount = 0;
     }
 }

@@ -12,15 +12,20 @@ internal sealed class InetMetrics : IDisposable
 
     private readonly Meter _meter;
 
-    public InetMetrics(InetCounters counters, string local)
+    public InetMetrics(InetCounters counters, string local, Demi.Buffers.BufferPool pool)
     {
         _meter = new Meter(MeterName);
         var stackTag = new KeyValuePair<string, object?>("demi.inet.local", local);
         StackTag = stackTag;
         _meter.CreateObservableCounter("demi.inet.drops", () => Drops(counters, stackTag), "{frame}", "Frames dropped, by reason");
+        // The frame pool: exhaustion (a rent that found nothing) is what wedges a NIC that cannot receive.
+        _meter.CreateObservableUpDownCounter("demi.inet.pool.available", () => new Measurement<long>(pool.Available, stackTag), "{frame}", "Free frames in the NIC queue's pool");
+        _meter.CreateObservableUpDownCounter("demi.inet.pool.size", () => new Measurement<long>(pool.Count, stackTag), "{frame}", "Frames in the NIC queue's pool");
+        _meter.CreateObservableCounter("demi.inet.pool.exhaustions", () => new Measurement<long>(pool.Exhaustions, stackTag), "{rent}", "Rents that found the pool empty");
         _meter.CreateObservableCounter("demi.inet.rx.frames", () => new Measurement<long>(counters.RxFrames, stackTag), "{frame}", "Frames received");
         _meter.CreateObservableCounter("demi.inet.tx.frames", () => new Measurement<long>(counters.TxFrames, stackTag), "{frame}", "Frames sent");
         _meter.CreateObservableCounter("demi.inet.arp.requests", () => new Measurement<long>(counters.ArpRequestsSent, stackTag), "{packet}", "ARP requests sent");
+        _meter.CreateObservableCounter("demi.inet.arp.evictions", () => new Measurement<long>(counters.ArpResolutionsEvicted, stackTag), "{resolution}", "Unanswered ARP resolutions given up early for a new neighbour");
         _meter.CreateObservableCounter("demi.inet.arp.replies", () => new Measurement<long>(counters.ArpRepliesSent, stackTag), "{packet}", "ARP replies sent");
         _meter.CreateObservableCounter("demi.inet.icmp.echo_replies", () => new Measurement<long>(counters.IcmpEchoRepliesSent, stackTag), "{packet}", "ICMP echo replies sent");
         _meter.CreateObservableCounter("demi.inet.icmp.errors", () => new Measurement<long>(counters.IcmpErrorsSent, stackTag), "{packet}", "ICMP errors sent");

@@ -21,6 +21,12 @@ public sealed class TcpConfig
     /// <summary>SYN retransmissions before connect fails with ETIMEDOUT (Linux tcp_syn_retries: 6).</summary>
     public int SynRetries { get; set; } = 6;
 
+    /// <summary>
+    /// Unanswered zero-window probes (or retransmissions) before a connection the application has
+    /// closed is given up (Linux tcp_orphan_retries, whose 0 means 8).
+    /// </summary>
+    public int OrphanRetries { get; set; } = 8;
+
     /// <summary>SYN-ACK retransmissions before a half-open connection is dropped (Linux: 5).</summary>
     public int SynAckRetries { get; set; } = 5;
 

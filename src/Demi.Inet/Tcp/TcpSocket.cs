@@ -638,10 +638,24 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         }
         if (!seg.Syn || HoldSyns)
             return;
-        if (!_backlog!.TryAdmit())
+        var backlog = _backlog!;
+        if (!backlog.TryAdmit())
         {
-            Layer.Statistics.ListenOverflows++;
-            return;
+            // Half-open slots full (a SYN flood, maybe from addresses that never answer): drop the oldest
+            // half-open connection for the new SYN (early drop), so that the flood cannot lock legitimate
+            // clients out, whose handshakes complete within a round trip. A full accept queue still drops.
+            if (backlog.ReadyFull || backlog.TakeOldestHalfOpen() is not { } oldest)
+            {
+                Layer.Statistics.ListenOverflows++;
+                return;
+            }
+            Layer.Statistics.HalfOpenDropped++;
+            oldest.EnterClosed(0);
+            if (!backlog.TryAdmit())
+            {
+                Layer.Statistics.ListenOverflows++;
+                return;
+            }
         }
         var child = new TcpSocket(Layer, this);
         child._local = new Ipv4Endpoint(destination, seg.DestinationPort);
@@ -657,7 +671,11 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         child.SendSyn(withAck: true);
         child._snd.ArmRetransmit(Layer.Now);
         Layer.Schedule(child);
+        backlog.Track(child);
     }
+
+    /// <summary>A passive connection whose handshake is still open (SYN_RECEIVED, its listener known).</summary>
+    internal bool IsHalfOpenChild => State == TcpState.SynReceived && Listener is not null;
 
     /// <summary>SYN_SENT processing (RFC 9293 §3.10.7.3).</summary>
     private void OnSynSentSegment(ref TcpSegment seg, PacketBuffer payload)
@@ -1143,6 +1161,16 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
             return;
         if (snd.Persist)
         {
+            // A peer that advertises a zero window and then answers no probe would hold the connection
+            // (and its send buffer) for ever: give up like Linux's tcp_probe_timer, sooner for orphans.
+            int limit = _userClosed ? config.OrphanRetries : config.MaxRetransmissions;
+            if (snd.ProbesOut >= limit && snd.Wnd == 0)
+            {
+                Layer.Statistics.ConnectionsTimedOut++;
+                Layer.Statistics.PersistTimeouts++;
+                Abort(TimeoutError);
+                return;
+            }
             snd.OnPersistTimeout(now, IsSynchronized);
             return;
         }
@@ -1176,7 +1204,14 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
                 return;
         }
         if (snd.Max == snd.Una)
+        {
+            // Nothing in flight: the timer was the persist timer until a window update cleared that.
+            // Data may still wait for a window too small to send into: let the output routine send it
+            // or start the persist timer again, or the connection would wait for ever (found by fuzzing:
+            // fuzz/regressions/tcp-state/zero-window-then-silence-*).
+            Output();
             return;
+        }
         if (++snd.RetransmitCount > config.MaxRetransmissions)
         {
             Layer.Statistics.ConnectionsTimedOut++;

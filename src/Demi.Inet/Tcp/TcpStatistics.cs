@@ -34,13 +34,19 @@ public sealed class TcpStatistics
     public long OutOfWindowDropped;
     public long DuplicateSegments;
     public long OutOfOrderSegments;
+    /// <summary>Half-open connections dropped (oldest first) to admit a new SYN when the half-open slots were full.</summary>
+    public long HalfOpenDropped;
     /// <summary>SYNs dropped because the listener's backlog was full.</summary>
     public long ListenOverflows;
     public long ActiveOpens;
     public long PassiveOpens;
     public long ConnectionsTimedOut;
     public long ZeroWindowProbes;
+    /// <summary>Connections given up because the peer kept a zero window and answered no probe.</summary>
+    public long PersistTimeouts;
     public long KeepAliveProbes;
+    /// <summary>Pushes refused with ENOBUFS: the send buffer was full with pushes already waiting, or the pool ran low.</summary>
+    public long PushesRefused;
     /// <summary>Segments not sent because the pool had no free buffer (retried by the timer).</summary>
     public long NoBufferDrops;
 }

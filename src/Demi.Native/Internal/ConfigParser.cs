@@ -24,10 +24,11 @@ internal static class ConfigParser
             error = $"{source}: not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}";
             return Errno.EINVAL;
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet's scanner throws this (not a YamlException) for some truncated inputs, e.g. a flow
-            // mapping left open at the end of the file (found by fuzzing: fuzz/regressions/config).
+            // YamlDotNet throws these (not a YamlException) for some malformed inputs: a flow mapping left
+            // open at the end of the file, an event its node loader does not expect (found by fuzzing:
+            // fuzz/regressions/config).
             error = $"{source}: not valid YAML: {e.Message}";
             return Errno.EINVAL;
         }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Demi.Internal.Native;
 
 namespace Demi.Native.Internal;
 
@@ -59,7 +60,7 @@ internal static unsafe partial class NativeHost
                 // sockets are closed and their XDP program detached instead of left on the interface.
                 try
                 {
-                    s_exitHookRegistered = __cxa_atexit(&OnProcessExit, null, null) == 0;
+                    s_exitHookRegistered = Libc.__cxa_atexit(&OnProcessExit, null, null) == 0;
                 }
                 catch (Exception e)
                 {
@@ -150,14 +151,8 @@ internal static unsafe partial class NativeHost
     }
 
     // The C program's environment as it is now (setenv before demi_init must count), not .NET's snapshot.
-    private static string? GetEnv(string name) => Marshal.PtrToStringUTF8(getenv(name));
+    private static string? GetEnv(string name) => Marshal.PtrToStringUTF8(Libc.getenv(name));
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint getenv(string name);
-
-    // atexit itself is not exported by glibc (it lives in libc_nonshared.a); __cxa_atexit is what it calls.
-    [LibraryImport("libc")]
-    private static partial int __cxa_atexit(delegate* unmanaged<void*, void> function, void* argument, void* dsoHandle);
 
     [UnmanagedCallersOnly]
     private static void OnProcessExit(void* argument)

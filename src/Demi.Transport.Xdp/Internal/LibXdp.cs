@@ -75,6 +75,9 @@ internal static unsafe partial class LibXdp
     public const ushort XDP_USE_NEED_WAKEUP = 1 << 3;
     public const uint XDP_RING_NEED_WAKEUP = 1;
     public const int XDP_OPTIONS = 8;
+    /// <summary>Socket level of the AF_XDP options (linux/socket.h).</summary>
+    public const int SOL_XDP = 283;
+    public const int XDP_STATISTICS = 7;
     public const uint XDP_OPTIONS_ZEROCOPY = 1;
     /// <summary>The kernel's fixed headroom in front of received data (XDP_PACKET_HEADROOM).</summary>
     public const int XDP_PACKET_HEADROOM = 256;
@@ -129,7 +132,13 @@ internal static unsafe partial class LibBpf
     [LibraryImport(Library)]
     public static partial int bpf_obj_get_info_by_fd(int fd, void* info, uint* infoLen);
 
-    /// <summary>The name of a loaded BPF program (bpf_prog_info.name at offset 64), or null.</summary>
+    // struct bpf_prog_info (linux/bpf.h): name[BPF_OBJ_NAME_LEN] follows 64 bytes of ids, tags and counts.
+    private const int BpfProgInfoNameOffset = 64;
+    private const int BpfObjNameLength = 16;
+    // Room for the whole struct as kernels of this decade fill it (the kernel writes at most what we offer).
+    private const int BpfProgInfoBufferSize = 256;
+
+    /// <summary>The name of a loaded BPF program (bpf_prog_info.name), or null.</summary>
     public static string? ProgramName(uint id)
     {
         int fd = bpf_prog_get_fd_by_id(id);
@@ -137,12 +146,12 @@ internal static unsafe partial class LibBpf
             return null;
         try
         {
-            byte* info = stackalloc byte[256];
-            new Span<byte>(info, 256).Clear();
-            uint len = 256;
-            if (bpf_obj_get_info_by_fd(fd, info, &len) != 0 || len < 80)
+            byte* info = stackalloc byte[BpfProgInfoBufferSize];
+            new Span<byte>(info, BpfProgInfoBufferSize).Clear();
+            uint len = BpfProgInfoBufferSize;
+            if (bpf_obj_get_info_by_fd(fd, info, &len) != 0 || len < BpfProgInfoNameOffset + BpfObjNameLength)
                 return null;
-            var name = new ReadOnlySpan<byte>(info + 64, 16);
+            var name = new ReadOnlySpan<byte>(info + BpfProgInfoNameOffset, BpfObjNameLength);
             int end = name.IndexOf((byte)0);
             return System.Text.Encoding.ASCII.GetString(end < 0 ? name : name[..end]);
         }

@@ -174,6 +174,71 @@ public sealed class TcpLibOSTests
         Assert.Equal(0, stack.Counters[DropReason.InternalError]);
     }
 
+    /// <summary>
+    /// Issue 16 item 1: pushes far beyond what the send buffer takes (the peer does not read) must not
+    /// pin the whole frame pool: past one send buffer of waiting pushes they fail at once with ENOBUFS,
+    /// and every push that succeeded arrives, in order.
+    /// </summary>
+    [Fact]
+    public void PushesBeyondTheSendBuffer_AreRefusedWithBackpressure_AndNothingAcceptedIsLost()
+    {
+        using var pair = new Pair();
+        var (listener, server, client) = Connect(pair, 13);
+        var clientPool = InetBackend.StackOf(pair.Client.Shards[0])!.Pool;
+        const int pushes = 1500, size = 1000;
+        var tokens = new ulong[pushes];
+        int minimumAvailable = int.MaxValue;
+        for (int i = 0; i < pushes; i++)
+        {
+            var sga = pair.Client.SgaAlloc(size);
+            sga.Span.Fill((byte)i);
+            Assert.Equal(0, pair.Client.Push(out tokens[i], client, sga));
+            Assert.Equal(0, pair.Client.SgaFree(sga));
+            minimumAvailable = Math.Min(minimumAvailable, clientPool.Available);
+        }
+        Thread.Sleep(200); // let the shard take the last pushes
+        minimumAvailable = Math.Min(minimumAvailable, clientPool.Available);
+        // The server starts reading only now: until then the client's pushes pile up behind a full window.
+        var received = new List<byte>();
+        var reader = new Thread(() =>
+        {
+            while (true)
+            {
+                Assert.Equal(0, pair.Server.Pop(out var qt, server));
+                var r = WaitOk(pair.Server, qt);
+                if (r.Sga.Segment.Length == 0)
+                    return;
+                received.AddRange(r.Sga.Span.ToArray());
+                Assert.Equal(0, pair.Server.SgaFree(r.Sga));
+            }
+        }) { IsBackground = true };
+        reader.Start();
+        var accepted = new List<int>();
+        int refused = 0;
+        for (int i = 0; i < pushes; i++)
+        {
+            Assert.Equal(0, pair.Client.Wait(out var r, tokens[i], Timeout));
+            if (r.Failed)
+            {
+                Assert.Equal(Errno.ENOBUFS, r.Error);
+                refused++;
+            }
+            else
+            {
+                accepted.Add(i);
+            }
+        }
+        Assert.True(refused > 0, "no push was refused: the pending queue is unbounded");
+        Assert.True(minimumAvailable >= clientPool.Count / 8, $"the pool went down to {minimumAvailable} of {clientPool.Count} frames");
+        Assert.Equal(0, pair.Client.Close(client));
+        Assert.True(reader.Join(Timeout), "the server did not read to the end of the stream");
+        var expected = accepted.SelectMany(i => Enumerable.Repeat((byte)i, size)).ToArray();
+        Assert.Equal(expected.Length, received.Count);
+        Assert.Equal(expected, received.ToArray());
+        Assert.Equal(0, pair.Server.Close(server));
+        Assert.Equal(0, pair.Server.Close(listener));
+    }
+
     [Fact]
     public void BulkTransferOverLossyWire_ArrivesIntact()
     {

@@ -2,7 +2,12 @@ using System.Runtime.InteropServices;
 
 namespace Demi.Internal.Native;
 
-/// <summary>The Linux system calls the runtime uses. Errors come back as -1 with errno in Marshal.GetLastPInvokeError().</summary>
+/// <summary>
+/// The libc calls of every Demi library, declared once: the runtime's (epoll, eventfd, sockets,
+/// affinity), the transports' set-up calls (namespaces, interface ioctls, AF_XDP statistics) and the
+/// C ABI host's. Errors come back as -1 with errno in Marshal.GetLastPInvokeError(). Demi.Transport.Xdp
+/// and Demi.Transport.Dpdk reach it as <c>LibC</c> (a project-wide alias).
+/// </summary>
 internal static unsafe partial class Libc
 {
     private const string Lib = "libc";
@@ -25,6 +30,11 @@ internal static unsafe partial class Libc
     public const int MSG_DONTWAIT = 0x40;
     public const int MSG_NOSIGNAL = 0x4000;
     public const int MSG_TRUNC = 0x20;
+    public const int CLONE_NEWNET = 0x40000000;
+    public const int O_RDONLY = 0;
+    public const int O_CLOEXEC = 0x80000;
+    public const ulong SIOCGIFMTU = 0x8921;
+    public const ulong SIOCGIFHWADDR = 0x8927;
 
     [StructLayout(LayoutKind.Sequential, Pack = 4)]
     public struct EpollEvent
@@ -130,6 +140,64 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int shutdown(int fd, int how);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial nint recvfrom(int fd, void* buf, nuint len, int flags, void* addr, uint* addrlen);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int setns(int fd, int nstype);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int ioctl(int fd, ulong request, void* arg);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial uint if_nametoindex(string name);
+
+    [LibraryImport(Lib)]
+    public static partial uint geteuid();
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint getenv(string name);
+
+    // atexit itself is not exported by glibc (it lives in libc_nonshared.a); __cxa_atexit is what it calls.
+    [LibraryImport(Lib)]
+    public static partial int __cxa_atexit(delegate* unmanaged<void*, void> function, void* argument, void* dsoHandle);
+
+    [LibraryImport(Lib)]
+    private static partial nint strerror(int errnum);
+
+    /// <summary>The C library's text for <paramref name="errno"/>.</summary>
+    public static string StrError(int errno) => Marshal.PtrToStringUTF8(strerror(errno)) ?? errno.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// struct ifreq (linux/if.h) as SIOCGIFMTU and SIOCGIFHWADDR use it: the interface name, then a
+    /// union holding the MTU or a struct sockaddr with the hardware address.
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = Size)]
+    public struct IfReq
+    {
+        public const int Size = 40;
+
+        /// <summary>IFNAMSIZ: the name and its terminating NUL.</summary>
+        public const int NameSize = 16;
+
+        /// <summary>Bytes of an Ethernet hardware address in <see cref="HwAddr"/>.</summary>
+        public const int EthernetAddressLength = 6;
+
+        [FieldOffset(0)] public fixed byte Name[NameSize];
+
+        /// <summary>ifr_mtu.</summary>
+        [FieldOffset(NameSize)] public int Mtu;
+
+        /// <summary>ifr_hwaddr.sa_family.</summary>
+        [FieldOffset(NameSize)] public ushort HwAddrFamily;
+
+        /// <summary>ifr_hwaddr.sa_data: the MAC for Ethernet.</summary>
+        [FieldOffset(NameSize + sizeof(ushort))] public fixed byte HwAddr[14];
+    }
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
 }

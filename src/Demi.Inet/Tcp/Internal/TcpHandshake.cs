@@ -102,6 +102,9 @@ internal sealed class TcpHandshake
 internal sealed class TcpBacklog
 {
     private readonly Queue<TcpSocket> _ready = new();
+    // Half-open connections, oldest first. Entries whose handshake ended meanwhile are skipped (and
+    // compacted away), so that completing a handshake costs nothing here.
+    private readonly Queue<TcpSocket> _halfOpenOrder = new();
     private int _halfOpen;
 
     /// <summary>The limit for half-open and for accept-ready connections.</summary>
@@ -112,6 +115,37 @@ internal sealed class TcpBacklog
 
     /// <summary>Connections whose handshake is open.</summary>
     public int HalfOpenCount => _halfOpen;
+
+    /// <summary>Whether the accept queue is full (new SYNs are then dropped, as Linux does).</summary>
+    public bool ReadyFull => _ready.Count >= Limit;
+
+    /// <summary>Remembers a new half-open connection (admitted by <see cref="TryAdmit"/>) as the youngest.</summary>
+    public void Track(TcpSocket connection)
+    {
+        _halfOpenOrder.Enqueue(connection);
+        if (_halfOpenOrder.Count > 2 * Limit + 16)
+        {
+            // Mostly finished handshakes: keep only the ones still open, in order.
+            int n = _halfOpenOrder.Count;
+            for (int i = 0; i < n; i++)
+            {
+                var c = _halfOpenOrder.Dequeue();
+                if (c.IsHalfOpenChild)
+                    _halfOpenOrder.Enqueue(c);
+            }
+        }
+    }
+
+    /// <summary>The oldest connection whose handshake is still open (taken off the order), or null.</summary>
+    public TcpSocket? TakeOldestHalfOpen()
+    {
+        while (_halfOpenOrder.TryDequeue(out var c))
+        {
+            if (c.IsHalfOpenChild)
+                return c;
+        }
+        return null;
+    }
 
     /// <summary>Takes a half-open connection for a new SYN; false when the backlog is full.</summary>
     public bool TryAdmit()
@@ -132,5 +166,9 @@ internal sealed class TcpBacklog
     public bool TryDequeue(out TcpSocket connection) => _ready.TryDequeue(out connection!);
 
     /// <summary>The listener closes: forget the half-open ones (they are reset by the caller).</summary>
-    public void ClearHalfOpen() => _halfOpen = 0;
+    public void ClearHalfOpen()
+    {
+        _halfOpen = 0;
+        _halfOpenOrder.Clear();
+    }
 }

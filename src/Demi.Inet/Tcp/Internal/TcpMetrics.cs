@@ -21,7 +21,10 @@ internal static class TcpMetrics
         ("Paws", s => s.PawsDropped),
         ("OutOfWindow", s => s.OutOfWindowDropped),
         ("ListenOverflow", s => s.ListenOverflows),
+        ("HalfOpenDropped", s => s.HalfOpenDropped),
+        ("PersistTimeout", s => s.PersistTimeouts),
         ("NoBuffer", s => s.NoBufferDrops),
+        ("PushRefused", s => s.PushesRefused),
     ];
 
     public static void Publish(TcpStatistics statistics, Meter meter, KeyValuePair<string, object?> stackTag)

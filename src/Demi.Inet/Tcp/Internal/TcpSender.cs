@@ -125,6 +125,9 @@ internal sealed class TcpSender
     /// <summary>Consecutive timeouts (or SYN retries) without progress.</summary>
     public int RetransmitCount;
 
+    /// <summary>Zero-window probes sent since the peer last acknowledged anything (the connection gives up past a limit).</summary>
+    public int ProbesOut { get; private set; }
+
     /// <summary>The retransmit timer is the persist timer (data waits for a window).</summary>
     public bool Persist { get; private set; }
 
@@ -252,6 +255,7 @@ internal sealed class TcpSender
     public void ProcessAck(ref TcpSegment seg, long now)
     {
         uint ack = seg.Ack;
+        ProbesOut = 0; // the peer is alive: zero-window probes start counting again (Linux: icsk_probes_out)
         var sb = _sb;
         bool windowChanged = ((uint)seg.Window << WindowScale) != Wnd;
         if (SeqNum.Gt(ack, Una))
@@ -630,6 +634,7 @@ internal sealed class TcpSender
         }
         // Zero-window probe: a segment the peer must answer with its current window.
         _statistics.ZeroWindowProbes++;
+        ProbesOut++;
         SendProbe();
         Rtt.Backoff();
         _timers.Arm(TcpTimer.Retransmit, now + Rtt.Rto);

@@ -17,6 +17,8 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
     private readonly Queue<PushRequest> _pendingPushes = new(16);
     // Bytes of the head push already copied into the send buffer (buffers outside the pool, or copy mode).
     private int _headOffset;
+    // Bytes of the pushes in _pendingPushes (the head's included, whatever of it was copied).
+    private long _pendingPushBytes;
     private TcpSocket? _socket;
 
     /// <inheritdoc />
@@ -190,10 +192,35 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
             CompletePush(request, Errno.ENOTCONN);
             return;
         }
+        if (_pendingPushes.Count > 0 && MustRefuse(socket, request.Sga.Span.Length))
+        {
+            // Backpressure: the send buffer is full and pushes already wait behind it. Queueing more would
+            // pin pool frames without bound (the frames the NIC needs to receive the ACKs that would free
+            // them): the push fails at once with ENOBUFS, naming its sga, and the app may retry later.
+            socket.Layer.Statistics.PushesRefused++;
+            CompletePush(request, Errno.ENOBUFS);
+            return;
+        }
         _pendingPushes.Enqueue(request);
+        _pendingPushBytes += request.Sga.Span.Length;
         if (_pendingPushes.Count == 1)
             DrainPushes();
     }
+
+    /// <summary>
+    /// Whether a push of <paramref name="length"/> bytes must be refused: the pushes waiting for the send
+    /// buffer already hold a send buffer's worth, or the pool the NIC receives into runs low.
+    /// </summary>
+    private bool MustRefuse(TcpSocket socket, int length)
+    {
+        if (_pendingPushBytes - _headOffset + length > socket.SendBufferSize)
+            return true;
+        var pool = socket.Layer.Ip.Pool;
+        return pool.Available < pool.Count / LowPoolFraction;
+    }
+
+    // The pool is "low" below this fraction of its frames (as for UDP receive queues).
+    private const int LowPoolFraction = 8;
 
     /// <summary>Moves pending pushes into the send buffer in order, completing each once all its bytes are in.</summary>
     private void DrainPushes()
@@ -236,7 +263,8 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
 
     private void DequeueHead()
     {
-        _pendingPushes.Dequeue();
+        var head = _pendingPushes.Dequeue();
+        _pendingPushBytes -= head.Sga.Span.Length;
         _headOffset = 0;
     }
 
@@ -405,11 +433,19 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
         return 0;
     }
 
-    // After close the stack keeps sending and retransmitting until its FIN is acknowledged (FIN_WAIT_2
-    // and TIME_WAIT: the peer has every byte and the FIN; its own FIN is its business).
-    protected internal override bool IsFinishing => _socket is { State: not (TcpState.Closed or TcpState.TimeWait or TcpState.FinWait2) };
+    // After close the stack keeps sending and retransmitting until its FIN is acknowledged, then waits
+    // for the peer's FIN (TIME_WAIT: both FINs exchanged, the peer's side closes cleanly instead of
+    // waiting in LAST_ACK for an ACK from a process that is gone).
+    protected internal override bool IsFinishing => _socket is { State: not (TcpState.Closed or TcpState.TimeWait) };
 
-    protected internal override void OnDrainTimedOut() => _socket?.Abort();
+    // In FIN_WAIT_2 the peer has every byte and our FIN: nothing to reset, only its FIN never came.
+    protected internal override bool OnDrainTimedOut()
+    {
+        if (_socket is not { State: not (TcpState.FinWait2 or TcpState.Closed or TcpState.TimeWait) } socket)
+            return false;
+        socket.Abort();
+        return true;
+    }
 
     protected internal override void OnClose()
     {
@@ -431,6 +467,7 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
         while (_pendingPushes.TryDequeue(out var pending))
             CompletePush(pending, Errno.ECANCELED);
         _headOffset = 0;
+        _pendingPushBytes = 0;
         if (_connecting)
         {
             Fail(_connectQt, Errno.ECANCELED);
