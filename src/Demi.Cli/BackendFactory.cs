@@ -13,6 +13,9 @@ internal static class BackendFactory
                                   [--xdp-mode auto|native|generic] [--pcap FILE]   (root; see `demi doctor`)
                                   one NIC queue per core: --cores 0-1 serves queues Q and Q+1 (Q = --queue),
                                   frames steered between the shards by the stack
+                    --backend dpdk --vdev net_af_packet0,iface=IF --ip A.B.C.D [--prefix 24] [--netns NAME]
+                                   [--pcap FILE], or --eal="EAL ARGUMENTS" (with a --vdev) for full control;
+                                   --cores 0-1 gives one queue pair per core (root; no hugepages needed)
         """;
 
     /// <summary>The backend, or null for the kernel default. With xdp, shard <c>i</c> (of <paramref name="shardCount"/>, one per core) serves NIC queue <c>--queue + i</c>.</summary>
@@ -48,8 +51,12 @@ internal static class BackendFactory
                 var xdp = XdpBackend.Create(queue, _ => stack, shardCount);
                 xdp.StreamTransport = new Demi.Inet.Tcp.TcpTransport(); // TCP on the user-space stack
                 return xdp;
+            case "dpdk":
+                var dpdkIp = args.OptionalString("ip") ?? throw new UsageException("--backend dpdk needs --ip (this stack's IPv4 address)");
+                return DpdkBackendFactory.Create(args.OptionalString("vdev"), args.OptionalString("eal"), args.OptionalString("netns"),
+                    Ipv4Address.Parse(dpdkIp), args.Int("prefix", 24, 0, 32), args.OptionalString("pcap"), shardCount, mainCore: null);
             default:
-                throw new UsageException($"--backend must be kernel or xdp, got '{backend}' (DPDK is not built yet)");
+                throw new UsageException($"--backend must be kernel, xdp or dpdk, got '{backend}'");
         }
     }
 }

@@ -53,7 +53,7 @@ internal static class Program
 
     private static int Doctor()
     {
-        Console.Write(Demi.Transport.Xdp.MachineDoctor.Format(Demi.Transport.Xdp.MachineDoctor.Run()));
+        Console.Write(Demi.Transport.Xdp.MachineDoctor.Format([.. Demi.Transport.Xdp.MachineDoctor.Run(), Demi.Transport.Dpdk.DpdkDoctor.Run(startEal: true)]));
         return 0;
     }
 
