@@ -83,7 +83,7 @@ public sealed class DpdkBackendTests
         Assert.Equal(0, stats.TxCopied);
         Assert.True(stats.TxFrames >= N, $"tx {stats.TxFrames}");
         libOS.Close(qd);
-        server.Join(Timeout);
+        Assert.True(server.Join(Timeout), "the server thread did not finish");
     }
 
     [Fact]
@@ -149,7 +149,7 @@ public sealed class DpdkBackendTests
         var counters = InetBackend.StackOf(libOS.Shards[0])!.Counters;
         Assert.True(counters.TotalDrops - dropsBefore >= 300, $"drops {counters.TotalDrops - dropsBefore}: {counters}");
         libOS.Close(qd);
-        server.Join(Timeout);
+        Assert.True(server.Join(Timeout), "the server thread did not finish");
     }
 }
 
@@ -179,6 +179,6 @@ public sealed class AfXdpPmdTests
         Assert.Equal("ok 50", client.StandardOutput.Trim());
         Assert.True(backend.Queues[0].GetStatistics().RxCopied >= 50);
         libOS.Close(qd);
-        server.Join(DpdkOverVeth.Timeout);
+        Assert.True(server.Join(DpdkOverVeth.Timeout), "the server thread did not finish");
     }
 }
