@@ -104,7 +104,8 @@ public sealed class DpdkBackendTests
             var sga = libOS.SgaAlloc(text.Length);
             // SgaAlloc's segment is an mbuf data room, after the headroom the push writes headers into.
             Assert.True(backend.BufferPool!.Contains(sga.Segment.Buffer));
-            Assert.Equal(sga.Handle + DpdkOptions.Headroom, sga.Segment.Buffer);
+            var pool = backend.BufferPool!;
+            Assert.Equal(DpdkOptions.Headroom, sga.Segment.Buffer - pool.BaseAddress - pool.OffsetOf(pool.IndexOf(sga.Segment.Buffer)));
             Encoding.ASCII.GetBytes(text, sga.Span);
             Assert.Equal(0, libOS.Pop(out var popQt, qd));
             Assert.Equal(0, libOS.PushTo(out var pushQt, qd, sga, echo));
