@@ -19,9 +19,6 @@ namespace Demi.Transport.Dpdk;
 public sealed unsafe class DpdkNicQueue : INicQueue
 {
     private const int MaxBurst = 256;
-    private const int EthernetHeader = 14;
-    // Ethernet header plus one VLAN tag: the largest frame an MTU-sized packet makes.
-    private const int LinkOverhead = EthernetHeader + 4;
 
     private readonly DpdkPort _port;
     private readonly DpdkMbufPool _mbufs;
@@ -153,11 +150,11 @@ public sealed unsafe class DpdkNicQueue : INicQueue
         while (consumed < frames.Length)
         {
             int start = consumed, count = 0;
-            int maxFrame = Mtu + LinkOverhead;
+            int maxFrame = Mtu + Demi.Inet.Headers.EthernetHeader.MaxOverhead;
             while (consumed < frames.Length && count < MaxBurst)
             {
                 ref readonly PacketBuffer f = ref frames[consumed];
-                if (!ReferenceEquals(f.Pool, _pool) || f.Length < EthernetHeader || f.Length > maxFrame
+                if (!ReferenceEquals(f.Pool, _pool) || f.Length < Demi.Inet.Headers.EthernetHeader.Length || f.Length > maxFrame
                     || (uint)f.Offset + (uint)f.Length > (uint)_bufferSize)
                 {
                     if (count > 0)

@@ -149,6 +149,7 @@ public sealed class PerShardStateTests
 }
 
 /// <summary>The C ABI's EAGAIN scenario (tests/c/errors.c test_eagain) in C#: a full table of pending pops, closed, redeemed in batches.</summary>
+[Collection(HeavyTests.Name)]
 public sealed class FullTableRedeemTests
 {
     [Fact]

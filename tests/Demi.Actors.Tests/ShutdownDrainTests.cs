@@ -7,6 +7,7 @@ namespace Demi.Actors.Tests;
 /// Issue 16 item 3 on the kernel backend: disposing the libOS right after pushing loses nothing (the
 /// peer reads every byte, then end of stream); an app's own SO_LINGER {on, 0} still aborts.
 /// </summary>
+[Collection(HeavyTests.Name)]
 public sealed class ShutdownDrainTests
 {
     private const int Chunk = 64 * 1024;

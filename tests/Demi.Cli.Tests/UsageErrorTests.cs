@@ -36,11 +36,15 @@ public sealed class UsageErrorTests
     [InlineData("--cores 9", "--cores '9'", "core 9 does not exist or is not available")]
     [InlineData("--cores 1-0", "--cores '1-0'", "CPU list")]
     [InlineData("--proto sctp", "--proto 'sctp'", "udp or tcp")]
-    [InlineData("--backend dpdk", "--backend 'dpdk'", "kernel or xdp")]
+    [InlineData("--backend dpd", "--backend 'dpd'", "kernel, xdp or dpdk")]
     [InlineData("--backend xdp --iface veth0 --ip 999.1.1.1", "--ip '999.1.1.1'", "IPv4 address")]
     [InlineData("--backend xdp --ip 10.0.0.1", "--iface", "needs the interface")]
     [InlineData("--backend xdp --iface veth0", "--ip", "needs this stack's IPv4 address")]
     [InlineData("--prefix 33", "--prefix '33'", "from 0 to 32")]
+    [InlineData("--backend dpdk --ip 10.0.0.1 --vdev net_af_packet0,iface", "--vdev 'net_af_packet0,iface'", "KEY=VALUE pairs")]
+    [InlineData("--backend dpdk --ip 10.0.0.1 --vdev 0net", "--vdev '0net'", "a driver name")]
+    [InlineData("--backend dpdk --vdev net_af_packet0,iface=veth0", "--ip", "--backend dpdk needs this stack's IPv4 address")]
+    [InlineData("--backend dpdk --ip 10.0.0.1", "--vdev", "needs --vdev DEVARGS")]
     public void EchoServer_BadOption(string args, string option, string because)
         => AssertUsageError(["echo", "server", .. args.Split(' ')], option, because);
 
@@ -71,6 +75,14 @@ public sealed class UsageErrorTests
     [InlineData("--idle lazy", "--idle 'lazy'", "spin, park or spin-then-park")]
     public void Kv_BadOption(string args, string option, string because)
         => AssertUsageError(["kv", .. args.Split(' ')], option, because);
+
+    [Fact]
+    public void DpdkEal_WithoutIp_NamesIp()
+        => AssertUsageError(["echo", "server", "--backend", "dpdk", "--eal", "-l 0 --no-huge --vdev net_tap0"], "--ip", "--backend dpdk needs this stack's IPv4 address");
+
+    [Fact]
+    public void EmptyEal_IsNamed()
+        => AssertUsageError(["echo", "server", "--backend", "dpdk", "--ip", "10.0.0.1", "--eal", " "], "--eal ''", "EAL arguments as one quoted value");
 
     [Fact]
     public void RepeatedOption_IsAnError_NotTheLastOneSilently()
@@ -131,7 +143,9 @@ public sealed class UsageErrorTests
     public void ClientHelp_ListsTheSharedBackendOptionsWithDefaults()
     {
         var (_, output, _) = Run("echo", "client", "--help");
-        Assert.Contains("--backend <kernel|xdp>", output);
+        Assert.Contains("--backend <dpdk|kernel|xdp>", output);
+        Assert.Contains("--vdev <DEVARGS>", output);
+        Assert.Contains("--eal <\"ARGS\">", output);
         Assert.Contains("--idle <park|spin|spin-then-park>", output);
         Assert.Contains("[default: spin-then-park]", output);
         Assert.Contains("--size <N>", output);

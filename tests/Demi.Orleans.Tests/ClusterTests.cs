@@ -21,6 +21,8 @@ public sealed class ClusterTests : IAsyncLifetime
         builder.ConfigureSilo((options, silo) => silo.UseDemi(o => { o.Backend = "kernel"; o.DrainTimeout = TimeSpan.FromSeconds(20); }));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
+        // Placement sees only the silos its membership view lists: wait until both are active.
+        await _cluster.WaitForLivenessToStabilizeAsync();
     }
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();

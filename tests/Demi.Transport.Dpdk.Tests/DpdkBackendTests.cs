@@ -83,7 +83,7 @@ public sealed class DpdkBackendTests
         Assert.Equal(0, stats.TxCopied);
         Assert.True(stats.TxFrames >= N, $"tx {stats.TxFrames}");
         libOS.Close(qd);
-        server.Join(Timeout);
+        Assert.True(server.Join(Timeout), "the server thread did not finish");
     }
 
     [Fact]
@@ -104,7 +104,8 @@ public sealed class DpdkBackendTests
             var sga = libOS.SgaAlloc(text.Length);
             // SgaAlloc's segment is an mbuf data room, after the headroom the push writes headers into.
             Assert.True(backend.BufferPool!.Contains(sga.Segment.Buffer));
-            Assert.Equal(sga.Handle + DpdkOptions.Headroom, sga.Segment.Buffer);
+            var pool = backend.BufferPool!;
+            Assert.Equal(DpdkOptions.Headroom, sga.Segment.Buffer - pool.BaseAddress - pool.OffsetOf(pool.IndexOf(sga.Segment.Buffer)));
             Encoding.ASCII.GetBytes(text, sga.Span);
             Assert.Equal(0, libOS.Pop(out var popQt, qd));
             Assert.Equal(0, libOS.PushTo(out var pushQt, qd, sga, echo));
@@ -149,7 +150,7 @@ public sealed class DpdkBackendTests
         var counters = InetBackend.StackOf(libOS.Shards[0])!.Counters;
         Assert.True(counters.TotalDrops - dropsBefore >= 300, $"drops {counters.TotalDrops - dropsBefore}: {counters}");
         libOS.Close(qd);
-        server.Join(Timeout);
+        Assert.True(server.Join(Timeout), "the server thread did not finish");
     }
 }
 
@@ -179,6 +180,6 @@ public sealed class AfXdpPmdTests
         Assert.Equal("ok 50", client.StandardOutput.Trim());
         Assert.True(backend.Queues[0].GetStatistics().RxCopied >= 50);
         libOS.Close(qd);
-        server.Join(DpdkOverVeth.Timeout);
+        Assert.True(server.Join(DpdkOverVeth.Timeout), "the server thread did not finish");
     }
 }

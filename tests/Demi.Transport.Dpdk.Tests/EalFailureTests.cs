@@ -12,7 +12,8 @@ public sealed class EalFailureTests
 {
     private static readonly string[] NoHuge = ["demi", "-l", "0", "--no-huge", "--no-shconf", "-m", "128", "--no-pci", "--iova-mode=va"];
 
-    private static (int Exit, string Output) Probe(string? user, params string[] args)
+    /// <summary>Runs the probe program (as <paramref name="user"/>, a uid, when given): its exit code and output.</summary>
+    internal static (int Exit, string Output) Probe(string? user, params string[] args)
     {
         string baseDir = AppContext.BaseDirectory.TrimEnd('/');
         string config = Path.GetFileName(baseDir);

@@ -44,7 +44,7 @@ public sealed class MbufAccountingTests(ITestOutputHelper output)
         output.WriteLine($"{Echoes} echoes in {clock.Elapsed.TotalSeconds:F2} s; server {server.Queues[0].GetStatistics()}");
         clientOS.Close(cqd);
         serverOS.Close(sqd);
-        echoThread.Join(DpdkOverVeth.Timeout);
+        Assert.True(echoThread.Join(DpdkOverVeth.Timeout), "the echo thread did not finish");
     }
 
     // Datagrams in flight at once: an idle shard without a wait fd naps up to a millisecond, so

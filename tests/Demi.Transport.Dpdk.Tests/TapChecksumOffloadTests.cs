@@ -44,6 +44,6 @@ public sealed class TapChecksumOffloadTests
         var values = udp[1].Split(' ');
         Assert.Equal("0", values[Array.IndexOf(names, "InCsumErrors")]);
         libOS.Close(qd);
-        server.Join(DpdkOverVeth.Timeout);
+        Assert.True(server.Join(DpdkOverVeth.Timeout), "the server thread did not finish");
     }
 }

@@ -104,7 +104,7 @@ public sealed class TcpAndInteropTests(ITestOutputHelper output)
         dpdkOS.Close(lqd);
         dpdkOS.Close(cqd);
         xdpOS.Close(uqd);
-        udpEcho.Join(Timeout);
+        Assert.True(udpEcho.Join(Timeout), "the UDP echo thread did not finish");
     }
 }
 

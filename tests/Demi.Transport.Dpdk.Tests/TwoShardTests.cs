@@ -47,6 +47,6 @@ public sealed class TwoShardTests
         Assert.Equal(0, steering.DroppedFrames);
         Assert.Equal(0, InetBackend.StackOf(libOS.Shards[1 - owner])!.Counters.UdpDatagramsReceived);
         Assert.Equal(0, libOS.Close(qd));
-        server.Join(DpdkOverVeth.Timeout);
+        Assert.True(server.Join(DpdkOverVeth.Timeout), "the server thread did not finish");
     }
 }

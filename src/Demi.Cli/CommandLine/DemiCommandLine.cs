@@ -9,7 +9,7 @@ namespace Demi.Cli.CommandLine;
 /// <c>Commands/</c> (its options as fields, shared ones from <see cref="LibOSCommandOptions"/> /
 /// <see cref="EchoOptions"/>) and add it to <see cref="CreateRoot"/>.
 /// <para>
-/// Exit codes: 0 success; 1 the run failed (a Demi or AF_XDP error); 2 a usage error, printed as
+/// Exit codes: 0 success; 1 the run failed (a Demi, AF_XDP or DPDK error); 2 a usage error, printed as
 /// one line that names the option.
 /// </para>
 /// </summary>
@@ -64,6 +64,11 @@ internal static class DemiCommandLine
         catch (Demi.Transport.Xdp.XdpException ex)
         {
             error.WriteLine($"demi: AF_XDP: {ex.Message} (run `demi doctor`)");
+            return RunFailed;
+        }
+        catch (Demi.Transport.Dpdk.DpdkException ex)
+        {
+            error.WriteLine($"demi: DPDK: {ex.Message} (run `demi doctor`)");
             return RunFailed;
         }
     }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Demi.Transport.Dpdk;
 using Demi.Transport.Xdp;
 
 namespace Demi.Cli.Commands;
@@ -11,7 +12,7 @@ internal sealed class DoctorCommand : Command
     {
         SetAction(parse =>
         {
-            parse.InvocationConfiguration.Output.Write(MachineDoctor.Format(MachineDoctor.Run()));
+            parse.InvocationConfiguration.Output.Write(MachineDoctor.Format([.. MachineDoctor.Run(), DpdkDoctor.Run(startEal: true)]));
             return 0;
         });
     }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Demi.Inet.Headers;
 using System.Runtime.CompilerServices;
 using Demi.Inet;
 
@@ -16,15 +17,27 @@ namespace Demi.Transport.Xdp.Internal;
 /// </summary>
 internal static class PartialChecksum
 {
+    // Offsets in the headers (RFC 791, RFC 9293 §3.1, RFC 768).
+    private const int EtherTypeOffset = 12;
+    private const int Ipv4ProtocolOffset = 9;
+    private const int Ipv4TotalLengthOffset = 2;
+    private const int Ipv4FragmentOffset = 6;
+    private const int Ipv4SourceOffset = 12;
+    private const int Ipv4DestinationOffset = 16;
+    private const ushort MoreFragmentsAndOffsetMask = 0x3FFF;
+    private const int TcpChecksumOffset = 16;
+    private const int UdpChecksumOffset = 6;
+
     /// <summary>Completes the checksum if the frame is an unfragmented IPv4 TCP/UDP segment carrying a partial one. Returns whether it did.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryComplete(Span<byte> frame)
     {
-        if (frame.Length < 14 + 20 + 8 || BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) != 0x0800)
+        if (frame.Length < EthernetHeader.Length + Ipv4Header.MinLength + UdpHeader.HeaderLength
+            || BinaryPrimitives.ReadUInt16BigEndian(frame[EtherTypeOffset..]) != EthernetHeader.EtherTypeIpv4)
             return false;
-        var ip = frame[14..];
-        byte protocol = ip[9];
-        if (protocol != 6 && protocol != 17)
+        var ip = frame[EthernetHeader.Length..];
+        byte protocol = ip[Ipv4ProtocolOffset];
+        if (protocol != Ipv4Header.ProtocolTcp && protocol != Ipv4Header.ProtocolUdp)
             return false;
         return Complete(ip, protocol);
     }
@@ -32,25 +45,25 @@ internal static class PartialChecksum
     private static bool Complete(Span<byte> ip, byte protocol)
     {
         int ihl = (ip[0] & 0x0F) * 4;
-        int total = BinaryPrimitives.ReadUInt16BigEndian(ip[2..]);
-        if ((ip[0] >> 4) != 4 || ihl < 20 || total > ip.Length || total < ihl + 8
-            || (BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x3FFF) != 0) // MF or an offset: fragments never carry partial sums
+        int total = BinaryPrimitives.ReadUInt16BigEndian(ip[Ipv4TotalLengthOffset..]);
+        if ((ip[0] >> 4) != 4 || ihl < Ipv4Header.MinLength || total > ip.Length || total < ihl + UdpHeader.HeaderLength
+            || (BinaryPrimitives.ReadUInt16BigEndian(ip[Ipv4FragmentOffset..]) & MoreFragmentsAndOffsetMask) != 0) // MF or an offset: fragments never carry partial sums
             return false;
         int length = total - ihl;
         var segment = ip.Slice(ihl, length);
-        int checksumOffset = protocol == 6 ? 16 : 6;
+        int checksumOffset = protocol == Ipv4Header.ProtocolTcp ? TcpChecksumOffset : UdpChecksumOffset;
         if (length < checksumOffset + 2)
             return false;
         ushort field = BinaryPrimitives.ReadUInt16BigEndian(segment[checksumOffset..]);
         if (field == 0)
             return false; // UDP without a checksum (or a TCP checksum the stack will reject)
         uint pseudo = InternetChecksum.PseudoHeaderSum(
-            BinaryPrimitives.ReadUInt32BigEndian(ip[12..]), BinaryPrimitives.ReadUInt32BigEndian(ip[16..]), protocol, length);
+            BinaryPrimitives.ReadUInt32BigEndian(ip[Ipv4SourceOffset..]), BinaryPrimitives.ReadUInt32BigEndian(ip[Ipv4DestinationOffset..]), protocol, length);
         if (field != InternetChecksum.Fold(pseudo))
             return false;
         BinaryPrimitives.WriteUInt16BigEndian(segment[checksumOffset..], 0);
         ushort sum = InternetChecksum.Finish(InternetChecksum.Add(pseudo, segment));
-        if (protocol == 17 && sum == 0)
+        if (protocol == Ipv4Header.ProtocolUdp && sum == 0)
             sum = 0xFFFF; // UDP sends a computed zero as all ones
         BinaryPrimitives.WriteUInt16BigEndian(segment[checksumOffset..], sum);
         return true;
