@@ -309,8 +309,8 @@ internal sealed unsafe partial class KvConnection : IReplySink, IDisposable
         if (_closed || _pushesInFlight > 0 || _awaiting)
             return;
         _closed = true;
-        _libOS.Close(Qd);
-        _shard.Release(this);
+        _shard.Release(this); // uncounts, then closes: a client that sees end of stream sees the count already down
+
     }
 
     public void Dispose()

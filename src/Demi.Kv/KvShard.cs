@@ -126,11 +126,12 @@ internal sealed unsafe class KvShard : IDisposable
         LibOS.SetSockOpt(qd, SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY, one);
     }
 
-    /// <summary>A connection closed: forget it (its call object may not be out at another shard: it is not awaiting).</summary>
+    /// <summary>A connection is done: uncount it, close its queue and forget it (its call object may not be out at another shard: it is not awaiting).</summary>
     public void Release(KvConnection connection)
     {
         if (_connections.Remove(connection.Qd) && connection.Counted)
             Server.RemoveClient();
+        LibOS.Close(connection.Qd);
         connection.Dispose();
     }
 
