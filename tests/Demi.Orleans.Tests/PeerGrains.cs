@@ -21,6 +21,13 @@ public interface IPeerGrain : IGrainWithIntegerKey
     Task Open(ushort udpPort, ushort tcpPort);
 
     Task<PeerStats> Stats();
+
+    /// <summary>Connects to <paramref name="address"/>:<paramref name="port"/>, sends <paramref name="message"/> and returns what comes back until the peer's end of stream.</summary>
+    Task<string> Call(string address, ushort port, string message);
+
+    Task<int> OpenDescriptors();
+
+    Task Deactivate();
 }
 
 /// <summary>
@@ -136,6 +143,31 @@ public sealed class PeerGrain(DemiGrainSockets sockets, ILocalSiloDetails silo, 
     }
 
     private void Exit() => Interlocked.Decrement(ref _inTurn);
+
+    public async Task<string> Call(string address, ushort port, string message)
+    {
+        using var connection = await sockets.ConnectAsync(new Ipv4Endpoint(Ipv4Address.Parse(address), port));
+        await connection.SendAsync(Encoding.ASCII.GetBytes(message));
+        var reply = new StringBuilder();
+        await foreach (var chunk in connection.ReceiveAllAsync())
+        {
+            using (chunk)
+            {
+                Enter();
+                reply.Append(Encoding.ASCII.GetString(chunk.Data));
+                Exit();
+            }
+        }
+        return reply.ToString();
+    }
+
+    public Task<int> OpenDescriptors() => Task.FromResult(sockets.OpenBy(GrainContext));
+
+    public Task Deactivate()
+    {
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
 
     public Task<PeerStats> Stats()
         => Task.FromResult(new PeerStats(_datagrams, _outOfOrder, _badContent, _tcpBytes, _tcpBadBytes, _streamsEnded,

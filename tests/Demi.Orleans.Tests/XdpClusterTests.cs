@@ -124,6 +124,71 @@ public sealed class XdpClusterTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task OverAfXdp_AGrainConnectsToAKernelListener_AndDeactivationClosesItsSockets()
+    {
+        var grain = _cluster!.Client.GetGrain<IPeerGrain>(0);
+        string silo = await grain.Silo();
+        var veth = _vethBySilo[Silo(silo).Name];
+        var libOS = LibOSOf(silo);
+        int before = libOS.OpenDescriptors;
+
+        // Outbound: a grain-owned TCP connection to a kernel listener in namespace B.
+        var listener = veth.Start(VethSide.B, "python3", "-c", ListenerScript, veth.AddressB, "7300");
+        var ready = listener.StandardOutput.ReadLineAsync();
+        if (await Task.WhenAny(ready, Task.Delay(PeerTimeout)) != ready || await ready != "listening")
+            Assert.Fail("the kernel listener did not start: " + (listener.HasExited ? listener.StandardError.ReadToEnd() : "no output"));
+        string reply = await grain.Call(veth.AddressB, 7300, "hello from a grain over af_xdp");
+        Assert.Equal("reply:hello from a grain over af_xdp", reply);
+        Assert.True(listener.WaitForExit(PeerTimeout), "the kernel listener did not finish");
+        Assert.Equal(0, listener.ExitCode);
+
+        // Inbound sockets serve a kernel peer, then deactivation closes them and the stack refuses the peer.
+        await grain.Open(UdpPort, TcpPort);
+        Assert.Equal(2, await grain.OpenDescriptors()); // UDP + listener (the outbound connection is closed)
+        var probe = veth.RunPython(VethSide.B, PeerTimeout, ConnectProbe, veth.AddressA, TcpPort.ToString());
+        Assert.Equal("connected", probe.StandardOutput.Trim());
+        await grain.Deactivate();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (libOS.OpenDescriptors != before && DateTime.UtcNow < deadline)
+            await Task.Delay(10);
+        Assert.Equal(before, libOS.OpenDescriptors);
+        probe = veth.RunPython(VethSide.B, PeerTimeout, ConnectProbe, veth.AddressA, TcpPort.ToString());
+        Assert.Equal("refused", probe.StandardOutput.Trim());
+    }
+
+    private const string ListenerScript = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+s.settimeout(30)
+print('listening', flush=True)
+c, _ = s.accept()
+c.settimeout(10)
+msg = b''
+while len(msg) < len(b'hello from a grain over af_xdp'):
+    b = c.recv(4096)
+    if not b:
+        break
+    msg += b
+c.sendall(b'reply:' + msg)
+c.close()
+""";
+
+    // Prints connected, refused (an RST answered the SYN) or timeout.
+    private const string ConnectProbe = """
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5).close()
+    print('connected')
+except ConnectionRefusedError:
+    print('refused')
+except socket.timeout:
+    print('timeout')
+""";
+
     // Kernel peer in namespace B. UDP: windows of 32 datagrams, then their 32 replies, each checked in
     // order against "ack:" + the datagram. TCP: sends the stream pattern while reading the echo, shuts
     // its side down, reads to the grain's FIN and compares everything.
