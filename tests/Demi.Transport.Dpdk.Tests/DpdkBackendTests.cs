@@ -82,8 +82,7 @@ public sealed class DpdkBackendTests
         const int N = 200;
         var peer = KernelPeerScenarios.StartKernelUdpEchoServer(veth, N);
         using var libOS = DpdkOverVeth.Create(veth, VethSide.A, out var backend);
-        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 0)));
+        int qd = KernelPeerScenarios.BindUdp(libOS, 0);
         var echo = new Ipv4Endpoint(Ipv4Address.Parse(veth.AddressB), 7);
         for (int i = 0; i < N; i++)
         {
@@ -143,13 +142,10 @@ public sealed class AfXdpPmdTests
         var ping = veth.Run(VethSide.B, TimeSpan.FromSeconds(20), "ping", "-c", "3", "-i", "0.2", "-W", "2", veth.AddressA);
         Assert.True(ping.Succeeded, ping.StandardOutput + ping.StandardError + backend.Queues[0].GetStatistics()
             + InetBackend.StackOf(libOS.Shards[0])!.Counters);
-        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
-        var server = DemiOverVeth.StartUdpEcho(libOS, qd);
+        var echo = KernelPeerScenarios.StartDemiUdpEcho(libOS);
         var client = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(60), KernelPeer.UdpEchoClient, veth.AddressA, "7", "50", "2");
         Assert.Equal("ok 50", client.StandardOutput.Trim());
         Assert.True(backend.Queues[0].GetStatistics().RxCopied >= 50);
-        libOS.Close(qd);
-        Assert.True(server.Join(DpdkOverVeth.Timeout), "the server thread did not finish");
+        echo.Stop(DpdkOverVeth.Timeout);
     }
 }

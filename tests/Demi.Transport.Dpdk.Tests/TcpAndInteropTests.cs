@@ -56,8 +56,7 @@ public sealed class TcpAndInteropTests(ITestOutputHelper output)
 
         // UDP: the AF_XDP side echoes, the DPDK side sends (ARP both ways between the two stacks).
         var udpEcho = KernelPeerScenarios.StartDemiUdpEcho(xdpOS);
-        Assert.Equal(0, dpdkOS.Socket(out int cqd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.Equal(0, dpdkOS.Bind(cqd, new Ipv4Endpoint(Ipv4Address.Any, 0)));
+        int cqd = KernelPeerScenarios.BindUdp(dpdkOS, 0);
         var echo = new Ipv4Endpoint(Ipv4Address.Parse(veth.AddressB), 7);
         for (int i = 0; i < 100; i++)
         {

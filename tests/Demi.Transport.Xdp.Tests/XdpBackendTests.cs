@@ -51,8 +51,7 @@ public sealed class XdpBackendTests
         const int N = 200;
         var peer = KernelPeerScenarios.StartKernelUdpEchoServer(veth, N);
         using var libOS = CreateLibOS(veth, out var backend);
-        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 0)));
+        int qd = KernelPeerScenarios.BindUdp(libOS, 0);
         var echo = new Ipv4Endpoint(Ipv4Address.Parse(veth.AddressB), 7);
         int startAvailable = backend.BufferPool!.Available + backend.Queues[0].FramesInFillRing;
         for (int i = 0; i < N; i++)

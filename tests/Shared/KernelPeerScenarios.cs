@@ -30,11 +30,14 @@ internal static class KernelPeerScenarios
     }
 
     /// <summary>A Demi UDP echo server on <paramref name="port"/> of <paramref name="libOS"/> (see <see cref="DemiOverVeth.StartUdpEcho"/>).</summary>
-    public static DemiUdpEcho StartDemiUdpEcho(LibOS libOS, int port = 7)
+    public static DemiUdpEcho StartDemiUdpEcho(LibOS libOS, int port = 7) => new(libOS, BindUdp(libOS, port));
+
+    /// <summary>A UDP socket of <paramref name="libOS"/> bound to <paramref name="port"/> (0: an ephemeral one) on any address.</summary>
+    public static int BindUdp(LibOS libOS, int port)
     {
         Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
         Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, (ushort)port)));
-        return new DemiUdpEcho(libOS, qd);
+        return qd;
     }
 
     /// <summary>A python3 kernel client on B sends <paramref name="count"/> datagrams to <paramref name="echo"/> (port 7 on A): every one comes back, echoed by Demi.</summary>
