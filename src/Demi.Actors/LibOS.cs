@@ -218,22 +218,42 @@ public sealed partial class LibOS : IDisposable
         });
     }
 
-    /// <summary>Closes a descriptor. Pending operations complete as Failed with ECANCELED.</summary>
-    public int Close(int qd)
+    /// <summary>
+    /// Closes a descriptor. Pending operations complete as Failed with ECANCELED. EBADF for any
+    /// <paramref name="qd"/> that is not an open descriptor (never opened, already closed, negative).
+    /// </summary>
+    /// <remarks>
+    /// demi_close(3) lists "qd does not refer to a valid I/O queue" under EINVAL and "not a valid I/O
+    /// queue descriptor" under EBADF. Every open descriptor of Demi refers to a queue it can close
+    /// (sockets and memory queues alike), so the first case never arises; for everything else Demi
+    /// answers as Linux close(2) does: EBADF, "fd isn't a valid open file descriptor". Demi never
+    /// returns EINVAL from close.
+    /// </remarks>
+    public int Close(int qd) => Close(qd, out _);
+
+    // The close itself; finishing says whether the connection still has bytes or FINs to exchange in
+    // the background, read on the shard right after the close (a later look could miss a connection
+    // that finished meanwhile). False when the close was posted (called on another shard).
+    private int Close(int qd, out bool finishing)
     {
+        finishing = false;
         var actor = _descriptors.Remove(qd);
         if (actor is null)
             return Errno.EBADF;
         actor.MarkClosed();
+        bool stillFinishing = false;
         // From another shard's thread the close is posted, not waited for (shards never block on each other).
-        return actor.Shard.InvokeOrPost(() =>
+        int err = actor.Shard.InvokeOrPost(() =>
         {
             if (actor is SocketActor socket)
                 (Backend as ISocketBindingObserver)?.OnClosing(socket);
             actor.OnClose();
             actor.CompletionSubjectIfAny?.OnCompleted();
+            stillFinishing = actor.IsFinishing;
             return 0;
         });
+        finishing = stillFinishing;
+        return err;
     }
 
     // ---------------------------------------------------------------- options
@@ -477,9 +497,13 @@ public sealed partial class LibOS : IDisposable
         var open = _descriptors.Snapshot();
         var drain = new ShutdownDrain(open, Shard.Current is null ? Options.ShutdownDrainTimeout : TimeSpan.Zero);
         drain.WaitForQueuedPushes();
+        int finishing = 0;
         foreach (var actor in open)
-            Close(actor.Qd);
-        LastShutdown = drain.WaitForConnections();
+        {
+            Close(actor.Qd, out bool stillFinishing);
+            finishing += stillFinishing ? 1 : 0;
+        }
+        LastShutdown = drain.WaitForConnections(finishing);
         foreach (var shard in _shards)
             shard?.Dispose();
         _publisher?.Dispose();
