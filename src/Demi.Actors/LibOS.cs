@@ -56,6 +56,8 @@ public sealed partial class LibOS : IDisposable
         _publisher = new CompletionPublisher(_tokens, detached, ReportShardFault);
         _waiter = new CompletionWaiter(_tokens, options.WaitIdle);
         Options = options;
+        if (options.DisposeOnProcessExit)
+            ProcessExitDrain.Register(this);
         _shards = new Shard[cores.Length];
         try
         {
@@ -518,6 +520,7 @@ public sealed partial class LibOS : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        ProcessExitDrain.Unregister(this);
         var open = _descriptors.Snapshot();
         var drain = new ShutdownDrain(open, Shard.Current is null ? Options.ShutdownDrainTimeout : TimeSpan.Zero);
         drain.WaitForQueuedPushes();
