@@ -23,9 +23,21 @@ bool viaEnvironmentExit = args[3] == "exit";
 var options = new LibOSOptions { ShardCount = 1 };
 if (args[0] == "xdp")
 {
-    var backend = XdpBackend.Create(
-        new XdpQueueOptions { Interface = args[4] },
-        new InetStackOptions { LocalAddress = Ipv4Address.Parse(args[5]), PrefixLength = 24 });
+    XdpBackend? backend = null;
+    // The previous run's socket may still hold the queue for a moment after its process ended (EBUSY).
+    for (int attempt = 1; backend is null; attempt++)
+    {
+        try
+        {
+            backend = XdpBackend.Create(
+                new XdpQueueOptions { Interface = args[4] },
+                new InetStackOptions { LocalAddress = Ipv4Address.Parse(args[5]), PrefixLength = 24 });
+        }
+        catch (XdpException e) when (e.Errno == Errno.EBUSY && attempt < 40)
+        {
+            Thread.Sleep(50);
+        }
+    }
     backend.StreamTransport = new TcpTransport();
     options.Backend = backend;
 }
