@@ -60,6 +60,8 @@ internal sealed class StartupRunner(PerfOptions o, int runs, double seconds, str
     {
         if (!VethNamespaces.CanCreate(out var reason))
             throw new PerfException($"cannot run: {reason}");
+        if (Stopwatch.Frequency != 1_000_000_000)
+            throw new PerfException("Stopwatch is not CLOCK_MONOTONIC in nanoseconds: the generator's timeline cannot be lined up with the ready line");
         if (seconds < 3 || seconds > 10)
             throw new ArgumentException("--seconds must be in [3, 10] (the steady rate is the last two seconds; runs stay short)");
         var variants = Variants.Where(v => only.Count == 0 || only.Any(n => v.Name.Contains(n, StringComparison.OrdinalIgnoreCase))).ToList();
@@ -189,13 +191,10 @@ internal sealed class StartupRunner(PerfOptions o, int runs, double seconds, str
         gen.WaitExit(TimeSpan.FromSeconds(seconds + 30));
         double serverCores = CpuTicks(server.Pid) / TicksPerSecond / Stopwatch.GetElapsedTime(t0).TotalSeconds;
         server.Stop(TimeSpan.FromSeconds(3));
-        if (Environment.GetEnvironmentVariable("DEMI_STARTUP_DEBUG") == "1")
-            Console.Error.WriteLine($"server stdout:\n{server.StandardOutput}\nserver stderr:\n{server.StandardError}\ngen stdout:\n{gen.StandardOutput}");
         if (gen.ExitCode != 0)
             throw new PerfException($"xdpperf gen failed ({gen.ExitCode}):\n{gen.StandardError}");
         var (genStart, bins) = ParseTimeline(gen.StandardError);
-        // Stopwatch is CLOCK_MONOTONIC in nanoseconds on Linux, the generator's clock.
-        Debug.Assert(Stopwatch.Frequency == 1_000_000_000);
+        // Stopwatch is CLOCK_MONOTONIC in nanoseconds on Linux (checked in Run), the generator's clock.
         double readyToGenMs = (genStart - tReady) / 1e6;
         double startToReadyMs = (tReady - t0) / 1e6;
         return Analyse(run, v.Name, startToReadyMs, readyToGenMs, serverCores, bins);
