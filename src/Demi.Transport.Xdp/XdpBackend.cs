@@ -36,6 +36,24 @@ public sealed class XdpBackend : InetDeviceBackend
     /// </remarks>
     public static XdpBackend Create(XdpQueueOptions queue, Func<int, InetStackOptions> stack, int queueCount = 1, bool steering = true, int shards = 0)
     {
+        // A queue an exited process's socket still holds (the kernel releases it in deferred work) is
+        // EBUSY for a moment: retry from scratch, with a fresh UMEM (libxdp's state after a failed
+        // create is not reusable). Set-up path only.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return CreateOnce(queue, stack, queueCount, steering, shards);
+            }
+            catch (XdpException e) when (e.Errno == Errno.EBUSY && attempt < 40)
+            {
+                Thread.Sleep(25);
+            }
+        }
+    }
+
+    private static XdpBackend CreateOnce(XdpQueueOptions queue, Func<int, InetStackOptions> stack, int queueCount, bool steering, int shards)
+    {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(stack);
         ArgumentOutOfRangeException.ThrowIfLessThan(queueCount, 1);

@@ -194,6 +194,8 @@ internal sealed class UdpLayer : IIpProtocolHandler
         }
         segment.Truncate(header.Length);
         segment.TrimFront(UdpHeader.HeaderLength);
+        // The socket's queue keeps it (or Drop releases it): ours from here, also if an observer throws.
+        _stack.TakeReceived(segment);
         if (!socket.Enqueue(segment, new Ipv4Endpoint(source, header.SourcePort)))
         {
             _stack.Drop(segment, DropReason.UdpReceiveQueueFull);
