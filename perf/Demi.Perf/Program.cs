@@ -27,6 +27,41 @@ public static class Program
         return new ScalingRunner(options, runs, connections).Run();
     }
 
+    /// <summary>
+    /// <c>startup [--seconds 6] [--runs 3] [--variant NAME]... [--builds DIR] [--cold-arp] [harness options]</c>: time to
+    /// full speed of the <c>demi</c> CLI's AF_XDP echo server per JIT configuration.
+    /// </summary>
+    private static int RunStartup(string[] args)
+    {
+        int runs = 3;
+        double seconds = 6;
+        string? builds = null;
+        bool coldArp = false;
+        var only = new List<string>();
+        var rest = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--runs" && i + 1 < args.Length)
+                runs = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+            else if (args[i] == "--seconds" && i + 1 < args.Length)
+                seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+            else if (args[i] == "--variant" && i + 1 < args.Length)
+                only.Add(args[++i]);
+            else if (args[i] == "--cold-arp")
+                coldArp = true;
+            else if (args[i] == "--builds" && i + 1 < args.Length)
+                builds = Path.GetFullPath(args[++i]);
+            else
+                rest.Add(args[i]);
+        }
+        var options = PerfOptions.Parse([.. rest]);
+        if (options is null)
+            return 1;
+        if (runs < 1 || runs > 10)
+            throw new ArgumentException("--runs must be in [1, 10]");
+        return new StartupRunner(options, runs, seconds, builds, only, coldArp).Run();
+    }
+
     /// <summary>Runs the harness or a server.</summary>
     public static int Main(string[] args)
     {
@@ -36,6 +71,8 @@ public static class Program
                 return ServerMain.Run(args[1..]);
             if (args.Length > 0 && args[0] == "scaling")
                 return RunScaling(args[1..]);
+            if (args.Length > 0 && args[0] == "startup")
+                return RunStartup(args[1..]);
             var options = PerfOptions.Parse(args);
             if (options is null)
                 return 1;

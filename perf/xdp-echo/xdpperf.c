@@ -6,9 +6,13 @@
 //       (checksums are unchanged by a swap), ARP requests for --ip are answered in place. No stack.
 //   xdpperf gen IFACE --src-mac M --dst-mac M --src-ip IP --dst-ip IP --sport P --dport P
 //               --size N --mode tput|lat [--seconds S] [--warmup S] [--rate R] [--samples FILE]
+//               [--timeline MS]
 //       tput: open loop, sends prebuilt frames as fast as the TX ring takes them (or at --rate
 //             messages/s) and counts echoes. lat: one message in flight at a fixed offered load
 //             (--rate), RTT of each written as uint64 ns to --samples. Answers ARP for --src-ip.
+//       --timeline MS: also prints "T <ms since start> <echoes received in the interval>" to stderr
+//             every MS milliseconds (warm-up included), for time-to-full-speed measurements; first
+//             "T0 <start, CLOCK_MONOTONIC ns>".
 //
 // Both print one JSON object on stdout at the end. Runs are bounded by --seconds; SIGTERM and
 // SIGINT stop early and still print. Copy mode only (veth cannot do zero-copy, see
@@ -326,6 +330,7 @@ struct gen_cfg {
     int lat;
     double seconds, warmup, rate;
     const char *samples;
+    uint32_t timeline_ms; // 0: no timeline
 };
 
 // Writes the Ethernet/IPv4/UDP frame with payload (seq at offset 0) and full checksums; returns its length.
@@ -428,11 +433,21 @@ static int run_gen(const char *ifname, struct gen_cfg *g, int skb)
     uint32_t arp_pending = 0, arp_len = 0;
     int arp_busy = 0;
     uint64_t idle_loops = 0;
+    // Timeline: echoes per interval; the line is written after the interval ends (stderr is unbuffered).
+    const uint64_t tl_step = (uint64_t)g->timeline_ms * 1000000ull;
+    uint64_t tl_next = t0 + tl_step, tl_recv = 0;
+    if (tl_step) // the start on CLOCK_MONOTONIC, so a harness can line the timeline up with its own clock
+        fprintf(stderr, "T0 %lu\n", (unsigned long)t0);
 
     while (!g_stop) {
         now = now_ns();
         if (now >= t_end)
             break;
+        if (tl_step && now >= tl_next) {
+            fprintf(stderr, "T %lu %lu\n", (unsigned long)((tl_next - t0) / 1000000ull), (unsigned long)(received - tl_recv));
+            tl_recv = received;
+            tl_next += tl_step;
+        }
         int measuring = now >= t_meas;
         uint32_t idx;
         uint32_t n = xsk_ring_cons__peek(&c.cq, NUM_FRAMES, &idx);
@@ -547,6 +562,8 @@ static int run_gen(const char *ifname, struct gen_cfg *g, int skb)
                 lost++;
         }
     }
+    if (tl_step && received > tl_recv) // the partial last interval, stamped with its real end
+        fprintf(stderr, "T %lu %lu\n", (unsigned long)((now - t0) / 1000000ull), (unsigned long)(received - tl_recv));
     double secs = (double)(now - t_meas) / 1e9;
     if (secs <= 0)
         secs = 1e-9;
@@ -580,7 +597,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: xdpperf echo IFACE --ip IP [--mac M] [--seconds N] [--skb]\n"
             "       xdpperf gen IFACE --src-mac M --dst-mac M --src-ip IP --dst-ip IP --sport P --dport P\n"
-            "               --size N --mode tput|lat [--seconds S] [--warmup S] [--rate R] [--samples FILE] [--skb]\n");
+            "               --size N --mode tput|lat [--seconds S] [--warmup S] [--rate R] [--samples FILE] [--skb]\n"
+            "               [--timeline MS]\n");
     exit(1);
 }
 
@@ -612,6 +630,7 @@ int main(int argc, char **argv)
         else if (ARG("--dst-ip")) { if (inet_pton(AF_INET, v, &g.dst_ip) != 1) usage(); }
         else if (ARG("--mode")) g.lat = strcmp(v, "lat") == 0;
         else if (ARG("--samples")) g.samples = v;
+        else if (ARG("--timeline")) { int ms = atoi(v); if (ms <= 0 || ms > 60000) usage(); g.timeline_ms = (uint32_t)ms; }
         else usage();
 #undef ARG
     }

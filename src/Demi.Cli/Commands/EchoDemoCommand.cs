@@ -83,7 +83,7 @@ internal sealed class EchoDemoCommand : Command
             }
         }
         if (json is not null)
-            File.WriteAllText(json, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+            File.WriteAllText(json, JsonSerializer.Serialize(results, EchoJsonContext.Default.ListEchoResult));
         return results.All(r => r.Messages > 0) ? 0 : 1;
     }
 
