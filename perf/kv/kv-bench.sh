@@ -2,6 +2,7 @@
 # Demi-KV against redis-server, measured with redis-benchmark, in one run with the same namespaces
 # and core pinning for every row:
 #   demi-xdp     demi kv on AF_XDP (XdpBackend, user-space TCP) on the server's veth end
+#   demi-dpdk    demi kv on DPDK (DpdkBackend, net_af_packet vdev on the server's veth end, user-space TCP)
 #   demi-kernel  demi kv on Linux kernel sockets
 #   redis        Debian's redis-server (kernel TCP)
 # The server runs in namespace A pinned to --server-core (one core, the whole process), redis-benchmark
@@ -106,6 +107,13 @@ start_server() {
       # The user-space stack owns IPA; the kernel side of the veth has no address.
       nsenter --net="/run/netns/$NSA" -- taskset -c "$SERVER_CORE" "$DEMI" kv --bind "$IPA:$PORT" --cores "$SERVER_CORE" --idle "$IDLE" \
         --backend xdp --iface "$IFA" --ip "$IPA" >"$OUT/$row.log" 2>&1 &
+      ;;
+    demi-dpdk)
+      # As demi-xdp: the user-space stack owns IPA. net_af_packet hands the kernel every frame too,
+      # so the kernel side must have no address (else it answers as well). EAL lcore = the server core.
+      nsenter --net="/run/netns/$NSA" -- taskset -c "$SERVER_CORE" "$DEMI" kv --bind "$IPA:$PORT" --cores "$SERVER_CORE" --idle "$IDLE" \
+        --backend dpdk --ip "$IPA" --eal "-l $SERVER_CORE -m 256 --no-huge --no-shconf --no-pci --no-telemetry --iova-mode=va --file-prefix=demi-kv-$$ --log-level=*:warning --vdev net_af_packet0,iface=$IFA" \
+        >"$OUT/$row.log" 2>&1 &
       ;;
     demi-kernel)
       ip -n "$NSA" addr add "$IPA/24" dev "$IFA"
