@@ -31,12 +31,17 @@ print(open(run_txt).read().strip().replace("\n", "  \n"))
 print()
 print(f"Median of {runs} run(s){', range in brackets' if runs > 1 else ''}.")
 print()
-print("| server | -P | test | requests | requests/s | p50 ms | p99 ms |")
-print("|---|---:|---|---:|---:|---:|---:|")
+# CPU columns (1.00 = one core): redis-benchmark's user+system time over its wall time, the server
+# process's, and the busy share (softirq included) of the server's core and of the generator's core(s).
+has_cpu = all("gen_cpu" in x and x["gen_cpu"] for v in cells.values() for x in v)
+cpu_head = " generator CPU | server CPU | server core busy | generator core busy |" if has_cpu else ""
+print("| server | -P | test | requests | requests/s | p50 ms | p99 ms |" + cpu_head)
+print("|---|---:|---|---:|---:|---:|---:|" + ("---:|" * 4 if has_cpu else ""))
 for key in sorted(order, key=lambda k: (k[1], k[2], k[0])):
     v = cells[key]
+    cpu = "".join(f" {fig([float(x[f]) for x in v], '{:.2f}')} |" for f in ("gen_cpu", "server_cpu", "server_core_busy", "load_core_busy")) if has_cpu else ""
     print(f"| {key[0]} | {key[1]} | {key[2]} | {int(v[0]['requests']):,} | {fig([float(x['rps']) for x in v], '{:,.0f}')} | "
-          f"{fig([float(x['p50_ms']) for x in v], '{:.3f}')} | {fig([float(x['p99_ms']) for x in v], '{:.3f}')} |")
+          f"{fig([float(x['p50_ms']) for x in v], '{:.3f}')} | {fig([float(x['p99_ms']) for x in v], '{:.3f}')} |" + cpu)
 print()
 servers = sorted({k[0] for k in order})
 if "redis" in servers:
