@@ -91,8 +91,8 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
 
 
     /// <summary>
-    /// For the scaling benchmark: "STEER forwarded wakeups udp-echoes" on stdout every 100 ms (the
-    /// harness diffs two lines; steering counters are 0 with one shard).
+    /// For the scaling benchmark: "STEER forwarded wakeups udp-echoes ring-full-drops parks" on stdout
+    /// every 100 ms (the harness diffs two lines; steering counters are 0 with one shard).
     /// </summary>
     private void StartScalingReport(Demi.Inet.FlowSteering? steering, CancellationToken stop)
     {
@@ -100,7 +100,10 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
         {
             while (!stop.WaitHandle.WaitOne(100))
             {
-                Console.Out.WriteLine($"STEER {steering?.ForwardedFrames ?? 0} {steering?.Wakeups ?? 0} {Interlocked.Read(ref _echoed)}");
+                long parks = 0;
+                foreach (var shard in _libos!.Shards)
+                    parks += shard.Parks;
+                Console.Out.WriteLine($"STEER {steering?.ForwardedFrames ?? 0} {steering?.Wakeups ?? 0} {Interlocked.Read(ref _echoed)} {steering?.DroppedFrames ?? 0} {parks}");
                 Console.Out.Flush();
             }
         }) { IsBackground = true, Name = "steer-report" };

@@ -12,16 +12,27 @@ internal sealed unsafe class KernelShardDriver : IShardDriver
     /// <summary>Large enough for any UDP datagram.</summary>
     public const int ScratchSize = 65536;
 
+    /// <summary>Overflow areas, one per datagram of a recvmmsg burst.</summary>
+    public const int OverflowAreas = 16;
+
     private readonly Shard _shard;
+    private byte* _overflow;
 
     public KernelShardDriver(Shard shard)
     {
         _shard = shard;
-        Scratch = (byte*)NativeMemory.AlignedAlloc(ScratchSize, 64);
     }
 
-    /// <summary>Overflow area for datagrams bigger than a pool buffer (shard thread only).</summary>
-    public byte* Scratch { get; }
+    /// <summary>
+    /// Where datagram <paramref name="index"/> of a receive burst spills when it is bigger than a pool
+    /// buffer (shard thread only; allocated on first use, so TCP-only shards never pay for it).
+    /// </summary>
+    public byte* OverflowArea(int index)
+    {
+        if (_overflow is null)
+            _overflow = (byte*)NativeMemory.AlignedAlloc((nuint)(OverflowAreas * ScratchSize), 64);
+        return _overflow + index * ScratchSize;
+    }
 
     private List<KernelUdpSocket> _pendingFlush = [];
     private List<KernelUdpSocket> _flushing = [];
@@ -55,5 +66,10 @@ internal sealed unsafe class KernelShardDriver : IShardDriver
         return count;
     }
 
-    public void Dispose() => NativeMemory.AlignedFree(Scratch);
+    public void Dispose()
+    {
+        if (_overflow is not null)
+            NativeMemory.AlignedFree(_overflow);
+        _overflow = null;
+    }
 }

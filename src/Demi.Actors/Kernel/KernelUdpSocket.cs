@@ -10,6 +10,20 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
     /// <summary>Datagrams per sendmmsg call.</summary>
     private const int Batch = 32;
 
+    /// <summary>Datagrams per recvmmsg call.</summary>
+    internal const int ReceiveBatch = KernelShardDriver.OverflowAreas;
+
+    /// <summary>
+    /// Datagrams read from the kernel ahead of the app's pops, as the stack's UDP receive queue
+    /// (<c>InetStackOptions.UdpReceiveQueueLength</c>) holds them; beyond this they wait in the kernel.
+    /// </summary>
+    internal const int ReadAheadLimit = 1024;
+
+    private readonly Queue<Sga> _received = new();
+    private readonly PacketBuffer[] _packets = new PacketBuffer[ReceiveBatch];
+    private int _receiveError;
+    private int _burstGuess = 2;
+
     private bool _connected;
     private bool _flushScheduled;
     private bool _waitingForRoom;
@@ -114,61 +128,130 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
 
     protected internal override void OnPop(ulong qt)
     {
-        if (PendingPops.Count > 0 || !MayBeReadable || !TryReceive(qt))
-            PendingPops.Enqueue(qt);
+        if (PendingPops.Count == 0)
+        {
+            if (_received.Count == 0 && _receiveError == 0 && MayBeReadable)
+                ReceiveBurst();
+            if (TryServe(qt))
+                return;
+        }
+        PendingPops.Enqueue(qt);
     }
 
     protected override void OnReadable()
     {
-        while (PendingPops.TryPeek(out var qt) && TryReceive(qt))
+        // Read ahead of the pops (up to ReadAheadLimit): the kernel's socket buffer is small and a burst
+        // that outruns the app's pops would overflow it; here it waits in pool buffers instead.
+        while (MayBeReadable && _receiveError == 0 && _received.Count < ReadAheadLimit)
+        {
+            if (ReceiveBurst() == 0)
+                break;
+        }
+        while (PendingPops.TryPeek(out var qt) && TryServe(qt))
             PendingPops.Dequeue();
     }
 
-    // Receives one datagram for pop qt. The datagram lands in a pool buffer, spilling into the shard's
-    // scratch area only when it is bigger than a pool buffer (then it is copied into a large buffer).
-    private bool TryReceive(ulong qt)
+    /// <summary>Completes pop <paramref name="qt"/> with the oldest datagram read ahead (or the error the kernel reported); false when there is none.</summary>
+    private bool TryServe(ulong qt)
     {
-        bool pooled = TryRentReceiveBuffer(out var packet);
-        int capacity = pooled ? packet.Pool.Capacity : 0;
-        SockAddrIn from;
-        var iov = stackalloc Libc.IoVec[2];
-        iov[0] = pooled ? new Libc.IoVec { Base = (void*)packet.Address, Length = (nuint)capacity } : new Libc.IoVec { Base = Driver.Scratch, Length = KernelShardDriver.ScratchSize };
-        iov[1] = new Libc.IoVec { Base = Driver.Scratch, Length = KernelShardDriver.ScratchSize };
-        var msg = new Libc.MsgHdr { Name = &from, NameLength = SockAddrIn.Size, Iov = iov, IovLength = pooled ? 2u : 1u };
-        nint n = Libc.recvmsg(Fd, &msg, Libc.MSG_DONTWAIT);
+        if (_received.TryDequeue(out var sga))
+        {
+            CompletePop(qt, sga);
+            return true;
+        }
+        if (_receiveError != 0)
+        {
+            Fail(qt, _receiveError); // reported once, on the next pop, as recv(2) does
+            _receiveError = 0;
+            return true;
+        }
+        return false;
+    }
+
+    // One recvmmsg into pool buffers, up to ReceiveBatch datagrams. A datagram bigger than a pool buffer
+    // spills into its own overflow area of the shard's scratch and is then copied into a large buffer.
+    // Fewer datagrams than asked means the socket is drained: no second call just to hear EAGAIN.
+    private int ReceiveBurst()
+    {
+        int want = Math.Min(_burstGuess, ReadAheadLimit - _received.Count);
+        var messages = stackalloc Libc.MMsgHdr[ReceiveBatch];
+        var iovs = stackalloc Libc.IoVec[2 * ReceiveBatch];
+        var addresses = stackalloc SockAddrIn[ReceiveBatch];
+        var packets = _packets;
+        int rented = 0;
+        while (rented < want && TryRentReceiveBuffer(out packets[rented]))
+            rented++;
+        int count = Math.Max(rented, 1); // an empty pool still receives one datagram, into the overflow area
+        for (int i = 0; i < count; i++)
+        {
+            byte* overflow = Driver.OverflowArea(i);
+            int first = 2 * i;
+            bool pooled = i < rented;
+            iovs[first] = pooled
+                ? new Libc.IoVec { Base = (void*)packets[i].Address, Length = (nuint)packets[i].Pool.Capacity }
+                : new Libc.IoVec { Base = overflow, Length = KernelShardDriver.ScratchSize };
+            iovs[first + 1] = new Libc.IoVec { Base = overflow, Length = KernelShardDriver.ScratchSize };
+            messages[i] = new Libc.MMsgHdr
+            {
+                Header = new Libc.MsgHdr { Name = &addresses[i], NameLength = SockAddrIn.Size, Iov = &iovs[first], IovLength = pooled ? 2u : 1u },
+            };
+        }
+        int n = Libc.recvmmsg(Fd, messages, (uint)count, Libc.MSG_DONTWAIT, null);
         if (n < 0)
         {
             int errno = Libc.LastErrno;
-            if (pooled)
-                packet.Release();
+            n = 0;
             if (errno == Errno.EAGAIN)
-            {
                 MayBeReadable = false;
-                return false;
-            }
-            Fail(qt, errno);
-            return true;
+            else if (errno != Errno.EINTR)
+                _receiveError = errno;
         }
-        int length = (int)n;
+        else if (n < count)
+        {
+            MayBeReadable = false;
+        }
+        // Rent about what the last burst needed, plus one so that a short read proves the socket drained.
+        _burstGuess = n == count ? Math.Min(ReceiveBatch, 2 * count) : Math.Max(2, n + 1);
+        for (int i = 0; i < n; i++)
+            _received.Enqueue(ToSga(i < rented ? packets[i] : default, i < rented, (int)messages[i].Length, Driver.OverflowArea(i), addresses[i]));
+        for (int i = n; i < rented; i++)
+            packets[i].Release();
+        Array.Clear(packets, 0, rented);
+        return n;
+    }
+
+    private Sga ToSga(in PacketBuffer packet, bool pooled, int length, byte* overflow, in SockAddrIn from)
+    {
+        int capacity = pooled ? packet.Pool.Capacity : 0;
         if (pooled && length <= capacity)
         {
-            packet.Length = length;
-            CompletePop(qt, BufferManager.ToSga(packet, from));
-            return true;
+            var received = packet;
+            received.Length = length;
+            return BufferManager.ToSga(received, from);
         }
         var large = Buffers.AllocateLarge(Math.Max(length, 1));
         var destination = new Span<byte>((void*)large.Pointer, length);
         if (pooled)
         {
             packet.Pool.Whole(packet.Index).Slice(packet.Offset, capacity).CopyTo(destination);
-            new Span<byte>(Driver.Scratch, length - capacity).CopyTo(destination[capacity..]);
+            new Span<byte>(overflow, length - capacity).CopyTo(destination[capacity..]);
             packet.Release();
         }
         else
         {
-            new Span<byte>(Driver.Scratch, length).CopyTo(destination);
+            new Span<byte>(overflow, length).CopyTo(destination);
         }
-        CompletePop(qt, BufferManager.ToSga(large, length, from));
-        return true;
+        return BufferManager.ToSga(large, length, from);
+    }
+
+    protected internal override void OnClose()
+    {
+        // Datagrams read ahead that no pop took are the app's loss, as a kernel socket's queue would be on close.
+        while (_received.TryDequeue(out var sga))
+        {
+            if (Buffers.TryResolve(sga.Handle, out var buffer))
+                buffer.Release();
+        }
+        base.OnClose();
     }
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Demi.Runtime;
 
 /// <summary>What an idle thread does next, per <see cref="IdleStrategy"/>.</summary>
@@ -12,19 +14,39 @@ internal enum IdleStep : byte
 /// The spin, then yield, then park progression of an <see cref="IdleStrategy"/>, counted in idle
 /// rounds. Shared by the shard loop and app threads waiting for tokens so both idle the same way.
 /// </summary>
+/// <remarks>
+/// A thread that reports its parks (<see cref="Parked"/>, the shard loop does) spins adaptively, as
+/// KVM's halt polling does: when work came back soon after parking, a longer spin would have caught
+/// it, so the spin phase doubles (up to <see cref="IdleStrategy.SpinIterations"/>); when the park was
+/// longer than a full spin phase, the spin was wasted and halves (down to <see cref="MinSpinRounds"/>).
+/// Work found while spinning leaves it as it is. Bursty arrivals (steered frames, a lightly loaded
+/// server) then cost a short spin per burst instead of a full one.
+/// </remarks>
 internal struct IdleBackoff
 {
     /// <summary>Spin iterations per <see cref="IdleStep.Spin"/> round (short enough to notice work within ~100 ns).</summary>
     public const int SpinPerRound = 8;
 
+    /// <summary>The adaptive spin phase never gets shorter than this many rounds.</summary>
+    public const int MinSpinRounds = 4;
+
     private readonly IdleStrategy _strategy;
     private int _rounds;
+    private int _spinRounds;
+    private long _idleSince;
+    private long _spinEnded;
 
     public IdleBackoff(IdleStrategy strategy)
     {
         _strategy = strategy;
         _rounds = 0;
+        _spinRounds = strategy.SpinIterations;
+        _idleSince = 0;
+        _spinEnded = 0;
     }
+
+    /// <summary>Rounds the spin phase lasts now (diagnostics and tests).</summary>
+    public readonly int SpinRounds => _spinRounds;
 
     /// <summary>Work was found: start over with spinning.</summary>
     public void Reset() => _rounds = 0;
@@ -32,16 +54,40 @@ internal struct IdleBackoff
     /// <summary>Counts one idle round and says what to do in it.</summary>
     public IdleStep Next()
     {
-        if (_strategy.NeverParks || _rounds < _strategy.SpinIterations)
+        if (_strategy.NeverParks)
+            return IdleStep.Spin;
+        if (_rounds == 0)
+            _idleSince = Stopwatch.GetTimestamp();
+        if (_rounds < _spinRounds)
         {
             _rounds++;
             return IdleStep.Spin;
         }
-        if (_rounds < _strategy.SpinIterations + _strategy.YieldIterations)
+        if (_rounds == _spinRounds)
+            _spinEnded = Stopwatch.GetTimestamp();
+        if (_rounds < _spinRounds + _strategy.YieldIterations)
         {
             _rounds++;
             return IdleStep.Yield;
         }
         return IdleStep.Park; // and again every round until Reset (the shard resets after each park)
+    }
+
+    /// <summary>
+    /// The thread parked at <paramref name="parkedAt"/> and woke at <paramref name="wokeAt"/>
+    /// (<see cref="Stopwatch"/> ticks): adapt the spin phase, and start over.
+    /// </summary>
+    public void Parked(long parkedAt, long wokeAt)
+    {
+        int full = _strategy.SpinIterations;
+        if (_spinRounds > 0 && full > MinSpinRounds)
+        {
+            // What a full-length spin phase takes, from what this (possibly shorter) one took.
+            long fullSpin = (_spinEnded - _idleSince) * full / _spinRounds;
+            _spinRounds = wokeAt - parkedAt < fullSpin
+                ? Math.Min(full, _spinRounds * 2)
+                : Math.Max(MinSpinRounds, _spinRounds / 2);
+        }
+        _rounds = 0;
     }
 }

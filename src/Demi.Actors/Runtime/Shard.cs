@@ -228,8 +228,9 @@ public sealed unsafe class Shard : IDisposable
                     Thread.Yield();
                     break;
                 default:
+                    long parkedAt = Stopwatch.GetTimestamp();
                     Park(events);
-                    backoff.Reset();
+                    backoff.Parked(parkedAt, Stopwatch.GetTimestamp());
                     break;
             }
         }

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using Demi.Runtime;
+
+namespace Demi.Actors.Tests;
+
+/// <summary>The shard's adaptive spin phase (halt-polling style): shorter after long parks, longer after short ones.</summary>
+public sealed class IdleBackoffTests
+{
+    private static readonly IdleStrategy Strategy = new() { SpinIterations = 64, YieldIterations = 2 };
+
+    // Runs one idle episode to its park; returns the ticks the spin phase took.
+    private static long SpinToPark(ref IdleBackoff backoff)
+    {
+        long start = Stopwatch.GetTimestamp();
+        int spins = 0;
+        IdleStep step;
+        while ((step = backoff.Next()) != IdleStep.Park)
+        {
+            if (step == IdleStep.Spin)
+                spins++;
+            Thread.SpinWait(IdleBackoff.SpinPerRound);
+        }
+        Assert.Equal(backoff.SpinRounds, spins);
+        return Stopwatch.GetTimestamp() - start;
+    }
+
+    [Fact]
+    public void LongParksShrinkTheSpinPhaseToItsFloor()
+    {
+        var backoff = new IdleBackoff(Strategy);
+        Assert.Equal(64, backoff.SpinRounds);
+        for (int i = 0; i < 10; i++)
+        {
+            SpinToPark(ref backoff);
+            long parked = Stopwatch.GetTimestamp();
+            backoff.Parked(parked, parked + Stopwatch.Frequency); // slept a second: the spin was wasted
+        }
+        Assert.Equal(IdleBackoff.MinSpinRounds, backoff.SpinRounds);
+    }
+
+    [Fact]
+    public void ShortParksGrowTheSpinPhaseBackToTheStrategy()
+    {
+        var backoff = new IdleBackoff(Strategy);
+        for (int i = 0; i < 10; i++)
+        {
+            SpinToPark(ref backoff);
+            long parked = Stopwatch.GetTimestamp();
+            backoff.Parked(parked, parked + Stopwatch.Frequency);
+        }
+        Assert.Equal(IdleBackoff.MinSpinRounds, backoff.SpinRounds);
+        for (int i = 0; i < 10; i++)
+        {
+            SpinToPark(ref backoff);
+            long parked = Stopwatch.GetTimestamp();
+            backoff.Parked(parked, parked); // woke at once: a longer spin would have caught the work
+        }
+        Assert.Equal(64, backoff.SpinRounds);
+    }
+
+    [Fact]
+    public void WorkFoundWhileSpinningLeavesThePhaseAlone()
+    {
+        var backoff = new IdleBackoff(Strategy);
+        SpinToPark(ref backoff);
+        long parked = Stopwatch.GetTimestamp();
+        backoff.Parked(parked, parked + Stopwatch.Frequency);
+        Assert.Equal(32, backoff.SpinRounds);
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.Equal(IdleStep.Spin, backoff.Next());
+            backoff.Reset();
+        }
+        Assert.Equal(32, backoff.SpinRounds);
+    }
+
+    [Fact]
+    public void BusySpinAndParkStrategiesDoNotAdapt()
+    {
+        var spin = new IdleBackoff(IdleStrategy.BusySpin);
+        for (int i = 0; i < 1000; i++)
+            Assert.Equal(IdleStep.Spin, spin.Next());
+        var park = new IdleBackoff(IdleStrategy.Park);
+        Assert.Equal(IdleStep.Park, park.Next());
+        park.Parked(0, Stopwatch.Frequency);
+        Assert.Equal(0, park.SpinRounds);
+        Assert.Equal(IdleStep.Park, park.Next());
+    }
+}
