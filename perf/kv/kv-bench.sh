@@ -48,7 +48,7 @@ while [[ $# -gt 0 ]]; do
     --warmup-seconds) WARMUP_SECONDS="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n 2,21p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
     *) echo "kv-bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
