@@ -56,6 +56,8 @@ public sealed partial class LibOS : IDisposable
         _publisher = new CompletionPublisher(_tokens, detached, ReportShardFault);
         _waiter = new CompletionWaiter(_tokens, options.WaitIdle);
         Options = options;
+        if (options.DisposeOnProcessExit)
+            ProcessExitDrain.Register(this);
         _shards = new Shard[cores.Length];
         try
         {
@@ -218,41 +220,73 @@ public sealed partial class LibOS : IDisposable
         });
     }
 
-    /// <summary>Closes a descriptor. Pending operations complete as Failed with ECANCELED.</summary>
-    public int Close(int qd)
+    /// <summary>
+    /// Closes a descriptor. Pending operations complete as Failed with ECANCELED. EBADF for any
+    /// <paramref name="qd"/> that is not an open descriptor (never opened, already closed, negative).
+    /// </summary>
+    /// <remarks>
+    /// demi_close(3) lists "qd does not refer to a valid I/O queue" under EINVAL and "not a valid I/O
+    /// queue descriptor" under EBADF. Every open descriptor of Demi refers to a queue it can close
+    /// (sockets and memory queues alike), so the first case never arises; for everything else Demi
+    /// answers as Linux close(2) does: EBADF, "fd isn't a valid open file descriptor". Demi never
+    /// returns EINVAL from close.
+    /// </remarks>
+    public int Close(int qd) => Close(qd, out _);
+
+    // The close itself; finishing says whether the connection still has bytes or FINs to exchange in
+    // the background, read on the shard right after the close (a later look could miss a connection
+    // that finished meanwhile). False when the close was posted (called on another shard).
+    private int Close(int qd, out bool finishing)
     {
+        finishing = false;
         var actor = _descriptors.Remove(qd);
         if (actor is null)
             return Errno.EBADF;
         actor.MarkClosed();
+        bool stillFinishing = false;
         // From another shard's thread the close is posted, not waited for (shards never block on each other).
-        return actor.Shard.InvokeOrPost(() =>
+        int err = actor.Shard.InvokeOrPost(() =>
         {
             if (actor is SocketActor socket)
                 (Backend as ISocketBindingObserver)?.OnClosing(socket);
             actor.OnClose();
             actor.CompletionSubjectIfAny?.OnCompleted();
+            stillFinishing = actor.IsFinishing;
             return 0;
         });
+        finishing = stillFinishing;
+        return err;
     }
 
     // ---------------------------------------------------------------- options
 
-    /// <summary>Sets a socket option (SOL_SOCKET: SO_LINGER, SO_KEEPALIVE; IPPROTO_TCP: TCP_NODELAY). Unknown options are ENOPROTOOPT.</summary>
+    /// <summary>
+    /// Sets a socket option (SOL_SOCKET: SO_LINGER, SO_KEEPALIVE; IPPROTO_TCP: TCP_NODELAY). As
+    /// demi_setsockopt(3) says: EBADF for no open socket, ENOTSUP for a level other than SOL_SOCKET and
+    /// IPPROTO_TCP, ENOPROTOOPT for an option the level does not have, EINVAL for a value of the wrong size.
+    /// </summary>
     public int SetSockOpt(int qd, int level, int optionName, ReadOnlySpan<byte> value)
     {
         if (!TryGetSocket(qd, out var socket))
             return Errno.EBADF;
+        if (!IsSupportedOptionLevel(level))
+            return Errno.ENOTSUP;
         var copy = value.ToArray();
         return socket.Shard.Invoke(() => { socket.EnsureAttached(); return socket.SetOption(level, optionName, copy); });
     }
 
-    /// <summary>Reads a socket option into <paramref name="value"/>; <paramref name="length"/> is the bytes written.</summary>
+    /// <summary>
+    /// Reads a socket option into <paramref name="value"/>; <paramref name="length"/> is the bytes
+    /// written. Errors as <see cref="SetSockOpt"/> (demi_getsockopt(3)); EINVAL when
+    /// <paramref name="value"/> is too small for the option.
+    /// </summary>
     public int GetSockOpt(int qd, int level, int optionName, Span<byte> value, out int length)
     {
         length = 0;
         if (!TryGetSocket(qd, out var socket))
             return Errno.EBADF;
+        if (!IsSupportedOptionLevel(level))
+            return Errno.ENOTSUP;
         var buffer = new byte[value.Length];
         int written = 0;
         int err = socket.Shard.Invoke(() => { socket.EnsureAttached(); return socket.GetOption(level, optionName, buffer, out written); });
@@ -383,10 +417,15 @@ public sealed partial class LibOS : IDisposable
         return Buffers.Allocate((int)size, zero: false);
     }
 
-    /// <summary>Frees an sga (drops the caller's reference; a push in flight keeps its own). EINVAL if it is not live.</summary>
+    /// <summary>
+    /// Frees an sga (drops the caller's reference; a push in flight keeps its own). EINVAL, as
+    /// demi_sgafree(3) says, when it is no live sga (never allocated, already freed, a stale copy whose
+    /// buffer has a new owner) and when its size is invalid: a segment count other than 1, or a segment
+    /// reaching outside its allocation. Nothing is freed then.
+    /// </summary>
     public int SgaFree(in Sga sga)
     {
-        if (sga.NumSegments != 1 || !Buffers.TryResolve(sga.Handle, out var buffer))
+        if (Buffers.Validate(sga, out var buffer, allowEmptySegment: true) != 0)
             return Errno.EINVAL;
         buffer.Release();
         return 0;
@@ -395,8 +434,9 @@ public sealed partial class LibOS : IDisposable
     // ---------------------------------------------------------------- waiting
 
     /// <summary>
-    /// Waits for <paramref name="qt"/> to complete and consumes it. Null timeout waits forever, zero
-    /// polls once; ETIMEDOUT on expiry; EINVAL for an unknown or consumed token. A failed operation
+    /// Waits for <paramref name="qt"/> to complete and consumes it. Null timeout (or
+    /// <see cref="Timeout.InfiniteTimeSpan"/>) waits forever, zero polls once; ETIMEDOUT on expiry;
+    /// EINVAL for an unknown or consumed token and for any other negative timeout. A failed operation
     /// still returns 0 with an <see cref="Opcode.Failed"/> result. On a shard thread (in a completion
     /// handler) a wait that would block returns EDEADLK: the shard cannot complete what it waits for.
     /// </summary>
@@ -404,7 +444,9 @@ public sealed partial class LibOS : IDisposable
 
     /// <summary>
     /// Waits until any of <paramref name="qts"/> completes, consumes it and writes its index to
-    /// <paramref name="readyOffset"/>. Other completions stay for later waits. EDEADLK as for <see cref="Wait"/>.
+    /// <paramref name="readyOffset"/>. Other completions stay for later waits. EINVAL at once, before
+    /// anything is consumed, for an empty list or one holding an invalid token (demi_wait_any(3)), and
+    /// for a bad timeout; ETIMEDOUT and EDEADLK as for <see cref="Wait"/>.
     /// </summary>
     public int WaitAny(out QResult result, out int readyOffset, ReadOnlySpan<ulong> qts, TimeSpan? timeout = null)
         => _waiter.WaitAny(out result, out readyOffset, qts, timeout);
@@ -448,6 +490,10 @@ public sealed partial class LibOS : IDisposable
         return socket is null ? Errno.EINVAL : 0;
     }
 
+    // The man pages' split: an unknown level is ENOTSUP (here, for every backend), an unknown option at
+    // a known level ENOPROTOOPT (the socket's answer).
+    private static bool IsSupportedOptionLevel(int level) => level is SocketConstants.SOL_SOCKET or SocketConstants.IPPROTO_TCP;
+
     private bool TryGetSocket(int qd, out SocketActor socket)
     {
         socket = (_descriptors.Get(qd) as SocketActor)!;
@@ -474,12 +520,17 @@ public sealed partial class LibOS : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        ProcessExitDrain.Unregister(this);
         var open = _descriptors.Snapshot();
         var drain = new ShutdownDrain(open, Shard.Current is null ? Options.ShutdownDrainTimeout : TimeSpan.Zero);
         drain.WaitForQueuedPushes();
+        int finishing = 0;
         foreach (var actor in open)
-            Close(actor.Qd);
-        LastShutdown = drain.WaitForConnections();
+        {
+            Close(actor.Qd, out bool stillFinishing);
+            finishing += stillFinishing ? 1 : 0;
+        }
+        LastShutdown = drain.WaitForConnections(finishing);
         foreach (var shard in _shards)
             shard?.Dispose();
         _publisher?.Dispose();

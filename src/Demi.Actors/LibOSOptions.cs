@@ -51,4 +51,12 @@ public sealed class LibOSOptions
     /// <see cref="LibOS.LastShutdown"/>. Zero closes at once.
     /// </summary>
     public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Whether the process exiting (<c>Main</c> returning, <see cref="Environment.Exit"/>) disposes
+    /// the libOS if the app did not, with the same drain (<see cref="ShutdownDrainTimeout"/>): a push
+    /// reported done is then delivered and the connection ends with a FIN, as a kernel socket's would
+    /// be. Default true.
+    /// </summary>
+    public bool DisposeOnProcessExit { get; set; } = true;
 }

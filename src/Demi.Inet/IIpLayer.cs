@@ -28,6 +28,17 @@ public interface IIpLayer
     /// resolution) or an errno such as EHOSTUNREACH or ENOBUFS (the buffer has then been released).
     /// </summary>
     int Send(Ipv4Address destination, byte protocol, PacketBuffer segment);
+
+    /// <summary>
+    /// Takes the segment being delivered to <see cref="IIpProtocolHandler.Receive"/> from the stack. A
+    /// handler calls it at the point it keeps the segment (stores it) or releases it; until then the
+    /// segment is the stack's, so that if the handler throws before that point the stack releases it
+    /// (exactly once) and counts the frame as <see cref="DropReason.InternalError"/>. After it, the
+    /// handler answers for the segment, also if it throws later. No-op outside a delivery.
+    /// </summary>
+    void TakeReceived(in PacketBuffer segment)
+    {
+    }
 }
 
 /// <summary>A transport protocol registered with the IPv4 layer.</summary>
@@ -37,8 +48,10 @@ public interface IIpProtocolHandler
     byte Protocol { get; }
 
     /// <summary>
-    /// Takes one received datagram's transport part (IP header already stripped) and the caller's
-    /// reference on it. <paramref name="checksumVerified"/> is true when the device verified it.
+    /// Handles one received datagram's transport part (IP header already stripped).
+    /// <paramref name="checksumVerified"/> is true when the device verified it. The reference on
+    /// <paramref name="segment"/> becomes the handler's when it calls <see cref="IIpLayer.TakeReceived"/>
+    /// (before it stores or releases the segment); if Receive throws before that, the stack releases it.
     /// </summary>
     void Receive(Ipv4Address source, Ipv4Address destination, PacketBuffer segment, bool checksumVerified);
 

@@ -22,7 +22,6 @@ public sealed class InetCounters
     internal long UdpDatagramsReceivedCount;
     internal long UdpDatagramsSentCount;
     internal long IpPacketsDeliveredCount;
-    internal long FramesLeakedCount;
     internal long ArpResolutionsEvictedCount;
 
     /// <summary>Frames dropped for <paramref name="reason"/>.</summary>
@@ -78,12 +77,6 @@ public sealed class InetCounters
 
     /// <summary>Unanswered ARP resolutions given up early to make room for a new neighbour (their sends fail with EHOSTUNREACH).</summary>
     public long ArpResolutionsEvicted => Volatile.Read(ref ArpResolutionsEvictedCount);
-
-    /// <summary>
-    /// Frames whose reference may have leaked: a handler threw (counted as <see cref="DropReason.InternalError"/>)
-    /// after taking the frame. A bug indicator; should stay 0. Frames no handler had taken are released.
-    /// </summary>
-    public long FramesLeaked => Volatile.Read(ref FramesLeakedCount);
 
     internal void Drop(DropReason reason) => DropCounts[(int)reason]++;
 

@@ -49,7 +49,6 @@ public sealed class InetStack : IIpLayer, IDisposable
     private ushort _ipIdentification;
     private readonly InternalErrorLog _internalErrorLog;
     private static long s_internalErrorsInProcess;
-    private static long s_framesLeakedInProcess;
     private bool _disposed;
 
     /// <summary>Creates a stack on <paramref name="nic"/> (which the caller keeps owning and disposes after the stack).</summary>
@@ -92,9 +91,6 @@ public sealed class InetStack : IIpLayer, IDisposable
 
     /// <summary>Internal errors counted by every stack of this process (except fault-injecting tests'): test suites assert it stays 0.</summary>
     internal static long InternalErrorsInProcess => Interlocked.Read(ref s_internalErrorsInProcess);
-
-    /// <summary>Frames counted as leaked by every stack of this process (except fault-injecting tests').</summary>
-    internal static long FramesLeakedInProcess => Interlocked.Read(ref s_framesLeakedInProcess);
 
     /// <summary>This stack's IPv4 address.</summary>
     public Ipv4Address LocalAddress { get; }
@@ -276,8 +272,7 @@ public sealed class InetStack : IIpLayer, IDisposable
                     ReceiveIpv4(frame);
                     break;
                 case EthernetHeader.EtherTypeArp:
-                    HandOff();
-                    _arp.Receive(frame, now);
+                    _arp.Receive(frame, now); // takes the frame where it sends or releases it
                     break;
                 default:
                     Drop(frame, DropReason.UnsupportedEtherType);
@@ -286,27 +281,26 @@ public sealed class InetStack : IIpLayer, IDisposable
         }
         catch (Exception e)
         {
-            // A parser or handler bug must not take the shard down. Release the frame if no handler took
-            // it yet; otherwise whoever holds it may still use it, so it can only be counted as leaked.
+            // A parser or handler bug must not take the shard down. A frame no handler took yet is still
+            // ours: release it (exactly once). A frame a handler took is stored or released by it, so it
+            // is neither ours to release (a double free) nor lost.
             Counters.Drop(DropReason.InternalError);
-            bool leaked = !_rxFrameOwned;
-            if (leaked)
-                Counters.FramesLeakedCount++;
-            else
+            bool released = _rxFrameOwned;
+            _rxFrameOwned = false;
+            if (released)
                 frame.Release();
             if (!_options.InjectsFaults)
-            {
                 Interlocked.Increment(ref s_internalErrorsInProcess);
-                if (leaked)
-                    Interlocked.Increment(ref s_framesLeakedInProcess);
-            }
-            _internalErrorLog.Report(e, leaked, now);
+            _internalErrorLog.Report(e, released, now);
         }
         _rxFrameOwned = false;
     }
 
     // The received frame's reference moves to a handler (or is released): ProcessFrame no longer owns it.
     private void HandOff() => _rxFrameOwned = false;
+
+    /// <inheritdoc/>
+    public void TakeReceived(in PacketBuffer segment) => _rxFrameOwned = false;
 
     private void ReceiveIpv4(PacketBuffer packet)
     {
@@ -352,7 +346,8 @@ public sealed class InetStack : IIpLayer, IDisposable
             return;
         }
         Counters.IpPacketsDeliveredCount++;
-        HandOff();
+        // The packet stays ours until the handler takes it (IIpLayer.TakeReceived), so that a handler
+        // throwing before then does not lose it.
         handler.Receive(ip.Source, ip.Destination, packet, !_verifyRx);
     }
 

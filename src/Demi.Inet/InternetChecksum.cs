@@ -1,11 +1,15 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Demi.Inet;
 
 /// <summary>The RFC 1071 ones'-complement Internet checksum, summed a word at a time.</summary>
 public static class InternetChecksum
 {
+    // Below this the scalar loop is as fast (headers: 20-byte IPv4, small UDP payloads).
+    private const int VectorThreshold = 64;
+
     /// <summary>Adds <paramref name="data"/> to a running 32-bit (unfolded) sum of big-endian 16-bit words.</summary>
     public static uint Add(uint sum, ReadOnlySpan<byte> data)
     {
@@ -13,10 +17,26 @@ public static class InternetChecksum
         // (the ones'-complement sum is byte-order independent up to a final swap, RFC 1071 §2(B)).
         ulong acc = 0;
         int i = 0;
-        var words = MemoryMarshal.Cast<byte, uint>(data);
+        if (Vector256.IsHardwareAccelerated && data.Length >= VectorThreshold)
+        {
+            // 32 bytes a step, each 32-bit word widened into a 64-bit lane: no carry is lost, and the
+            // lanes are summed once at the end (a 1,400-byte payload takes ~44 steps instead of 350 adds).
+            ref byte start = ref MemoryMarshal.GetReference(data);
+            var low = Vector256<ulong>.Zero;
+            var high = Vector256<ulong>.Zero;
+            int end = data.Length & ~(Vector256<byte>.Count - 1);
+            for (; i < end; i += Vector256<byte>.Count)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref start, (nuint)i).AsUInt32());
+                low += lo;
+                high += hi;
+            }
+            acc = Vector256.Sum(low + high);
+        }
+        var words = MemoryMarshal.Cast<byte, uint>(data[i..]);
         foreach (var word in words)
             acc += word;
-        i = words.Length * 4;
+        i += words.Length * 4;
         if (i + 2 <= data.Length)
         {
             acc += MemoryMarshal.Read<ushort>(data[i..]);

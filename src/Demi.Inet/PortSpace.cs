@@ -240,7 +240,9 @@ public sealed class PortSpace
         if (table is null)
             return;
         ulong mask = 0;
-        if (list is not null)
+        if (list is { Count: > 0 } && protocol == ProtocolUdp)
+            mask = 1UL << list[^1].Shard; // UDP sharers (SO_REUSEADDR): unicast goes to the newest, as on Linux
+        else if (list is not null)
             foreach (var b in list)
                 mask |= b.AllShards ? _allShards : 1UL << b.Shard;
         // Connections outlive their socket's binding (FIN_WAIT, TIME_WAIT, a closed listener's

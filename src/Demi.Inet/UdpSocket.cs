@@ -58,6 +58,15 @@ public sealed class UdpSocket : ISendCompletion
         return error;
     }
 
+    /// <summary>
+    /// <c>SO_REUSEADDR</c>, set before bind: sockets that all set it may bind the same port (as on Linux;
+    /// a unicast datagram goes to the best match, the newest of equals).
+    /// </summary>
+    public bool ReuseAddress { get; set; }
+
+    /// <summary>The next older socket of this stack bound to the same port (SO_REUSEADDR), or null.</summary>
+    internal UdpSocket? NextOnPort { get; set; }
+
     /// <summary>Who hears about arrivals and late push outcomes.</summary>
     public IUdpSocketObserver? Observer { get; set; }
 

@@ -1,7 +1,5 @@
 using Demi.Buffers;
 using Demi.Inet;
-using Demi.Inet.Nic;
-using Demi.Runtime;
 using Demi.Transport.Xdp;
 
 namespace Demi.Transport.Dpdk;
@@ -12,20 +10,18 @@ namespace Demi.Transport.Dpdk;
 /// buffer from <c>SgaAlloc</c> is an mbuf's data room any shard can transmit as is; the user-space
 /// stack (<see cref="InetBackend"/>) runs on each queue, as over AF_XDP.
 /// </summary>
-public sealed class DpdkBackend : INetworkBackend
+public sealed class DpdkBackend : InetDeviceBackend
 {
     private readonly DpdkMbufPool _mbufs;
     private readonly DpdkPort _port;
     private readonly DpdkNicQueue[] _queues;
-    private readonly InetBackend _inet;
-    private int _disposed;
 
     private DpdkBackend(DpdkMbufPool mbufs, DpdkPort port, DpdkNicQueue[] queues, InetBackend inet)
+        : base(inet)
     {
         _mbufs = mbufs;
         _port = port;
         _queues = queues;
-        _inet = inet;
     }
 
     /// <summary>
@@ -65,9 +61,9 @@ public sealed class DpdkBackend : INetworkBackend
             for (int i = 0; i < queueCount; i++)
                 queues.Add(new DpdkNicQueue(port, i, mbufs, port.Mtu));
             // With several queue pairs the stack steers each frame to the shard owning its flow (the PMD
-            // spreads flows by its own hash: af_packet's fanout, RSS where offered). Rings sized like an RX queue.
-            int ringCapacity = (int)Math.Min(System.Numerics.BitOperations.RoundUpToPowerOf2((uint)port.RxDescriptors), 4096);
-            var inet = new InetBackend(queues.Cast<INicQueue>().ToArray(), stack, ownsQueues: false, steering: true, ringCapacity);
+            // spreads flows by its own hash: af_packet's fanout, RSS where offered). The queues are freed
+            // here, after the port stops, not by the stack.
+            var inet = CreateStack(queues, stack, port.RxDescriptors, ownsQueues: false);
             return new DpdkBackend(mbufs, port, queues.ToArray(), inet);
         }
         catch
@@ -84,10 +80,10 @@ public sealed class DpdkBackend : INetworkBackend
     public static DpdkBackend Create(DpdkOptions options, InetStackOptions stack) => Create(options, _ => stack, 1);
 
     /// <summary>"dpdk".</summary>
-    public string Name => "dpdk";
+    public override string Name => "dpdk";
 
     /// <summary>The mbuf pool's buffers: <c>SgaAlloc</c> hands out mbuf data rooms.</summary>
-    public BufferPool? BufferPool => _mbufs.Pool;
+    public override BufferPool? BufferPool => _mbufs.Pool;
 
     /// <summary>The mbuf pool.</summary>
     public DpdkMbufPool Mbufs => _mbufs;
@@ -98,31 +94,9 @@ public sealed class DpdkBackend : INetworkBackend
     /// <summary>The queue pairs, by shard index.</summary>
     public IReadOnlyList<DpdkNicQueue> Queues => _queues;
 
-    /// <summary>Software steering across the shards, done by the stack (null with one queue pair).</summary>
-    public FlowSteering? Steering => _inet.Steering;
-
-    /// <summary>The user-space stack backend underneath.</summary>
-    public InetBackend Inet => _inet;
-
-    /// <summary>Provider of SOCK_STREAM sockets (the TCP layer); see <see cref="InetBackend.StreamTransport"/>.</summary>
-    public IInetTransportFactory? StreamTransport
-    {
-        get => _inet.StreamTransport;
-        set => _inet.StreamTransport = value;
-    }
-
-    /// <inheritdoc/>
-    public IShardDriver CreateDriver(Shard shard) => _inet.CreateDriver(shard);
-
-    /// <inheritdoc/>
-    public int CreateSocket(Shard shard, int type, out SocketActor? socket) => _inet.CreateSocket(shard, type, out socket);
-
     /// <summary>Stops the port, then returns every buffer the device and the queues held and frees the pool.</summary>
-    public void Dispose()
+    protected override void DisposeDevice()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-            return;
-        _inet.Dispose();
         _port.Dispose();
         foreach (var q in _queues)
             q.Dispose();

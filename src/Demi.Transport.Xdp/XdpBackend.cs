@@ -1,8 +1,6 @@
-using System.Numerics;
 using Demi.Buffers;
 using Demi.Inet;
 using Demi.Inet.Nic;
-using Demi.Runtime;
 
 namespace Demi.Transport.Xdp;
 
@@ -12,18 +10,16 @@ namespace Demi.Transport.Xdp;
 /// from <c>SgaAlloc</c> is a UMEM frame any shard can transmit as is; the user-space stack
 /// (<see cref="InetBackend"/>) runs on each queue.
 /// </summary>
-public sealed class XdpBackend : INetworkBackend
+public sealed class XdpBackend : InetDeviceBackend
 {
     private readonly XdpUmem _umem;
     private readonly XdpNicQueue[] _queues;
-    private readonly InetBackend _inet;
-    private int _disposed;
 
     private XdpBackend(XdpUmem umem, XdpNicQueue[] queues, InetBackend inet)
+        : base(inet)
     {
         _umem = umem;
         _queues = queues;
-        _inet = inet;
     }
 
     /// <summary>
@@ -39,6 +35,24 @@ public sealed class XdpBackend : INetworkBackend
     /// the device spreads traffic over is read.
     /// </remarks>
     public static XdpBackend Create(XdpQueueOptions queue, Func<int, InetStackOptions> stack, int queueCount = 1, bool steering = true, int shards = 0)
+    {
+        // A queue an exited process's socket still holds (the kernel releases it in deferred work) is
+        // EBUSY for a moment: retry from scratch, with a fresh UMEM (libxdp's state after a failed
+        // create is not reusable). Set-up path only.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return CreateOnce(queue, stack, queueCount, steering, shards);
+            }
+            catch (XdpException e) when (e.Errno == Errno.EBUSY && attempt < 40)
+            {
+                Thread.Sleep(25);
+            }
+        }
+    }
+
+    private static XdpBackend CreateOnce(XdpQueueOptions queue, Func<int, InetStackOptions> stack, int queueCount, bool steering, int shards)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(stack);
@@ -69,15 +83,7 @@ public sealed class XdpBackend : INetworkBackend
                 };
                 queues.Add(XdpNicQueue.Open(options, umem));
             }
-            // Rings sized like an RX ring: a burst of a busy owner's worth of frames in flight.
-            int ringCapacity = (int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)queue.RxSize), 4096);
-            var perShard = new INicQueue[shards];
-            for (int i = 0; i < shards; i++)
-            {
-                var mine = queues.Where((_, q) => q % shards == i).Cast<INicQueue>().ToArray();
-                perShard[i] = mine.Length == 1 ? mine[0] : new CombinedNicQueue(mine);
-            }
-            var inet = new InetBackend(perShard, stack, ownsQueues: true, steering, ringCapacity);
+            var inet = CreateStack(queues, stack, queue.RxSize, ownsQueues: true, steering, shards);
             return new XdpBackend(umem, queues.ToArray(), inet);
         }
         catch
@@ -93,39 +99,14 @@ public sealed class XdpBackend : INetworkBackend
     public static XdpBackend Create(XdpQueueOptions queue, InetStackOptions stack) => Create(queue, _ => stack, 1);
 
     /// <summary>"xdp".</summary>
-    public string Name => "xdp";
+    public override string Name => "xdp";
 
     /// <summary>The shared UMEM's pool: <c>SgaAlloc</c> hands out UMEM frames.</summary>
-    public BufferPool? BufferPool => _umem.Pool;
+    public override BufferPool? BufferPool => _umem.Pool;
 
     /// <summary>The AF_XDP queues, by queue index (shard <c>i</c> drains queues <c>i, i + shards, ...</c>).</summary>
     public IReadOnlyList<XdpNicQueue> Queues => _queues;
 
-    /// <summary>Software steering across the shards, done by the stack (null with one queue or when turned off).</summary>
-    public FlowSteering? Steering => _inet.Steering;
-
-    /// <summary>The user-space stack backend underneath.</summary>
-    public InetBackend Inet => _inet;
-
-    /// <summary>Provider of SOCK_STREAM sockets (the TCP layer); see <see cref="InetBackend.StreamTransport"/>.</summary>
-    public IInetTransportFactory? StreamTransport
-    {
-        get => _inet.StreamTransport;
-        set => _inet.StreamTransport = value;
-    }
-
-    /// <inheritdoc/>
-    public IShardDriver CreateDriver(Shard shard) => _inet.CreateDriver(shard);
-
-    /// <inheritdoc/>
-    public int CreateSocket(Shard shard, int type, out SocketActor? socket) => _inet.CreateSocket(shard, type, out socket);
-
-    /// <summary>Closes the sockets (detaching the XDP program) and frees the UMEM.</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-            return;
-        _inet.Dispose();
-        _umem.Dispose();
-    }
+    /// <summary>Frees the UMEM, after the stack closed the sockets (detaching the XDP program).</summary>
+    protected override void DisposeDevice() => _umem.Dispose();
 }

@@ -229,7 +229,14 @@ public sealed unsafe class XdpNicQueue : INicQueue
                     AttachedMode = XdpMode.Native;
                     break;
                 }
+                // EBUSY says the queue is still held (the kernel tears an exited process's socket down
+                // after the process is gone), not that native mode is unsupported: falling back then
+                // attached a generic-mode socket that never received (tests/c exit_drain's stuck
+                // handshakes). Report it, so that the caller retries native mode once the queue is free.
+                if (-rc == Errno.EBUSY)
+                    ThrowHelper.ThrowXdp($"xsk_socket__create({Options.Interface}, queue {Options.QueueId}, native mode): the queue is busy", -rc);
                 FallbackReason = $"native mode failed: errno {-rc} ({LibC.StrError(-rc)})";
+                Console.Error.WriteLine($"Demi: AF_XDP on {Options.Interface} queue {Options.QueueId}: {FallbackReason}; using generic mode");
                 rc = TryCreate(LibXdp.XDP_FLAGS_SKB_MODE);
                 if (rc != 0)
                     ThrowHelper.ThrowXdp($"xsk_socket__create({Options.Interface}, queue {Options.QueueId}) in native then generic mode ({FallbackReason})", -rc);

@@ -74,6 +74,30 @@ public sealed class PortSpaceTests
     }
 
     [Fact]
+    public void Udp_SO_REUSEADDR_shares_a_port_across_shards_only_when_every_holder_set_it_and_the_newest_owns_unicast()
+    {
+        using var wire = new VirtualWire(new VirtualWireOptions { Clock = InetClock.System });
+        using var os = TwoShardLibOS(wire, out var backend);
+        var (a, b) = OnBothShards(os, SocketConstants.SOCK_DGRAM);
+        ReuseAddress(os, a);
+        Assert.Equal(0, os.Bind(a, new Ipv4Endpoint(Ipv4Address.Any, 6000)));
+        Assert.Equal(Errno.EADDRINUSE, os.Bind(b, new Ipv4Endpoint(Ipv4Address.Any, 6000))); // b did not set it
+        ReuseAddress(os, b);
+        Assert.Equal(0, os.Bind(b, new Ipv4Endpoint(Local, 6000)));                        // both did: shared
+        Span<byte> value = stackalloc byte[4];
+        Assert.Equal(0, os.GetSockOpt(b, SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEADDR, value, out int length));
+        Assert.Equal(4, length);
+        Assert.Equal(1, BitConverter.ToInt32(value));
+        // Linux hands unicast to the newest of the sharers: steering sends the port's frames to b's shard.
+        Assert.Equal(1UL << os.GetActor(b)!.Shard.Id, backend.Ports.OwnersOf(PortSpace.ProtocolUdp, 6000));
+        Assert.Equal(0, os.Close(b));
+        Assert.Equal(1UL << os.GetActor(a)!.Shard.Id, backend.Ports.OwnersOf(PortSpace.ProtocolUdp, 6000));
+        // A socket without the option still cannot join.
+        Assert.Equal(0, os.Socket(out int c, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+        Assert.Equal(Errno.EADDRINUSE, os.Bind(c, new Ipv4Endpoint(Local, 6000)));
+    }
+
+    [Fact]
     public void Tcp_binds_conflict_across_shards_as_on_linux_with_and_without_SO_REUSEADDR()
     {
         using var wire = new VirtualWire(new VirtualWireOptions { Clock = InetClock.System });

@@ -65,27 +65,96 @@ public sealed class TransmitAndOwnershipTests
         Assert.True(net.Raw.TransmitCopy(Frames.Ipv4(TwoStacks.MacRaw, TwoStacks.MacA, TwoStacks.AddressRaw, TwoStacks.AddressA, Ipv4Header.ProtocolIcmp, icmp)));
         net.Pump();
         Assert.Equal(1, net.A.Counters[DropReason.InternalError]);
-        Assert.Equal(0, net.A.Counters.FramesLeaked);
         Assert.Equal(available, net.A.Pool.Available);
         // The caught bug is loud: logged with its exception.
         Assert.Contains(log, line => line.Contains("observer bug") && line.Contains("released"));
     }
 
     [Fact]
-    public void FrameAHandlerTookBeforeThrowingIsCountedAsLeaked()
+    public void AThrowingHandlersFrameIsReleasedExactlyOnce()
     {
         var log = new List<string>();
         using var net = new TwoStacks(configureA: o => { o.InjectsFaults = true; o.InternalErrorLog = log.Add; });
         net.A.RegisterProtocol(new ThrowingHandler());
+        int baseline = net.A.Pool.Available;
         Assert.True(net.Raw.TransmitCopy(Frames.Ipv4(TwoStacks.MacRaw, TwoStacks.MacA, TwoStacks.AddressRaw, TwoStacks.AddressA, 200, "payload"u8)));
         net.Pump();
         Assert.Equal(1, net.A.Counters[DropReason.InternalError]);
-        Assert.Equal(1, net.A.Counters.FramesLeaked);
+        Assert.Equal(baseline, net.A.Pool.Available); // released, not leaked
+        Assert.Single(log, line => line.Contains("handler bug") && line.Contains("released"));
+        // Released once only: a second release would have returned the buffer twice and the pool
+        // would now count one more than it has; a burst of throwing frames keeps it exact.
+        for (int i = 0; i < 10; i++)
+            Assert.True(net.Raw.TransmitCopy(Frames.Ipv4(TwoStacks.MacRaw, TwoStacks.MacA, TwoStacks.AddressRaw, TwoStacks.AddressA, 200, "payload"u8)));
+        net.Pump();
+        Assert.Equal(11, net.A.Counters[DropReason.InternalError]);
+        Assert.Equal(baseline, net.A.Pool.Available);
         // The stack keeps working.
         net.Raw.TransmitCopy(Frames.EchoRequest(TwoStacks.MacRaw, TwoStacks.MacA, TwoStacks.AddressRaw, TwoStacks.AddressA, 1, 1, "ping"u8));
         net.Pump();
         Assert.Equal(1, net.A.Counters.IcmpEchoRepliesSent);
-        Assert.Single(log, line => line.Contains("handler bug") && line.Contains("leaked"));
+    }
+
+    /// <summary>Takes the segment, keeps it, then throws: the frame is the handler's, not the stack's to release.</summary>
+    private sealed class KeepThenThrowHandler(IIpLayer ip) : IIpProtocolHandler
+    {
+        public readonly List<PacketBuffer> Kept = [];
+        public byte Protocol => 201;
+        public long NextDeadline => long.MaxValue;
+        public int OnTimer(long nowMicroseconds) => 0;
+
+        public void Receive(Ipv4Address source, Ipv4Address destination, PacketBuffer segment, bool checksumVerified)
+        {
+            ip.TakeReceived(segment);
+            Kept.Add(segment);
+            throw new InvalidOperationException("bug after keeping");
+        }
+    }
+
+    [Fact]
+    public void AFrameItsHandlerTookBeforeThrowingStaysTheHandlersAndIsNotFreedTwice()
+    {
+        var log = new List<string>();
+        using var net = new TwoStacks(configureA: o => { o.InjectsFaults = true; o.InternalErrorLog = log.Add; });
+        var handler = new KeepThenThrowHandler(net.A);
+        net.A.RegisterProtocol(handler);
+        int baseline = net.A.Pool.Available;
+        Assert.True(net.Raw.TransmitCopy(Frames.Ipv4(TwoStacks.MacRaw, TwoStacks.MacA, TwoStacks.AddressRaw, TwoStacks.AddressA, 201, "kept"u8)));
+        net.Pump();
+        Assert.Equal(1, net.A.Counters[DropReason.InternalError]);
+        var kept = Assert.Single(handler.Kept);
+        Assert.Equal(baseline - 1, net.A.Pool.Available); // the handler holds it: the stack did not release it
+        Assert.Equal("kept", System.Text.Encoding.ASCII.GetString(kept.Span));
+        kept.Release();
+        Assert.Equal(baseline, net.A.Pool.Available); // exactly one reference, now returned
+        Assert.Single(log, line => line.Contains("bug after keeping") && line.Contains("its handler's"));
+    }
+
+    private sealed class ThrowingDatagramObserver : IUdpSocketObserver
+    {
+        public void OnDatagram(UdpSocket socket) => throw new InvalidOperationException("datagram observer bug");
+        public void OnError(UdpSocket socket, int errno) { }
+        public void OnPushCompleted(UdpSocket socket, ulong tag, int errno) { }
+    }
+
+    [Fact]
+    public void ADatagramWhoseObserverThrowsIsQueuedOnceAndReleasedOnceWhenPopped()
+    {
+        var log = new List<string>();
+        using var net = new TwoStacks(configureA: o => { o.InjectsFaults = true; o.InternalErrorLog = log.Add; });
+        var s = net.A.CreateUdpSocket();
+        s.Observer = new ThrowingDatagramObserver();
+        Assert.Equal(0, s.Bind(new Ipv4Endpoint(Ipv4Address.Any, 4000)));
+        int baseline = net.A.Pool.Available;
+        Assert.True(net.Raw.TransmitCopy(Frames.Udp(TwoStacks.MacRaw, TwoStacks.MacA, new Ipv4Endpoint(TwoStacks.AddressRaw, 9), new Ipv4Endpoint(TwoStacks.AddressA, 4000), "queued"u8)));
+        net.Pump();
+        Assert.Equal(1, net.A.Counters[DropReason.InternalError]);
+        Assert.Equal(baseline - 1, net.A.Pool.Available); // in the socket's queue
+        Assert.True(s.TryPop(out var payload, out _));
+        Assert.Equal("queued", System.Text.Encoding.ASCII.GetString(payload.Span));
+        payload.Release();
+        Assert.False(s.TryPop(out _, out _));
+        Assert.Equal(baseline, net.A.Pool.Available);
     }
 
     [Fact]

@@ -30,6 +30,47 @@ public sealed class UdpTests
     }
 
     [Fact]
+    public void SocketsSharingAPortWithReuseAddressGetDatagramsByBestMatchNewestFirst()
+    {
+        using var net = new TwoStacks();
+        var sender = net.A.CreateUdpSocket();
+        Assert.Equal(0, sender.Bind(new Ipv4Endpoint(TwoStacks.AddressA, 5000)));
+        var other = net.A.CreateUdpSocket();
+        Assert.Equal(0, other.Bind(new Ipv4Endpoint(TwoStacks.AddressA, 5001)));
+        var wildcardOld = net.B.CreateUdpSocket();
+        var wildcardNew = net.B.CreateUdpSocket();
+        var connected = net.B.CreateUdpSocket();
+        foreach (var s in new[] { wildcardOld, wildcardNew, connected })
+            s.ReuseAddress = true;
+        var refused = net.B.CreateUdpSocket();
+        Assert.Equal(0, wildcardOld.Bind(new Ipv4Endpoint(Ipv4Address.Any, 7000)));
+        Assert.Equal(Errno.EADDRINUSE, refused.Bind(new Ipv4Endpoint(Ipv4Address.Any, 7000))); // did not set SO_REUSEADDR
+        Assert.Equal(0, wildcardNew.Bind(new Ipv4Endpoint(Ipv4Address.Any, 7000)));
+        Assert.Equal(0, connected.Bind(new Ipv4Endpoint(Ipv4Address.Any, 7000)));
+        Assert.Equal(0, connected.Connect(new Ipv4Endpoint(TwoStacks.AddressA, 5000)));
+        var to = new Ipv4Endpoint(TwoStacks.AddressB, 7000);
+
+        // From the connected socket's peer: the connected socket (best match).
+        sender.PushTo(TwoStacks.Payload(net.A, "peer"u8), to);
+        // From anyone else: the newest of the equally good wildcard sockets.
+        other.PushTo(TwoStacks.Payload(net.A, "stranger"u8), to);
+        net.Pump();
+        Assert.Equal("peer", Encoding.ASCII.GetString(TwoStacks.PopBytes(connected, out _)));
+        Assert.Equal("stranger", Encoding.ASCII.GetString(TwoStacks.PopBytes(wildcardNew, out _)));
+        Assert.False(wildcardOld.TryPop(out _, out _));
+
+        // The newest gone, the older one takes over; with all gone the port answers port unreachable.
+        wildcardNew.Close();
+        other.PushTo(TwoStacks.Payload(net.A, "again"u8), to);
+        net.Pump();
+        Assert.Equal("again", Encoding.ASCII.GetString(TwoStacks.PopBytes(wildcardOld, out _)));
+        wildcardOld.Close();
+        connected.Close();
+        Assert.Equal(0, refused.Bind(new Ipv4Endpoint(Ipv4Address.Any, 7000)));
+        Assert.Equal(0, net.B.Counters.TotalDrops);
+    }
+
+    [Fact]
     public void PendingPushCompletesThroughObserver()
     {
         using var net = new TwoStacks();

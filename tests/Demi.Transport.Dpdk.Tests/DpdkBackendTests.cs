@@ -1,5 +1,6 @@
 using System.Text;
 using Demi.Inet;
+using Demi.Tests.Shared;
 using Demi.Transport.Xdp;
 using Demi.Transport.Xdp.Tests;
 
@@ -52,13 +53,7 @@ public sealed class DpdkBackendTests
         Privileges.RequireRoot();
         using var veth = VethNamespaces.Create();
         using var libOS = DpdkOverVeth.Create(veth, VethSide.A, out _);
-        var ping = veth.Run(VethSide.B, TimeSpan.FromSeconds(20), "ping", "-c", "5", "-i", "0.2", "-W", "2", veth.AddressA);
-        Assert.True(ping.Succeeded, ping.StandardOutput + ping.StandardError);
-        Assert.Contains("5 received", ping.StandardOutput);
-        // The kernel learned Demi's MAC through ARP (no static entry was added).
-        var neigh = veth.Run(VethSide.B, "ip", "neigh", "show", veth.AddressA).StandardOutput;
-        Assert.Contains(veth.MacA.ToString(), neigh);
-        Assert.DoesNotContain("PERMANENT", neigh);
+        var ping = KernelPeerScenarios.KernelPingsDemiAfterArp(veth);
         Assert.DoesNotContain("DUP", ping.StandardOutput);
     }
 
@@ -68,22 +63,15 @@ public sealed class DpdkBackendTests
         Privileges.RequireRoot();
         using var veth = VethNamespaces.Create();
         using var libOS = DpdkOverVeth.Create(veth, VethSide.A, out var backend);
-        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
-        int echoed = 0;
-        var server = DemiOverVeth.StartUdpEcho(libOS, qd, () => Interlocked.Increment(ref echoed));
+        var echo = KernelPeerScenarios.StartDemiUdpEcho(libOS);
         const int N = 200;
-        var client = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(60), KernelPeer.UdpEchoClient, veth.AddressA, "7", N.ToString(), "2");
-        client.EnsureSuccess("python echo client");
-        Assert.Equal($"ok {N}", client.StandardOutput.Trim());
-        Assert.Equal(N, Volatile.Read(ref echoed));
+        KernelPeerScenarios.KernelUdpClientIsEchoed(veth, echo, N);
         // Echoed from the received mbuf itself: no frame was copied either way.
         var stats = backend.Queues[0].GetStatistics();
         Assert.Equal(0, stats.RxCopied);
         Assert.Equal(0, stats.TxCopied);
         Assert.True(stats.TxFrames >= N, $"tx {stats.TxFrames}");
-        libOS.Close(qd);
-        Assert.True(server.Join(Timeout), "the server thread did not finish");
+        echo.Stop(Timeout);
     }
 
     [Fact]
@@ -92,11 +80,9 @@ public sealed class DpdkBackendTests
         Privileges.RequireRoot();
         using var veth = VethNamespaces.Create();
         const int N = 200;
-        var peer = veth.Start(VethSide.B, "python3", "-c", KernelPeer.UdpEchoServer, veth.AddressB, "7", N.ToString(), "10");
-        Assert.Equal("ready", peer.StandardOutput.ReadLine());
+        var peer = KernelPeerScenarios.StartKernelUdpEchoServer(veth, N);
         using var libOS = DpdkOverVeth.Create(veth, VethSide.A, out var backend);
-        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 0)));
+        int qd = KernelPeerScenarios.BindUdp(libOS, 0);
         var echo = new Ipv4Endpoint(Ipv4Address.Parse(veth.AddressB), 7);
         for (int i = 0; i < N; i++)
         {
@@ -111,18 +97,16 @@ public sealed class DpdkBackendTests
             Assert.Equal(0, libOS.PushTo(out var pushQt, qd, sga, echo));
             // Freed while the push may still be in flight: the queue's reference keeps the mbuf alive.
             Assert.Equal(0, libOS.SgaFree(sga));
-            DpdkOverVeth.WaitOk(libOS, pushQt);
-            var reply = DpdkOverVeth.WaitOk(libOS, popQt);
+            DemiOverVeth.WaitOk(libOS, pushQt, Timeout);
+            var reply = DemiOverVeth.WaitOk(libOS, popQt, Timeout);
             Assert.Equal(text, Encoding.ASCII.GetString(reply.Sga.Span));
             Assert.Equal(echo, reply.Sga.Address.Endpoint);
             // The popped sga is the received mbuf's buffer, in place.
             Assert.True(backend.BufferPool!.Contains(reply.Sga.Segment.Buffer));
             Assert.Equal(0, libOS.SgaFree(reply.Sga));
         }
-        Assert.True(peer.WaitForExit(10_000));
-        Assert.Equal($"done {N}", peer.StandardOutput.ReadLine());
-        // ARP both ways: Demi resolved the kernel's MAC; the kernel learned Demi's.
-        Assert.Contains(veth.MacA.ToString(), veth.Run(VethSide.B, "ip", "neigh", "show", veth.AddressA).StandardOutput);
+        // ARP both ways: the kernel learned Demi's MAC; Demi resolved the kernel's.
+        KernelPeerScenarios.AssertKernelUdpEchoServerDone(veth, peer, N);
         var stack = InetBackend.StackOf(libOS.Shards[0])!;
         Assert.True(stack.Counters.ArpRequestsSent >= 1, stack.Counters.ToString());
         Assert.Equal(0, backend.Queues[0].GetStatistics().TxCopied);
@@ -135,22 +119,7 @@ public sealed class DpdkBackendTests
         Privileges.RequireRoot();
         using var veth = VethNamespaces.Create();
         using var libOS = DpdkOverVeth.Create(veth, VethSide.A, out _);
-        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
-        var server = DemiOverVeth.StartUdpEcho(libOS, qd);
-        var first = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(30), KernelPeer.UdpEchoClient, veth.AddressA, "7", "20", "2");
-        Assert.Equal("ok 20", first.StandardOutput.Trim());
-        long dropsBefore = InetBackend.StackOf(libOS.Shards[0])!.Counters.TotalDrops;
-        var burst = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(30), KernelPeer.MalformedBurst, veth.InterfaceB,
-            veth.MacA.ToString(), veth.MacB.ToString(), veth.AddressB, veth.AddressA, "50");
-        burst.EnsureSuccess("malformed burst");
-        Assert.Equal("300", burst.StandardOutput.Trim());
-        var second = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(30), KernelPeer.UdpEchoClient, veth.AddressA, "7", "20", "2");
-        Assert.Equal("ok 20", second.StandardOutput.Trim());
-        var counters = InetBackend.StackOf(libOS.Shards[0])!.Counters;
-        Assert.True(counters.TotalDrops - dropsBefore >= 300, $"drops {counters.TotalDrops - dropsBefore}: {counters}");
-        libOS.Close(qd);
-        Assert.True(server.Join(Timeout), "the server thread did not finish");
+        KernelPeerScenarios.MalformedBurstIsDroppedAndCountedWhileEchoKeepsWorking(veth, libOS, Timeout);
     }
 }
 
@@ -173,13 +142,10 @@ public sealed class AfXdpPmdTests
         var ping = veth.Run(VethSide.B, TimeSpan.FromSeconds(20), "ping", "-c", "3", "-i", "0.2", "-W", "2", veth.AddressA);
         Assert.True(ping.Succeeded, ping.StandardOutput + ping.StandardError + backend.Queues[0].GetStatistics()
             + InetBackend.StackOf(libOS.Shards[0])!.Counters);
-        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
-        var server = DemiOverVeth.StartUdpEcho(libOS, qd);
+        var echo = KernelPeerScenarios.StartDemiUdpEcho(libOS);
         var client = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(60), KernelPeer.UdpEchoClient, veth.AddressA, "7", "50", "2");
         Assert.Equal("ok 50", client.StandardOutput.Trim());
         Assert.True(backend.Queues[0].GetStatistics().RxCopied >= 50);
-        libOS.Close(qd);
-        Assert.True(server.Join(DpdkOverVeth.Timeout), "the server thread did not finish");
+        echo.Stop(DpdkOverVeth.Timeout);
     }
 }

@@ -58,12 +58,4 @@ internal static class DpdkOverVeth
             throw;
         }
     }
-
-    public static QResult WaitOk(LibOS libOS, ulong qt, TimeSpan? timeout = null)
-    {
-        int rc = libOS.Wait(out var result, qt, timeout ?? Timeout);
-        Assert.True(rc == 0, $"wait: {Errno.Name(rc)}");
-        Assert.False(result.Failed, $"operation failed: {Errno.Name(result.Error)}");
-        return result;
-    }
 }

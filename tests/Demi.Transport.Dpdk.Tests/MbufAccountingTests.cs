@@ -71,10 +71,10 @@ public sealed class MbufAccountingTests(ITestOutputHelper output)
                 Assert.Equal(0, libOS.SgaFree(sga));
             }
             for (int i = 0; i < n; i++)
-                DpdkOverVeth.WaitOk(libOS, pushes[i]);
+                DemiOverVeth.WaitOk(libOS, pushes[i]);
             for (int i = 0; i < n; i++)
             {
-                var reply = DpdkOverVeth.WaitOk(libOS, pops[i]);
+                var reply = DemiOverVeth.WaitOk(libOS, pops[i]);
                 got += System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(reply.Sga.Span);
                 Assert.Equal(0, libOS.SgaFree(reply.Sga));
             }

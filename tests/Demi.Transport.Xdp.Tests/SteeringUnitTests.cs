@@ -157,6 +157,49 @@ public sealed class SteeringUnitTests
         Assert.True(perShard[0] > 8 && perShard[1] > 8, $"64 flows split {perShard[0]} / {perShard[1]}");
     }
 
+    // An ICMP error from 10.99.0.2 quoting a UDP datagram we sent from localPort to 10.99.0.2:remotePort.
+    private static byte[] IcmpError(byte type, ushort localPort, ushort remotePort)
+    {
+        var quoted = new byte[Frames.HeaderLength + 8];
+        Frames.BuildUdp(quoted, Mac, Mac, 0x0A630001, 0x0A630002, localPort, remotePort, new byte[8]);
+        var frame = new byte[14 + 20 + 8 + 28];
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), 0x0800);
+        frame[14] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(16), (ushort)(frame.Length - 14));
+        frame[22] = 64;
+        frame[23] = 1; // ICMP
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(26), 0x0A630002);
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(30), 0x0A630001);
+        frame[34] = type;
+        frame[35] = 3;
+        quoted.AsSpan(14, 28).CopyTo(frame.AsSpan(42)); // the quote: IP header and 8 bytes (the UDP header)
+        return frame;
+    }
+
+    [Fact]
+    public void Icmp_errors_go_to_the_shard_owning_the_quoted_flow_and_echo_requests_stay()
+    {
+        using var rig = new Rig();
+        rig.Bind(17, 40001, 1); // a UDP socket of shard 1 (its own ephemeral port is odd too)
+        rig.Nics[0].Incoming.Enqueue(rig.Raw(IcmpError(3, 40001, 9)));  // port unreachable about shard 1's datagram
+        rig.Nics[0].Incoming.Enqueue(rig.Raw(IcmpError(11, 40001, 9))); // time exceeded, same flow
+        rig.Nics[0].Incoming.Enqueue(rig.Raw(IcmpError(3, 40000, 9)));  // about shard 0's port: stays
+        var echo = IcmpError(8, 40001, 9);                              // an echo request is no error: stays
+        rig.Nics[0].Incoming.Enqueue(rig.Raw(echo));
+        var burst = new PacketBuffer[8];
+        Assert.Equal(2, rig.Queues[0].Receive(burst));
+        Assert.Equal(3, burst[0].Span[34]);
+        Assert.Equal(8, burst[1].Span[34]);
+        burst[0].Release();
+        burst[1].Release();
+        Assert.Equal(2, rig.Queues[1].Receive(burst));
+        Assert.Equal(3, burst[0].Span[34]);
+        Assert.Equal(11, burst[1].Span[34]);
+        burst[0].Release();
+        burst[1].Release();
+        Assert.Equal(rig.Pool.Count, rig.Pool.Available);
+    }
+
     [Fact]
     public void Arp_replies_are_copied_to_every_shard_and_requests_are_not()
     {

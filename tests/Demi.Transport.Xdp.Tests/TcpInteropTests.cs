@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Demi.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Demi.Transport.Xdp.Tests;
@@ -34,17 +35,7 @@ public sealed class TcpInteropTests(ITestOutputHelper output)
         // With the peer's TX checksum offload on, the kernel may hand veth CHECKSUM_PARTIAL segments.
         using var veth = VethNamespaces.Create(new VethOptions { PeerTxChecksumOff = peerTxChecksumOff });
         using var libOS = DemiOverVeth.Create(veth, VethSide.A, out var backend, tcp: true, capturePath: CapturePath("kernel-client"), mode: mode);
-        Assert.Equal(0, libOS.Socket(out int lqd, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
-        Assert.Equal(0, libOS.Bind(lqd, new Ipv4Endpoint(Ipv4Address.Any, 7000)));
-        Assert.Equal(0, libOS.Listen(lqd, 8));
-        var server = TcpPeers.EchoOneConnection(libOS, lqd, Timeout);
-        var client = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(120), TcpPeers.KernelBulkEchoClient,
-            veth.AddressA, "7000", Total.ToString(), "42", "30");
-        var parts = TcpPeers.ParseClient(client);
-        Assert.Equal(parts[0], parts[1]);
-        Assert.Equal(Total.ToString(), parts[2]);
-        Assert.True(server.Wait(Timeout), "server did not see the end of stream");
-        Assert.Equal(Total, server.Result);
+        var (parts, lqd) = KernelPeerScenarios.KernelClientMovesThroughDemiEcho(veth, libOS, Total, Timeout);
         long completed = backend.Queues[0].GetStatistics().RxPartialChecksumsCompleted;
         // With offload on, the kernel's segments reached us with partial checksums that the queue completed.
         if (!peerTxChecksumOff)
@@ -60,12 +51,10 @@ public sealed class TcpInteropTests(ITestOutputHelper output)
     {
         Privileges.RequireRoot();
         using var veth = VethNamespaces.Create();
-        // socat's PIPE echo blocks in a pipe write (and so deadlocks against itself) when a block larger
-        // than PIPE_BUF meets a nearly full pipe under bulk load both ways: keep blocks at PIPE_BUF.
-        var socat = veth.Start(VethSide.B, "socat", "-b", "4096", $"TCP4-LISTEN:7001,bind={veth.AddressB},reuseaddr", "PIPE");
+        var socat = KernelPeerScenarios.StartSocatEcho(veth, 7001);
         using var libOS = DemiOverVeth.Create(veth, VethSide.A, out _, tcp: true, capturePath: CapturePath("socat"));
         var remote = new Ipv4Endpoint(Ipv4Address.Parse(veth.AddressB), 7001);
-        int qd = ConnectWithRetry(libOS, remote);
+        int qd = KernelPeerScenarios.ConnectWithRetry(libOS, remote, Timeout);
         var data = new byte[Total];
         new Random(1).NextBytes(data);
         (byte[] Hash, long Bytes, TimeSpan Elapsed) result;
@@ -82,9 +71,7 @@ public sealed class TcpInteropTests(ITestOutputHelper output)
         Assert.Equal(Total, bytes);
         Assert.Equal(SHA256.HashData(data), hash);
         Assert.Equal(0, libOS.Close(qd));
-        // socat exits 0 once both directions are closed cleanly.
-        Assert.True(socat.WaitForExit(20_000), "socat did not exit after the close");
-        Assert.True(socat.ExitCode == 0, $"socat exit {socat.ExitCode}: {socat.StandardError.ReadToEnd()}");
+        KernelPeerScenarios.AssertSocatClosedCleanly(socat);
         Report($"tcp demi-xdp client -> kernel socat echo, 10 MB each way concurrently: {Total * 8 / elapsed.TotalSeconds / 1e6:F1} Mbit/s per direction ({elapsed.TotalSeconds:F2} s)");
     }
 
@@ -95,19 +82,8 @@ public sealed class TcpInteropTests(ITestOutputHelper output)
         using var veth = VethNamespaces.Create(new VethOptions { KernelAddressOnB = false });
         using var serverOS = DemiOverVeth.Create(veth, VethSide.A, out _, tcp: true, capturePath: CapturePath("d2d"));
         using var clientOS = DemiOverVeth.Create(veth, VethSide.B, out _, tcp: true, capturePath: CapturePath("d2d"));
-        Assert.Equal(0, serverOS.Socket(out int lqd, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
-        Assert.Equal(0, serverOS.Bind(lqd, new Ipv4Endpoint(Ipv4Address.Any, 7002)));
-        Assert.Equal(0, serverOS.Listen(lqd, 8));
-        var server = TcpPeers.EchoOneConnection(serverOS, lqd, Timeout);
-        int qd = ConnectWithRetry(clientOS, new Ipv4Endpoint(Ipv4Address.Parse(veth.AddressA), 7002));
-        var data = new byte[Total];
-        new Random(2).NextBytes(data);
-        var (hash, bytes, elapsed) = TcpPeers.BulkThroughEcho(clientOS, qd, data, 1400, Timeout);
-        Assert.Equal(SHA256.HashData(data), hash);
-        Assert.Equal(0, clientOS.Close(qd));
-        // The server sees our FIN as end of stream, closes, and reports every byte echoed.
-        Assert.True(server.Wait(Timeout), "server did not see the end of stream");
-        Assert.Equal(Total, server.Result);
+        var (elapsed, lqd) = KernelPeerScenarios.DemiClientMovesThroughDemiEcho(serverOS, clientOS,
+            new Ipv4Endpoint(Ipv4Address.Parse(veth.AddressA), 7002), Total, seed: 2, Timeout);
         Report($"tcp demi-xdp <-> demi-xdp echo, 10 MB each way concurrently: {Total * 8 / elapsed.TotalSeconds / 1e6:F1} Mbit/s per direction ({elapsed.TotalSeconds:F2} s)");
         Assert.Equal(0, serverOS.Close(lqd));
     }
@@ -135,22 +111,5 @@ public sealed class TcpInteropTests(ITestOutputHelper output)
             foreach (var q in xdp.Queues)
                 sb.AppendLine($"xsk queue {q.Options.QueueId}: " + System.Text.Json.JsonSerializer.Serialize(q.GetStatistics()) + $" in fill {q.FramesInFillRing}");
         return sb.ToString();
-    }
-
-    /// <summary>Connects (the peer may still be starting: a refused connect is retried for a few seconds).</summary>
-    internal static int ConnectWithRetry(LibOS libOS, Ipv4Endpoint remote)
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
-            Assert.Equal(0, libOS.Connect(out var qt, qd, remote));
-            Assert.Equal(0, libOS.Wait(out var r, qt, Timeout));
-            if (!r.Failed)
-                return qd;
-            libOS.Close(qd);
-            if (r.Error != Errno.ECONNREFUSED || attempt >= 20)
-                throw new Xunit.Sdk.XunitException($"connect to {remote}: {Errno.Name(r.Error)}");
-            Thread.Sleep(200);
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Demi.Inet;
+using Demi.Tests.Shared;
 
 namespace Demi.Transport.Xdp.Tests;
 
@@ -16,26 +17,13 @@ public sealed class XdpBackendTests
         return new LibOS(new LibOSOptions { Backend = backend, ShardCount = 1 });
     }
 
-    private static QResult WaitOk(LibOS libOS, ulong qt)
-    {
-        Assert.Equal(0, libOS.Wait(out var result, qt, Timeout));
-        Assert.False(result.Failed, $"operation failed: {Errno.Name(result.Error)}");
-        return result;
-    }
-
     [Fact]
     public void Kernel_ping_gets_replies_from_demi_after_arp()
     {
         Privileges.RequireRoot();
         using var veth = VethNamespaces.Create();
-        using var libOS = CreateLibOS(veth, out var backend);
-        var ping = veth.Run(VethSide.B, TimeSpan.FromSeconds(20), "ping", "-c", "5", "-i", "0.2", "-W", "2", veth.AddressA);
-        Assert.True(ping.Succeeded, ping.StandardOutput + ping.StandardError);
-        Assert.Contains("5 received", ping.StandardOutput);
-        // The kernel learned Demi's MAC through ARP (no static entry was added).
-        var neigh = veth.Run(VethSide.B, "ip", "neigh", "show", veth.AddressA).StandardOutput;
-        Assert.Contains(veth.MacA.ToString(), neigh);
-        Assert.DoesNotContain("PERMANENT", neigh);
+        using var libOS = CreateLibOS(veth, out _);
+        KernelPeerScenarios.KernelPingsDemiAfterArp(veth);
     }
 
     [Theory]
@@ -46,38 +34,13 @@ public sealed class XdpBackendTests
         Privileges.RequireRoot();
         using var veth = VethNamespaces.Create(new VethOptions { PeerTxChecksumOff = peerTxChecksumOff });
         using var libOS = CreateLibOS(veth, out var backend);
-        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
-        using var stop = new CancellationTokenSource();
-        int echoed = 0;
-        var server = new Thread(() =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                if (libOS.Pop(out var popQt, qd) != 0)
-                    return;
-                if (libOS.Wait(out var r, popQt, Timeout) != 0 || r.Failed)
-                    return;
-                // Echo from the received frame itself: zero-copy both ways. Only a completed echo counts.
-                bool ok = libOS.PushTo(out var pushQt, qd, r.Sga, r.Sga.Address.Endpoint) == 0
-                    && libOS.Wait(out var pushed, pushQt, Timeout) == 0 && !pushed.Failed;
-                libOS.SgaFree(r.Sga);
-                if (!ok)
-                    return;
-                Interlocked.Increment(ref echoed);
-            }
-        }) { IsBackground = true };
-        server.Start();
+        // Echoed from the received frame itself: zero-copy both ways.
+        var echo = KernelPeerScenarios.StartDemiUdpEcho(libOS);
         const int N = 200;
-        var client = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(60), KernelPeer.UdpEchoClient, veth.AddressA, "7", N.ToString(), "2");
-        client.EnsureSuccess("python echo client");
-        Assert.Equal($"ok {N}", client.StandardOutput.Trim());
-        Assert.Equal(N, Volatile.Read(ref echoed));
+        KernelPeerScenarios.KernelUdpClientIsEchoed(veth, echo, N);
         if (!peerTxChecksumOff)
             Assert.True(backend.Queues[0].GetStatistics().RxPartialChecksumsCompleted >= N);
-        stop.Cancel();
-        libOS.Close(qd);
-        Assert.True(server.Join(Timeout), "closing the descriptor did not end the server thread's pending pop");
+        echo.Stop(Timeout);
     }
 
     [Fact]
@@ -86,11 +49,9 @@ public sealed class XdpBackendTests
         Privileges.RequireRoot();
         using var veth = VethNamespaces.Create();
         const int N = 200;
-        var peer = veth.Start(VethSide.B, "python3", "-c", KernelPeer.UdpEchoServer, veth.AddressB, "7", N.ToString(), "10");
-        Assert.Equal("ready", peer.StandardOutput.ReadLine());
+        var peer = KernelPeerScenarios.StartKernelUdpEchoServer(veth, N);
         using var libOS = CreateLibOS(veth, out var backend);
-        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 0)));
+        int qd = KernelPeerScenarios.BindUdp(libOS, 0);
         var echo = new Ipv4Endpoint(Ipv4Address.Parse(veth.AddressB), 7);
         int startAvailable = backend.BufferPool!.Available + backend.Queues[0].FramesInFillRing;
         for (int i = 0; i < N; i++)
@@ -100,17 +61,15 @@ public sealed class XdpBackendTests
             Encoding.ASCII.GetBytes(text, sga.Span);
             Assert.Equal(0, libOS.Pop(out var popQt, qd));
             Assert.Equal(0, libOS.PushTo(out var pushQt, qd, sga, echo));
-            WaitOk(libOS, pushQt);
-            var reply = WaitOk(libOS, popQt);
+            DemiOverVeth.WaitOk(libOS, pushQt, Timeout);
+            var reply = DemiOverVeth.WaitOk(libOS, popQt, Timeout);
             Assert.Equal(text, Encoding.ASCII.GetString(reply.Sga.Span));
             Assert.Equal(echo, reply.Sga.Address.Endpoint);
             Assert.Equal(0, libOS.SgaFree(reply.Sga));
             Assert.Equal(0, libOS.SgaFree(sga));
         }
-        Assert.True(peer.WaitForExit(10_000));
-        Assert.Equal($"done {N}", peer.StandardOutput.ReadLine());
         // Demi resolved the kernel's MAC by ARP; the kernel learned Demi's.
-        Assert.Contains(veth.MacA.ToString(), veth.Run(VethSide.B, "ip", "neigh", "show", veth.AddressA).StandardOutput);
+        KernelPeerScenarios.AssertKernelUdpEchoServerDone(veth, peer, N);
         Assert.Equal(0, libOS.Close(qd));
         _ = startAvailable;
     }
@@ -121,33 +80,6 @@ public sealed class XdpBackendTests
         Privileges.RequireRoot();
         using var veth = VethNamespaces.Create();
         using var libOS = CreateLibOS(veth, out _);
-        Assert.Equal(0, libOS.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.Equal(0, libOS.Bind(qd, new Ipv4Endpoint(Ipv4Address.Any, 7)));
-        var server = new Thread(() =>
-        {
-            while (libOS.Pop(out var popQt, qd) == 0 && libOS.Wait(out var r, popQt, Timeout) == 0 && !r.Failed)
-            {
-                // A failed echo ends the server, so the kernel client reports the shortfall.
-                bool ok = libOS.PushTo(out var pushQt, qd, r.Sga, r.Sga.Address.Endpoint) == 0
-                    && libOS.Wait(out var pushed, pushQt, Timeout) == 0 && !pushed.Failed;
-                libOS.SgaFree(r.Sga);
-                if (!ok)
-                    return;
-            }
-        }) { IsBackground = true };
-        server.Start();
-        var first = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(30), KernelPeer.UdpEchoClient, veth.AddressA, "7", "20", "2");
-        Assert.Equal("ok 20", first.StandardOutput.Trim());
-        long dropsBefore = InetBackend.StackOf(libOS.Shards[0])!.Counters.TotalDrops;
-        var burst = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(30), KernelPeer.MalformedBurst, veth.InterfaceB,
-            veth.MacA.ToString(), veth.MacB.ToString(), veth.AddressB, veth.AddressA, "50");
-        burst.EnsureSuccess("malformed burst");
-        Assert.Equal("300", burst.StandardOutput.Trim());
-        var second = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(30), KernelPeer.UdpEchoClient, veth.AddressA, "7", "20", "2");
-        Assert.Equal("ok 20", second.StandardOutput.Trim());
-        var counters = InetBackend.StackOf(libOS.Shards[0])!.Counters;
-        Assert.True(counters.TotalDrops - dropsBefore >= 300, $"drops {counters.TotalDrops - dropsBefore}: {counters}");
-        libOS.Close(qd);
-        Assert.True(server.Join(Timeout), "closing the descriptor did not end the server thread's pending pop");
+        KernelPeerScenarios.MalformedBurstIsDroppedAndCountedWhileEchoKeepsWorking(veth, libOS, Timeout);
     }
 }

@@ -1,7 +1,8 @@
 /*
  * exit_drain.c - a process that pushes N bytes on TCP and exits as soon as its last push completed
  * loses nothing: the peer (a kernel socket reading slowly) reads exactly N bytes, then end of stream
- * (no ECONNRESET), RUNS of RUNS times (issue 16 item 3). The client's configuration carries
+ * (no ECONNRESET), RUNS of RUNS times (issue 16 item 3); between namespaces, the exit also leaves no XDP
+ * program on the client's interface. The client's configuration carries
  * Demikernel's default tcp_socket_options.linger {enabled: true, time_seconds: 0}, which must not turn
  * its close into an abort. The exit goes through libdemi's atexit handler (LibOS.Dispose's drain).
  * By default on 127.0.0.1 with catnap. run.sh also runs it with catpowder between namespaces:
@@ -99,9 +100,20 @@ int main(void)
         }
         struct pollfd p = {lfd, POLLIN, 0};
         if (poll(&p, 1, 20000) != 1) {
-            fprintf(stderr, "run %d: no connection\n", run);
+            fprintf(stderr, "run %d: no connection; the listener's sockets:\n", run);
+            fflush(stderr);
+            char cmd[512];
+            const char *client_ns = getenv("DEMI_TEST_CLIENT_NETNS");
+            snprintf(cmd, sizeof(cmd), "ss -tanoi >&2; ip neigh show >&2; %s%s%s",
+                     client_ns ? "ip -n " : "", client_ns ? client_ns : "",
+                     client_ns ? " -d link show >&2; ip netns exec $DEMI_TEST_CLIENT_NETNS sh -c 'for i in /sys/class/net/*; do ethtool -S ${i##*/}; done' 2>&1 | grep -iE 'xdp|drop|:$' >&2" : "");
+            if (system(cmd) != 0)
+                fprintf(stderr, "(diagnostics failed)\n");
+            int status = 0;
             kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
+            waitpid(pid, &status, 0);
+            fprintf(stderr, "run %d: client %s %d\n", run, WIFEXITED(status) ? "exited" : "killed by signal",
+                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
             break;
         }
         int cfd = accept(lfd, NULL, NULL);
@@ -128,6 +140,17 @@ int main(void)
         if (!ok)
             fprintf(stderr, "run %d: read %ld of %d bytes, then %s; client exit %d\n", run, total, TOTAL,
                     err == 0 ? "end of stream" : strerror(err), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        /* The exit also released the AF_XDP socket and detached its program: none is left on the
+         * client's interface (a leftover would steer the next client's frames into a dead socket). */
+        const char *client_ns = getenv("DEMI_TEST_CLIENT_NETNS");
+        if (ok && client_ns != NULL) {
+            char cmd[256];
+            snprintf(cmd, sizeof(cmd), "ip -n %s -d link show | grep -q 'prog/xdp'", client_ns);
+            if (system(cmd) == 0) {
+                fprintf(stderr, "run %d: an XDP program is still attached after the client exited\n", run);
+                ok = 0;
+            }
+        }
         intact += ok;
     }
     close(lfd);

@@ -65,9 +65,56 @@ done
 run "pingpong tcp (catnap, 127.0.0.1)" "$bin/pingpong" tcp
 run "pingpong udp (catnap, 127.0.0.1)" "$bin/pingpong" udp
 
-# ---- catpowder (AF_XDP) between two network namespaces joined by a veth pair. Both sides run
-# Demi's user-space stack; nothing is sent from the root namespace, and the namespaces (with the
-# veth) are deleted on exit, also on failure.
+# ---- two network namespaces joined by a veth pair, for the two-process tests on the user-space
+# stack. Nothing is sent from the root namespace; the namespaces (with the veth) and the config
+# folder are deleted by remove_namespaces, which also runs on exit, so also on failure.
+netns_made=()
+scratch_made=()
+remove_namespaces() {
+    local ns
+    for ns in "${netns_made[@]}"; do
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    rm -rf "${scratch_made[@]}"
+    netns_made=()
+    scratch_made=()
+}
+trap remove_namespaces EXIT
+# veth_namespaces TAG DEV_A DEV_B: namespaces $ns_a (holding DEV_A) and $ns_b (holding DEV_B), named
+# after TAG and this process, joined by the veth DEV_A-DEV_B, both up, and an empty config folder $cfg.
+veth_namespaces() {
+    local tag=$1 dev_a=$2 dev_b=$3 side ns dev
+    ns_a="demi-$tag-a-$$"
+    ns_b="demi-$tag-b-$$"
+    cfg=$(mktemp -d "/tmp/demi-$tag-XXXXXX")
+    scratch_made+=("$cfg")
+    ip netns add "$ns_a"
+    netns_made+=("$ns_a")
+    ip netns add "$ns_b"
+    netns_made+=("$ns_b")
+    ip -n "$ns_a" link add "$dev_a" type veth peer name "$dev_b" netns "$ns_b"
+    for side in "$ns_a:$dev_a" "$ns_b:$dev_b"; do
+        ns=${side%%:*}
+        dev=${side##*:}
+        # No kernel addresses (net_af_packet shares the link with the kernel): only Demi's stacks
+        # answer. No IPv6 chatter on the link either.
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+        ip -n "$ns" link set lo up
+        ip -n "$ns" link set "$dev" up
+    done
+}
+# pingpongs LIBOS WHAT SERVER_IP: pingpong udp and tcp, the server in $ns_a with $cfg/a.yaml, the
+# client in $ns_b with $cfg/b.yaml.
+pingpongs() {
+    local libos=$1 what=$2 server_ip=$3 proto
+    for proto in udp tcp; do
+        run "pingpong $proto ($libos, $what between namespaces)" env LIBOS="$libos" DEMI_TEST_SERVER_IP="$server_ip" \
+            DEMI_TEST_SERVER_NETNS="$ns_a" DEMI_TEST_CLIENT_NETNS="$ns_b" \
+            DEMI_TEST_SERVER_CONFIG="$cfg/a.yaml" DEMI_TEST_CLIENT_CONFIG="$cfg/b.yaml" "$bin/pingpong" "$proto"
+    done
+}
+
+# ---- catpowder (AF_XDP): both sides run Demi's user-space stack.
 skipped=0
 if [[ $EUID -ne 0 ]]; then
     echo "SKIP catpowder pingpong: needs root (network namespaces and AF_XDP); run as root (CI does)"
@@ -76,26 +123,7 @@ elif [[ -z "$(ldconfig -p | grep 'libxdp.so.1' || true)" ]]; then
     echo "SKIP catpowder pingpong: libxdp1/libbpf1 are not installed (scripts/install-deps.sh installs them)"
     skipped=$((skipped + 2))
 else
-    ns_a="demi-cabi-a-$$"
-    ns_b="demi-cabi-b-$$"
-    cfg=$(mktemp -d /tmp/demi-cabi-XXXXXX)
-    cleanup() {
-        ip netns del "$ns_a" 2>/dev/null || true
-        ip netns del "$ns_b" 2>/dev/null || true
-        rm -rf "$cfg"
-    }
-    trap cleanup EXIT
-    ip netns add "$ns_a"
-    ip netns add "$ns_b"
-    ip -n "$ns_a" link add va type veth peer name vb netns "$ns_b"
-    for side in "$ns_a:va" "$ns_b:vb"; do
-        ns=${side%%:*}
-        dev=${side##*:}
-        # No kernel addresses: only Demi's stacks talk. No IPv6 chatter on the link either.
-        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-        ip -n "$ns" link set lo up
-        ip -n "$ns" link set "$dev" up
-    done
+    veth_namespaces cabi va vb
     mac_a=$(ip -n "$ns_a" -br link show va | awk '{print $3}')
     mac_b=$(ip -n "$ns_b" -br link show vb | awk '{print $3}')
     write_config() { # file iface ip mac peer_mac peer_ip
@@ -114,11 +142,7 @@ YAML
     }
     write_config "$cfg/a.yaml" va 10.77.0.1 "$mac_a" "$mac_b" 10.77.0.2
     write_config "$cfg/b.yaml" vb 10.77.0.2 "$mac_b" "$mac_a" 10.77.0.1
-    for proto in udp tcp; do
-        run "pingpong $proto (catpowder, AF_XDP between namespaces)" env LIBOS=catpowder DEMI_TEST_SERVER_IP=10.77.0.1 \
-            DEMI_TEST_SERVER_NETNS="$ns_a" DEMI_TEST_CLIENT_NETNS="$ns_b" \
-            DEMI_TEST_SERVER_CONFIG="$cfg/a.yaml" DEMI_TEST_CLIENT_CONFIG="$cfg/b.yaml" "$bin/pingpong" "$proto"
-    done
+    pingpongs catpowder "AF_XDP" 10.77.0.1
     # exit_drain on the user-space stack: a Linux kernel listener on va (ns_a, no XDP there now), the
     # Demi client on vb (ns_b) with Demikernel's default linger {on, 0} in its file.
     ip -n "$ns_a" addr add 10.77.0.1/24 dev va
@@ -126,13 +150,11 @@ YAML
     printf 'tcp_socket_options:\n  linger: { enabled: true, time_seconds: 0 }\n' >>"$cfg/b-linger.yaml"
     run "exit_drain (catpowder client, kernel peer between namespaces)" ip netns exec "$ns_a" env LIBOS=catpowder \
         DEMI_TEST_SERVER_IP=10.77.0.1 DEMI_TEST_CLIENT_NETNS="$ns_b" DEMI_TEST_CLIENT_CONFIG="$cfg/b-linger.yaml" "$bin/exit_drain"
-    cleanup
-    trap - EXIT
+    remove_namespaces
 fi
 
-# ---- catnip (DPDK, net_af_packet) between two network namespaces joined by a veth pair of their own.
-# Each child starts its EAL without hugepages inside its namespace; ARP is resolved both ways (no
-# static entries). Nothing is sent from the root namespace; the namespaces go on exit, also on failure.
+# ---- catnip (DPDK, net_af_packet) on a veth pair of its own. Each child starts its EAL without
+# hugepages inside its namespace; ARP is resolved both ways (no static entries).
 if [[ $EUID -ne 0 ]]; then
     echo "SKIP catnip pingpong: needs root (network namespaces, DPDK's raw sockets); run as root (CI does)"
     skipped=$((skipped + 2))
@@ -140,26 +162,7 @@ elif [[ ! -f "$out/libdemi_dpdk.so" || -z "$(ldconfig -p | grep 'librte_eal.so.2
     echo "SKIP catnip pingpong: DPDK is not installed (scripts/install-deps.sh installs dpdk, libdpdk-dev)"
     skipped=$((skipped + 2))
 else
-    nsn_a="demi-cnip-a-$$"
-    nsn_b="demi-cnip-b-$$"
-    cfgn=$(mktemp -d /tmp/demi-cnip-XXXXXX)
-    cleanup_catnip() {
-        ip netns del "$nsn_a" 2>/dev/null || true
-        ip netns del "$nsn_b" 2>/dev/null || true
-        rm -rf "$cfgn"
-    }
-    trap cleanup_catnip EXIT
-    ip netns add "$nsn_a"
-    ip netns add "$nsn_b"
-    ip -n "$nsn_a" link add na type veth peer name nb netns "$nsn_b"
-    for side in "$nsn_a:na" "$nsn_b:nb"; do
-        ns=${side%%:*}
-        dev=${side##*:}
-        # No kernel addresses (net_af_packet shares the link with the kernel): only Demi's stacks answer.
-        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-        ip -n "$ns" link set lo up
-        ip -n "$ns" link set "$dev" up
-    done
+    veth_namespaces cnip na nb
     write_catnip_config() { # file iface ip prefix
         cat >"$1" <<YAML
 demikernel:
@@ -171,15 +174,10 @@ demi:
   prefix_length: 24
 YAML
     }
-    write_catnip_config "$cfgn/a.yaml" na 10.78.0.1 "$nsn_a"
-    write_catnip_config "$cfgn/b.yaml" nb 10.78.0.2 "$nsn_b"
-    for proto in udp tcp; do
-        run "pingpong $proto (catnip, DPDK net_af_packet between namespaces)" env LIBOS=catnip DEMI_TEST_SERVER_IP=10.78.0.1 \
-            DEMI_TEST_SERVER_NETNS="$nsn_a" DEMI_TEST_CLIENT_NETNS="$nsn_b" \
-            DEMI_TEST_SERVER_CONFIG="$cfgn/a.yaml" DEMI_TEST_CLIENT_CONFIG="$cfgn/b.yaml" "$bin/pingpong" "$proto"
-    done
-    cleanup_catnip
-    trap - EXIT
+    write_catnip_config "$cfg/a.yaml" na 10.78.0.1 "$ns_a"
+    write_catnip_config "$cfg/b.yaml" nb 10.78.0.2 "$ns_b"
+    pingpongs catnip "DPDK net_af_packet" 10.78.0.1
+    remove_namespaces
 fi
 if [[ $bench == 1 ]]; then
     "$bin/bench_pushto" "${BENCH_N:-100000}"

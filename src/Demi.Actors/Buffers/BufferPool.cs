@@ -251,9 +251,9 @@ public sealed unsafe class BufferPool : IDisposable
 
         public void Refill(IndexStack shared)
         {
+            // One compare-and-swap for the whole half: the shared head is the line other shards write too.
             int count = Count;
-            while (count < Items.Length / 2 && shared.TryPop(out int index))
-                Items[count++] = index;
+            count += shared.TryPopMany(Items.AsSpan(count, Math.Max(0, Items.Length / 2 - count)));
             Volatile.Write(ref Count, count);
         }
 
@@ -264,8 +264,7 @@ public sealed unsafe class BufferPool : IDisposable
             // Count first, so Available never counts a buffer twice while it moves.
             int count = Count;
             Volatile.Write(ref Count, count - howMany);
-            for (int i = 0; i < howMany; i++)
-                shared.Push(Items[count - 1 - i]);
+            shared.PushMany(Items.AsSpan(count - howMany, howMany));
         }
     }
 

@@ -26,6 +26,9 @@ internal sealed class CompletionWaiter
 
     public int Wait(out QResult result, ulong qt, TimeSpan? timeout)
     {
+        result = default;
+        if (!IsValidTimeout(timeout))
+            return Errno.EINVAL;
         long deadline = Deadline(timeout);
         var backoff = new IdleBackoff(_idle);
         while (true)
@@ -58,8 +61,12 @@ internal sealed class CompletionWaiter
     {
         result = default;
         readyOffset = -1;
-        if (qts.IsEmpty)
+        if (qts.IsEmpty || !IsValidTimeout(timeout))
             return Errno.EINVAL;
+        // demi_wait_any(3): a list holding an invalid token is EINVAL, whichever token is ready first.
+        foreach (var qt in qts)
+            if (!_tokens.IsWaitable(qt))
+                return Errno.EINVAL;
         long deadline = Deadline(timeout);
         var backoff = new IdleBackoff(_idle);
         while (true)
@@ -114,7 +121,7 @@ internal sealed class CompletionWaiter
     public int WaitNextN(Span<QResult> results, out int count, TimeSpan? timeout)
     {
         count = 0;
-        if (results.IsEmpty)
+        if (results.IsEmpty || !IsValidTimeout(timeout))
             return Errno.EINVAL;
         long deadline = Deadline(timeout);
         var backoff = new IdleBackoff(_idle);
@@ -154,8 +161,13 @@ internal sealed class CompletionWaiter
         WouldDeadlock,
     }
 
+    // demi_wait(3): a timeout that is no valid value is EINVAL. Negative means nothing here except
+    // Timeout.InfiniteTimeSpan, .NET's "forever".
+    private static bool IsValidTimeout(TimeSpan? timeout)
+        => timeout is not { } t || t >= TimeSpan.Zero || t == Timeout.InfiniteTimeSpan;
+
     private static long Deadline(TimeSpan? timeout)
-        => timeout is null ? long.MaxValue
+        => timeout is null || timeout == Timeout.InfiniteTimeSpan ? long.MaxValue
             : timeout.Value <= TimeSpan.Zero ? 0
             : Stopwatch.GetTimestamp() + (long)(timeout.Value.TotalSeconds * Stopwatch.Frequency);
 

@@ -62,4 +62,55 @@ internal sealed class IndexStack
             }
         }
     }
+
+    /// <summary>
+    /// Pops up to <paramref name="into"/>.Length indices with one compare-and-swap (a shard's cache refill):
+    /// the chain below the head is walked and then cut off. The head's tag changes on every push and pop,
+    /// so an unchanged head proves that nobody touched the walked chain meanwhile.
+    /// </summary>
+    public int TryPopMany(Span<int> into)
+    {
+        while (true)
+        {
+            long head = Volatile.Read(ref _head);
+            int top = (int)head;
+            int n = 0;
+            int next = top;
+            while (n < into.Length && next != Empty)
+            {
+                into[n++] = next;
+                next = Volatile.Read(ref _next[next]);
+            }
+            if (n == 0)
+                return 0;
+            long newHead = ((head >> 32) + 1) << 32 | (uint)next;
+            if (Interlocked.CompareExchange(ref _head, newHead, head) == head)
+            {
+                Interlocked.Add(ref _count, -n);
+                return n;
+            }
+        }
+    }
+
+    /// <summary>Pushes <paramref name="indices"/> with one compare-and-swap (a shard's cache spill); the first ends on top.</summary>
+    public void PushMany(ReadOnlySpan<int> indices)
+    {
+        if (indices.IsEmpty)
+            return;
+        // Link them among themselves first: only the last one's link depends on the head.
+        for (int i = 0; i < indices.Length - 1; i++)
+            Volatile.Write(ref _next[indices[i]], indices[i + 1]);
+        int last = indices[^1];
+        while (true)
+        {
+            long head = Volatile.Read(ref _head);
+            Volatile.Write(ref _next[last], (int)head);
+            long newHead = ((head >> 32) + 1) << 32 | (uint)indices[0];
+            if (Interlocked.CompareExchange(ref _head, newHead, head) == head)
+            {
+                Interlocked.Add(ref _count, indices.Length);
+                return;
+            }
+        }
+    }
 }

@@ -24,10 +24,12 @@ internal sealed class ShutdownDrain
     /// <summary>Waits until no actor holds a push it has not handed on (before the descriptors close).</summary>
     public void WaitForQueuedPushes() => WaitUntil(actor => !actor.HasUnsentData);
 
-    /// <summary>After the closes: waits for connections finishing in the background, then resets what is left.</summary>
-    public ShutdownReport WaitForConnections()
+    /// <summary>
+    /// After the closes: waits for connections finishing in the background, then resets what is left.
+    /// <paramref name="finishing"/> is how many were still finishing right after their close.
+    /// </summary>
+    public ShutdownReport WaitForConnections(int finishing)
     {
-        int finishing = _actors.Count(a => Ask(a, () => a.IsFinishing, unreachable: false));
         var left = WaitUntil(actor => !actor.IsFinishing);
         int reset = left.Count(actor => Ask(actor, actor.OnDrainTimedOut, unreachable: false));
         return new ShutdownReport(finishing - reset, reset);

@@ -85,6 +85,9 @@ internal sealed class TokenTable
         return slot;
     }
 
+    /// <summary>Whether <paramref name="token"/> is one a synchronous wait may redeem: live (pending or completed) and not owned by an async waiter.</summary>
+    public bool IsWaitable(ulong token) => Find(token) is { AsyncOwned: false };
+
     /// <summary>Records a completion made on shard <paramref name="shardId"/>. Returns false if the token is not pending.</summary>
     public bool Complete(in QResult result, int shardId)
     {

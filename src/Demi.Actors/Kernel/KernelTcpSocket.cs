@@ -287,6 +287,8 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
                 Fail(qt, err);
                 return true;
             }
+            if (got > 0 && got < large.Size)
+                MayBeReadable = false;
             CompletePop(qt, BufferManager.ToSga(large, got));
             return true;
         }
@@ -305,6 +307,8 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
         }
         if (n == 0)
             _endOfStream = true;
+        else if (n < packet.Pool.Capacity)
+            MayBeReadable = false; // a short read drained the socket: the next edge says when more came
         packet.Length = n;
         CompletePop(qt, BufferManager.ToSga(packet));
         return true;

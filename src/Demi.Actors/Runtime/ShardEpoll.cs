@@ -86,7 +86,9 @@ internal sealed unsafe class ShardEpoll : IDisposable
     /// <summary>One <c>epoll_wait</c>; runs the ready handlers and returns how many ran (wake-ups are not work).</summary>
     public int Poll(Libc.EpollEvent* events, int timeoutMs)
     {
-        int n = Libc.epoll_wait(_epollFd, events, MaxEvents, timeoutMs);
+        int n = timeoutMs == 0
+            ? Libc.epoll_poll(_epollFd, events, MaxEvents, 0)
+            : Libc.epoll_wait(_epollFd, events, MaxEvents, timeoutMs);
         int work = 0;
         for (int i = 0; i < n; i++)
         {

@@ -245,7 +245,10 @@ internal sealed class ArpResolver
         _stack.SendFrame(buffer, MacAddress.Broadcast, EthernetHeader.EtherTypeArp);
     }
 
-    /// <summary>Handles a received ARP packet (Ethernet header stripped). Takes the reference.</summary>
+    /// <summary>
+    /// Handles a received ARP packet (Ethernet header stripped). Takes the reference (from the stack,
+    /// <see cref="InetStack.TakeReceived"/>) only where it sends or releases it, after the work that may throw.
+    /// </summary>
     public void Receive(PacketBuffer packet, long now)
     {
         var reason = ArpPacket.TryRead(packet.Span, out var arp);
@@ -276,10 +279,12 @@ internal sealed class ArpResolver
             new ArpPacket(ArpPacket.OperationReply, _stack.Mac, local, arp.SenderMac, arp.SenderAddress).Write(packet.Span);
             packet.Truncate(ArpPacket.Length);
             _counters.ArpRepliesSentCount++;
+            _stack.TakeReceived(packet);
             _stack.SendFrame(packet, arp.SenderMac, EthernetHeader.EtherTypeArp);
         }
         else
         {
+            _stack.TakeReceived(packet);
             packet.Release();
         }
     }

@@ -22,7 +22,7 @@ internal sealed class InternalErrorLog
         _sink = sink ?? (line => Console.Error.WriteLine(line));
     }
 
-    public void Report(Exception exception, bool frameLeaked, long now)
+    public void Report(Exception exception, bool frameReleased, long now)
     {
         if (_logged >= Burst && now - _lastLoggedAt < IntervalMicroseconds)
         {
@@ -33,7 +33,7 @@ internal sealed class InternalErrorLog
         _lastLoggedAt = now;
         string suppressed = _suppressed > 0 ? $" ({_suppressed} more suppressed since the last report)" : "";
         _suppressed = 0;
-        string frame = frameLeaked ? "the frame may have leaked" : "the frame was released";
+        string frame = frameReleased ? "the frame was released" : "the frame was its handler's";
         try
         {
             _sink($"Demi.Inet {_stack}: internal error while processing a frame (dropped, {frame}){suppressed}: {exception}");

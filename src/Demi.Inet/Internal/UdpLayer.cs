@@ -34,6 +34,7 @@ internal sealed class UdpLayer : IIpProtocolHandler
 
     public int OnTimer(long nowMicroseconds) => 0;
 
+    /// <summary>Ports with at least one bound socket.</summary>
     public int BoundCount => _ports.Count;
 
     public UdpSocket CreateSocket() => new(this, _queueLength);
@@ -48,24 +49,66 @@ internal sealed class UdpLayer : IIpProtocolHandler
             return Errno.EINVAL;
         if (!local.Address.IsAny && local.Address != _stack.LocalAddress)
             return Errno.EADDRNOTAVAIL;
-        int rc = _stack.Ports.Bind(PortSpace.ProtocolUdp, socket, local.Address, local.Port, _stack.PortShard, reuseAddress: false,
+        int rc = _stack.Ports.Bind(PortSpace.ProtocolUdp, socket, local.Address, local.Port, _stack.PortShard, socket.ReuseAddress,
             EphemeralFirst, EphemeralFirst + EphemeralCount - 1, _random, out ushort port);
         if (rc != 0)
             return rc;
-        // One socket per port in this stack: the port space has refused every other holder.
-        bool added = _ports.TryAdd(port, socket);
-        System.Diagnostics.Debug.Assert(added);
+        // Sockets sharing the port (SO_REUSEADDR on all of them) form a list, newest first: like Linux,
+        // the newest of equally good matches gets a unicast datagram.
+        if (_ports.TryGetValue(port, out var sharer))
+            socket.NextOnPort = sharer;
+        _ports[port] = socket;
         socket.LocalEndpoint = new Ipv4Endpoint(local.Address, port);
         return 0;
     }
 
     public void Unbind(UdpSocket socket)
     {
-        if (socket.IsBound && _ports.TryGetValue(socket.LocalEndpoint.Port, out var holder) && holder == socket)
+        if (!socket.IsBound || !_ports.TryGetValue(socket.LocalEndpoint.Port, out var head))
+            return;
+        ushort port = socket.LocalEndpoint.Port;
+        if (head == socket)
         {
-            _ports.Remove(socket.LocalEndpoint.Port);
-            _stack.Ports.Unbind(PortSpace.ProtocolUdp, socket, socket.LocalEndpoint.Port);
+            if (socket.NextOnPort is { } next)
+                _ports[port] = next;
+            else
+                _ports.Remove(port);
         }
+        else
+        {
+            var previous = head;
+            while (previous.NextOnPort is { } candidate && candidate != socket)
+                previous = candidate;
+            if (previous.NextOnPort != socket)
+                return;
+            previous.NextOnPort = socket.NextOnPort;
+        }
+        socket.NextOnPort = null;
+        _stack.Ports.Unbind(PortSpace.ProtocolUdp, socket, port);
+    }
+
+    // The socket a datagram goes to (null: none), scored as Linux's compute_score: a connected socket
+    // whose peer sent it beats a bound address, which beats the wildcard; the newest wins a tie.
+    private UdpSocket? Lookup(ushort port, Ipv4Address source, ushort sourcePort, Ipv4Address destination)
+    {
+        if (!_ports.TryGetValue(port, out var socket))
+            return null;
+        if (socket.NextOnPort is null)
+            return socket.Accepts(source, sourcePort, destination) ? socket : null;
+        UdpSocket? best = null;
+        int bestScore = -1;
+        for (var candidate = socket; candidate is not null; candidate = candidate.NextOnPort)
+        {
+            if (!candidate.Accepts(source, sourcePort, destination))
+                continue;
+            int score = (candidate.RemoteEndpoint is null ? 0 : 2) + (candidate.LocalEndpoint.Address.IsAny ? 0 : 1);
+            if (score > bestScore)
+            {
+                best = candidate;
+                bestScore = score;
+            }
+        }
+        return best;
     }
 
     public int CancelPending(UdpSocket socket) => _stack.CancelPending(socket);
@@ -111,10 +154,17 @@ internal sealed class UdpLayer : IIpProtocolHandler
     /// <summary>An ICMP error about a datagram sent from <paramref name="localPort"/> to <paramref name="remote"/>: only a socket connected there hears it (as Linux does).</summary>
     public bool OnIcmpError(ushort localPort, Ipv4Endpoint remote, int errno)
     {
-        if (!_ports.TryGetValue(localPort, out var socket) || socket.RemoteEndpoint != remote)
+        if (!_ports.TryGetValue(localPort, out var socket))
             return false;
-        socket.ReportError(errno);
-        return true;
+        for (; socket is not null; socket = socket.NextOnPort)
+        {
+            if (socket.RemoteEndpoint == remote)
+            {
+                socket.ReportError(errno);
+                return true;
+            }
+        }
+        return false;
     }
 
     public void Receive(Ipv4Address source, Ipv4Address destination, PacketBuffer segment, bool checksumVerified)
@@ -126,7 +176,8 @@ internal sealed class UdpLayer : IIpProtocolHandler
             _stack.Drop(segment, reason);
             return;
         }
-        if (!_ports.TryGetValue(header.DestinationPort, out var socket) || !socket.Accepts(source, header.SourcePort, destination))
+        var socket = Lookup(header.DestinationPort, source, header.SourcePort, destination);
+        if (socket is null)
         {
             // RFC 1122 §4.1.3.1: tell the sender (a connected kernel socket then sees ECONNREFUSED).
             _stack.SendDestinationUnreachable(segment, source, destination, Headers.IcmpHeader.CodePortUnreachable);
@@ -143,6 +194,8 @@ internal sealed class UdpLayer : IIpProtocolHandler
         }
         segment.Truncate(header.Length);
         segment.TrimFront(UdpHeader.HeaderLength);
+        // The socket's queue keeps it (or Drop releases it): ours from here, also if an observer throws.
+        _stack.TakeReceived(segment);
         if (!socket.Enqueue(segment, new Ipv4Endpoint(source, header.SourcePort)))
         {
             _stack.Drop(segment, DropReason.UdpReceiveQueueFull);

@@ -16,6 +16,11 @@ internal sealed class SteeringNicQueue : INicQueue
 {
     private const int EtherTypeIpv4 = 0x0800;
     private const int EtherTypeArp = 0x0806;
+    private const byte ProtocolIcmp = 1;
+    private const int IcmpHeaderLength = 8;
+    private const byte IcmpDestinationUnreachable = 3;
+    private const byte IcmpTimeExceeded = 11;
+    private const byte IcmpParameterProblem = 12;
 
     private readonly FlowSteering _steering;
     private readonly int _shard;
@@ -132,14 +137,43 @@ internal sealed class SteeringNicQueue : INicQueue
             return -1; // malformed: the stack drops and counts it
         if ((BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x1FFF) != 0)
             return -1; // a non-first fragment carries no ports
+        if (protocol == ProtocolIcmp)
+            return ClassifyIcmpError(ip[ihl..]);
         if (protocol != PortSpace.ProtocolUdp && protocol != PortSpace.ProtocolTcp)
             return -1;
         ushort srcPort = BinaryPrimitives.ReadUInt16BigEndian(ip[ihl..]);
         ushort dstPort = BinaryPrimitives.ReadUInt16BigEndian(ip[(ihl + 2)..]);
+        return Owner(protocol, dstPort, BinaryPrimitives.ReadUInt32BigEndian(ip[12..]), srcPort);
+    }
+
+    // The shard that owns local port `localPort` of `protocol` for the flow with the remote end
+    // (remoteAddress, remotePort); -1 when that is this shard.
+    private int Owner(byte protocol, ushort localPort, uint remoteAddress, ushort remotePort)
+    {
         var table = protocol == PortSpace.ProtocolUdp ? _udpOwners : _tcpOwners;
-        ulong owners = table is null ? 0 : Volatile.Read(ref table[dstPort]);
-        int target = _steering.Pick(owners, dstPort, FlowSteering.FlowHash(BinaryPrimitives.ReadUInt32BigEndian(ip[12..]), srcPort));
+        ulong owners = table is null ? 0 : Volatile.Read(ref table[localPort]);
+        int target = _steering.Pick(owners, localPort, FlowSteering.FlowHash(remoteAddress, remotePort));
         return target == _shard ? -1 : target;
+    }
+
+    // An ICMP error (RFC 792: destination unreachable, time exceeded, parameter problem) concerns the
+    // datagram it quotes (its IP header and at least 8 bytes, RFC 1122 §3.2.2): it goes to the shard
+    // owning the quoted flow, whose socket learns the error (ECONNREFUSED on a connected UDP socket).
+    // Echo requests and the rest are answered or dropped wherever they land.
+    private int ClassifyIcmpError(ReadOnlySpan<byte> icmp)
+    {
+        if (icmp.Length < IcmpHeaderLength + 20 || icmp[0] is not (IcmpDestinationUnreachable or IcmpTimeExceeded or IcmpParameterProblem))
+            return -1;
+        var quote = icmp[IcmpHeaderLength..];
+        int ihl = (quote[0] & 0x0F) * 4;
+        byte protocol = quote[9];
+        if ((quote[0] >> 4) != 4 || ihl < 20 || quote.Length < ihl + 4
+            || (protocol != PortSpace.ProtocolUdp && protocol != PortSpace.ProtocolTcp))
+            return -1;
+        // The quoted datagram is one we sent: its source port is ours, its destination the remote end.
+        ushort localPort = BinaryPrimitives.ReadUInt16BigEndian(quote[ihl..]);
+        ushort remotePort = BinaryPrimitives.ReadUInt16BigEndian(quote[(ihl + 2)..]);
+        return Owner(protocol, localPort, BinaryPrimitives.ReadUInt32BigEndian(quote[16..]), remotePort);
     }
 
     private void CopyArpReplyToOthers(in PacketBuffer frame, ref bool anyTarget)

@@ -157,13 +157,13 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
                 case TcpParseError.BadDataOffset: Statistics.BadDataOffsetDropped++; break;
                 default: Statistics.BadOptionsDropped++; break;
             }
-            segment.Release();
+            Discard(segment);
             return;
         }
         if (!checksumVerified && (Ip.Offloads & NicOffloads.RxChecksum) == 0 && !TcpHeaderWriter.VerifyChecksum(span, source, destination))
         {
             Statistics.ChecksumErrors++;
-            segment.Release();
+            Discard(segment);
             return;
         }
         if (destination.IsBroadcast || destination.IsMulticast || source.IsBroadcast || source.IsMulticast || source.IsAny
@@ -171,7 +171,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
         {
             Statistics.MalformedDropped++; // RFC 9293 §3.9: never answer (or reset) such segments
             Statistics.BadAddressDropped++;
-            segment.Release();
+            Discard(segment);
             return;
         }
         segment.TrimFront(seg.HeaderLength);
@@ -185,6 +185,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
             }
             else
             {
+                Ip.TakeReceived(segment); // the connection keeps or releases it
                 connection.OnSegment(ref seg, segment);
                 Schedule(connection);
                 DispatchEvents();
@@ -194,15 +195,23 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
         var listener = FindListener(destination, seg.DestinationPort);
         if (listener is not null)
         {
+            Ip.TakeReceived(segment); // the listener keeps or releases it
             listener.OnListenSegment(source, destination, ref seg, segment);
         }
         else
         {
             Statistics.NoPortDropped++;
-            segment.Release();
+            Discard(segment);
             SendResetFor(in seg, source, destination);
         }
         DispatchEvents();
+    }
+
+    // A segment dropped before any connection saw it: taken from the stack, then released.
+    private void Discard(PacketBuffer segment)
+    {
+        Ip.TakeReceived(segment);
+        segment.Release();
     }
 
     /// <summary>Delivers pending socket events to their observers (see <see cref="ITcpSocketObserver"/>).</summary>

@@ -29,6 +29,8 @@ public sealed class KernelTcpTests(Xunit.Abstractions.ITestOutputHelper log)
         public InetClock Clock => inner.Clock;
         public NicOffloads Offloads => inner.Offloads;
 
+        public void TakeReceived(in PacketBuffer segment) => inner.TakeReceived(segment);
+
         public int Send(Ipv4Address destination, byte protocol, PacketBuffer segment)
         {
             if (loss > 0 && _random.NextDouble() < loss)

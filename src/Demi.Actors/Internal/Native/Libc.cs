@@ -87,8 +87,14 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int epoll_ctl(int epfd, int op, int fd, EpollEvent* ev);
 
-    [LibraryImport(Lib, SetLastError = true)]
+    // No SetLastError: a failed wait (EINTR) is just an empty one, and errno costs two native calls.
+    [LibraryImport(Lib)]
     public static partial int epoll_wait(int epfd, EpollEvent* events, int maxevents, int timeout);
+
+    /// <summary>epoll_wait with a zero timeout, without the GC transition: it cannot block (the busy shard polls it every round).</summary>
+    [LibraryImport(Lib, EntryPoint = "epoll_wait")]
+    [SuppressGCTransition]
+    public static partial int epoll_poll(int epfd, EpollEvent* events, int maxevents, int timeout);
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial nint read(int fd, void* buf, nuint count);

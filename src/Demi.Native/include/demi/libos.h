@@ -39,10 +39,16 @@ extern int demi_accept(demi_qtoken_t *qt_out, int sockqd);
 /** Connects a socket asynchronously to a struct sockaddr_in. */
 extern int demi_connect(demi_qtoken_t *qt_out, int sockqd, const struct sockaddr *addr, socklen_t size);
 
-/** Closes a queue; its pending operations complete as failed with ECANCELED. EBADF if not open. */
+/**
+ * Closes a queue; its pending operations complete as failed with ECANCELED. EBADF for any qd that is
+ * not open (never opened, closed, negative). demi_close(3) names that condition under both EINVAL and
+ * EBADF; Demi answers as Linux close(2) does, EBADF, and never EINVAL.
+ */
 extern int demi_close(int qd);
 
-/** Pushes a scatter-gather array on a connected socket. */
+/** Pushes a scatter-gather array on a connected socket or a memory queue. EINVAL: NULL qt_out or sga, not a
+ *  live array, a segment count other than 1, a zero-length segment or one outside its allocation.
+ *  EBADF: not an open queue (checked first). EAGAIN: no token. */
 extern int demi_push(demi_qtoken_t *qt_out, int qd, const demi_sgarray_t *sga);
 
 /**
@@ -53,13 +59,17 @@ extern int demi_push(demi_qtoken_t *qt_out, int qd, const demi_sgarray_t *sga);
 extern int demi_pushto(demi_qtoken_t *qt_out, int sockqd, const demi_sgarray_t *sga,
                        const struct sockaddr *dest_addr, socklen_t size);
 
-/** Pops data asynchronously; the popped array is the application's to free. On TCP, a zero-length pop is end of stream. */
+/** Pops data asynchronously; the popped array is the application's to free. On TCP, a zero-length pop is end of stream.
+ *  EINVAL: NULL qt_out. EBADF: not an open queue. EAGAIN: no token. */
 extern int demi_pop(demi_qtoken_t *qt_out, int qd);
 
-/** Sets a socket option (SOL_SOCKET: SO_LINGER, SO_KEEPALIVE; IPPROTO_TCP: TCP_NODELAY). */
+/** Sets a socket option (SOL_SOCKET: SO_LINGER, SO_KEEPALIVE; IPPROTO_TCP: TCP_NODELAY). EBADF: not an open
+ *  socket. ENOTSUP: a level other than SOL_SOCKET and IPPROTO_TCP. ENOPROTOOPT: an option the level does
+ *  not have. EINVAL: NULL optval or an optlen too small for the option. */
 extern int demi_setsockopt(int qd, int level, int optname, const void *optval, socklen_t optlen);
 
-/** Reads a socket option; *optlen is the buffer size on entry and the value's size on return. */
+/** Reads a socket option; *optlen is the buffer size on entry and the value's size on return. Errors as
+ *  demi_setsockopt; EINVAL also for a NULL optlen. */
 extern int demi_getsockopt(int qd, int level, int optname, void *optval, socklen_t *optlen);
 
 /** The peer of a connected stream socket. *addrlen must be sizeof(struct sockaddr_in) (else EINVAL). */

@@ -17,7 +17,8 @@ extern demi_sgarray_t demi_sgaalloc(size_t size);
 
 /**
  * Releases a scatter-gather array (from demi_sgaalloc or a pop). A push in flight keeps the
- * buffer alive until it completes. EINVAL: NULL, not a live array, or a bad segment count.
+ * buffer alive until it completes. EINVAL (nothing is freed): NULL, not a live array, a segment count
+ * other than 1, or a segment reaching outside its allocation (demi_sgafree(3)'s "invalid size").
  */
 extern int demi_sgafree(demi_sgarray_t *sga);
 

@@ -19,7 +19,8 @@ extern int demi_wait(demi_qresult_t *qr_out, demi_qtoken_t qt, const struct time
 /**
  * Waits for the first of `num_qts` tokens to complete, consumes it and writes its index to
  * `*ready_offset`. Completions of the other tokens stay for later waits.
- * EINVAL: num_qts < 1, NULL pointers, an unknown token, a bad timeout.
+ * EINVAL: num_qts < 1, NULL pointers, a bad timeout, or an unknown token anywhere in the list (even
+ * when another token of it is ready; nothing is consumed then).
  */
 extern int demi_wait_any(demi_qresult_t *qr_out, int *ready_offset, const demi_qtoken_t qts[], int num_qts,
                          const struct timespec *timeout);
