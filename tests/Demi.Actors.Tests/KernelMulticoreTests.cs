@@ -21,7 +21,23 @@ public sealed class KernelMulticoreTests
         Assert.Equal(0, os.Listen(qd, backlog));
         Assert.Equal(0, os.GetSockName(qd, out var local));
         endpoint = new IPEndPoint(IPAddress.Loopback, local.Port);
+        // The other shards' SO_REUSEPORT sockets listen a moment after Listen returns (posted to them):
+        // wait until the kernel lists one listening socket per shard, so that connections can spread.
+        int port = local.Port;
+        Assert.True(SpinWait.SpinUntil(() => ListeningSockets(port) == os.Shards.Count, TimeSpan.FromSeconds(10)),
+            $"{ListeningSockets(port)} of {os.Shards.Count} shards listen on port {port}");
         return qd;
+    }
+
+    // Sockets in LISTEN (state 0A) on 127.0.0.1:port, from /proc/net/tcp.
+    private static int ListeningSockets(int port)
+    {
+        string local = $"0100007F:{port:X4}";
+        return File.ReadLines("/proc/net/tcp").Count(line =>
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return fields.Length > 3 && fields[1] == local && fields[3] == "0A";
+        });
     }
 
     [Fact]

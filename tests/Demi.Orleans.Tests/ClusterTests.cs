@@ -111,6 +111,21 @@ public sealed class ClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADemiExceptionInAGrain_ReachesTheCaller_WithItsErrno()
+    {
+        var (grain, _) = (await OneGrainPerSilo())[0];
+        ushort closedPort;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0)); // bound, never listening: a connect is refused
+            closedPort = (ushort)((IPEndPoint)probe.LocalEndPoint!).Port;
+            var error = await Assert.ThrowsAsync<DemiException>(() => grain.ConnectTo(closedPort));
+            Assert.Equal(Errno.ECONNREFUSED, error.ErrorCode);
+            Assert.Contains("ECONNREFUSED", error.Message);
+        }
+    }
+
+    [Fact]
     public async Task HundredThousandDatagrams_ArriveCompleteAndInOrderPerSender()
     {
         const int Total = 100_000, Senders = 2, Window = 128;

@@ -27,6 +27,9 @@ public interface IEchoGrain : IGrainWithIntegerKey
 
     /// <summary>Connects to a kernel listener and queues <paramref name="chunks"/> pushes of <paramref name="chunkSize"/> bytes (byte i in chunk i) without waiting.</summary>
     Task StartBulkSend(ushort port, int chunks, int chunkSize);
+
+    /// <summary>Connects to 127.0.0.1:<paramref name="port"/> (and lets a failure propagate to the caller).</summary>
+    Task ConnectTo(ushort port);
 }
 
 /// <summary>
@@ -145,6 +148,11 @@ public sealed class EchoGrain(DemiGrainSockets sockets, ILocalSiloDetails silo, 
     {
         DeactivateOnIdle();
         return Task.CompletedTask;
+    }
+
+    public async Task ConnectTo(ushort port)
+    {
+        using var connection = await sockets.ConnectAsync(new Ipv4Endpoint(Ipv4Address.Loopback, port));
     }
 
     public async Task StartBulkSend(ushort port, int chunks, int chunkSize)

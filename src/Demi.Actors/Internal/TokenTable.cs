@@ -32,6 +32,8 @@ internal sealed class TokenTable
     // WaitNextN needs completions in order; the queues are only kept once somebody has called it, so
     // apps that redeem tokens with Wait never pay for them.
     private volatile bool _trackOrder;
+    // True while StartTrackingOrder queues the completions that came before it (completions meanwhile queue behind them).
+    private volatile bool _trackingStarts;
     private readonly object _reclaimGate = new();
 
     /// <summary>An async result not awaited this long after completing counts as abandoned (reclaimed when the table is full).</summary>
@@ -110,7 +112,16 @@ internal sealed class TokenTable
         Interlocked.Exchange(ref slot.State, TokenSlot.Completed);
         if (_trackOrder)
         {
-            shard.Order.Enqueue(new Completion(result.Qt, Stopwatch.GetTimestamp()));
+            if (_trackingStarts)
+            {
+                // The first WaitNextN is queueing what completed before it: wait, so as to come after those.
+                lock (_waitersGate)
+                    shard.Order.Enqueue(new Completion(result.Qt, Stopwatch.GetTimestamp()));
+            }
+            else
+            {
+                shard.Order.Enqueue(new Completion(result.Qt, Stopwatch.GetTimestamp()));
+            }
             if (shard.Order.Count > 2 * _slots.Length)
                 Compact(shard);
         }
@@ -214,6 +225,7 @@ internal sealed class TokenTable
         {
             if (_trackOrder)
                 return;
+            _trackingStarts = true; // before _trackOrder: a completion that sees the one sees the other
             _trackOrder = true;
             Interlocked.MemoryBarrier(); // pairs with the fence in Complete
             var done = new List<(int Shard, long Sequence, ulong Token)>();
@@ -224,6 +236,9 @@ internal sealed class TokenTable
             }
             foreach (var (shard, _, token) in done.OrderBy(d => d.Sequence))
                 _shards[(uint)shard < (uint)_shards.Length ? shard : 0].Order.Enqueue(new Completion(token, 0));
+            // A completion both found here and queued by Complete appears twice; the second is skipped
+            // by TryConsumeNext (its token is gone by then).
+            _trackingStarts = false;
         }
     }
 
