@@ -2,6 +2,7 @@
 # Demi-KV against redis-server, measured with redis-benchmark, in one run with the same namespaces
 # and core pinning for every row:
 #   demi-xdp     demi kv on AF_XDP (XdpBackend, user-space TCP) on the server's veth end
+#   demi-dpdk    demi kv on DPDK (DpdkBackend, net_af_packet vdev on the server's veth end, user-space TCP)
 #   demi-kernel  demi kv on Linux kernel sockets
 #   redis        Debian's redis-server (kernel TCP)
 # The server runs in namespace A pinned to --server-core (one core, the whole process), redis-benchmark
@@ -9,9 +10,14 @@
 # both namespaces are deleted on exit (also on failure or Ctrl+C).
 #
 # usage: sudo perf/kv/kv-bench.sh [-n 1000000] [--n-p1 N (requests for -P 1; default -n)] [--runs 3] [--pipelines "1 16"] [--clients 50]
-#                                 [--rows "demi-xdp demi-kernel redis"] [--server-core 0] [--load-core 1]
-#                                 [--idle spin-then-park|spin|park] [--warmup 100000] [--out DIR]
-# Each server first gets --warmup requests of the same mix (not measured: JIT tiers, pools, tables).
+#                                 [--rows "demi-xdp demi-dpdk demi-kernel redis"] [--server-core 0] [--load-core 1 (a taskset list)]
+#                                 [--threads 0 (redis-benchmark --threads; 0: its single-threaded default)]
+#                                 [--idle spin-then-park|spin|park] [--warmup-seconds 5] [--out DIR]
+# Each server first gets --warmup-seconds of the same mix at -P 16 (not measured): long enough for
+# .NET's tiered JIT to finish (its compiler thread shares the server's core), for pools and tables.
+# Each test (SET, GET) is its own redis-benchmark run, so that its CPU use is its own: the CSV has the
+# generator's CPU (its user+system time / wall time, across threads), the server process's, and each
+# pinned core's busy share from /proc/stat (softirq included: veth delivers a frame in the sender's context).
 set -euo pipefail
 
 N=1000000
@@ -19,11 +25,12 @@ N_P1=""
 RUNS=1
 PIPELINES="1 16"
 CLIENTS=50
-ROWS="demi-xdp demi-kernel redis"
+ROWS="demi-xdp demi-dpdk demi-kernel redis"
 SERVER_CORE=0
 LOAD_CORE=1
 IDLE=spin-then-park
-WARMUP=100000
+WARMUP_SECONDS=5
+THREADS=0
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 OUT=""
@@ -38,14 +45,15 @@ while [[ $# -gt 0 ]]; do
     --server-core) SERVER_CORE="$2"; shift 2 ;;
     --load-core) LOAD_CORE="$2"; shift 2 ;;
     --idle) IDLE="$2"; shift 2 ;;
-    --warmup) WARMUP="$2"; shift 2 ;;
+    --warmup-seconds) WARMUP_SECONDS="$2"; shift 2 ;;
+    --threads) THREADS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
     *) echo "kv-bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
 [[ $(id -u) -eq 0 ]] || { echo "kv-bench: needs root (namespaces, AF_XDP)" >&2; exit 1; }
-for tool in redis-server redis-benchmark redis-cli nsenter taskset ip ethtool; do
+for tool in redis-server redis-benchmark redis-cli nsenter taskset ip ethtool timeout /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "kv-bench: $tool is missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
 
@@ -107,6 +115,13 @@ start_server() {
       nsenter --net="/run/netns/$NSA" -- taskset -c "$SERVER_CORE" "$DEMI" kv --bind "$IPA:$PORT" --cores "$SERVER_CORE" --idle "$IDLE" \
         --backend xdp --iface "$IFA" --ip "$IPA" >"$OUT/$row.log" 2>&1 &
       ;;
+    demi-dpdk)
+      # As demi-xdp: the user-space stack owns IPA. net_af_packet hands the kernel every frame too,
+      # so the kernel side must have no address (else it answers as well). EAL lcore = the server core.
+      nsenter --net="/run/netns/$NSA" -- taskset -c "$SERVER_CORE" "$DEMI" kv --bind "$IPA:$PORT" --cores "$SERVER_CORE" --idle "$IDLE" \
+        --backend dpdk --ip "$IPA" --eal "-l $SERVER_CORE -m 256 --no-huge --no-shconf --no-pci --no-telemetry --iova-mode=va --file-prefix=demi-kv-$$ --log-level=*:warning --vdev net_af_packet0,iface=$IFA" \
+        >"$OUT/$row.log" 2>&1 &
+      ;;
     demi-kernel)
       ip -n "$NSA" addr add "$IPA/24" dev "$IFA"
       ip -n "$NSA" neigh replace "$IPB" lladdr "$MAC_B" dev "$IFA" nud permanent
@@ -132,20 +147,38 @@ start_server() {
 }
 
 CSV="$OUT/raw.csv"
-echo "run,row,pipeline,requests,test,rps,avg_ms,min_ms,p50_ms,p95_ms,p99_ms,max_ms" >"$CSV"
-echo "kv-bench: -n $N${N_P1:+ (-P 1: $N_P1)} -c $CLIENTS, pipelines [$PIPELINES], rows [$ROWS], $RUNS run(s); server core $SERVER_CORE, load core $LOAD_CORE; load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/run.txt"
+echo "run,row,pipeline,requests,test,rps,avg_ms,min_ms,p50_ms,p95_ms,p99_ms,max_ms,gen_cpu,server_cpu,server_core_busy,load_core_busy" >"$CSV"
+THREAD_ARGS=(); [[ "$THREADS" -gt 0 ]] && THREAD_ARGS=(--threads "$THREADS")
+echo "kv-bench: -n $N${N_P1:+ (-P 1: $N_P1)} -c $CLIENTS, pipelines [$PIPELINES], rows [$ROWS], $RUNS run(s); server on core $SERVER_CORE, redis-benchmark${THREAD_ARGS[*]:+ ${THREAD_ARGS[*]}} on core(s) $LOAD_CORE; idle $IDLE; warm-up ${WARMUP_SECONDS}s; load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/run.txt"
+
+# CPU accounting: a process's utime+stime in clock ticks, and a core's (busy, total) ticks.
+TICKS=$(getconf CLK_TCK)
+proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+core_ticks() { awk -v c="cpu$1" '$1 == c {busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6}' /proc/stat; }
+# Busy share of a taskset list's cores (e.g. "1" or "0-1") between two snapshots of /proc/stat.
+cores_of() { python3 -c 'import sys; r=[]; [r.extend(range(int(a.split("-")[0]), int(a.split("-")[-1])+1)) for a in sys.argv[1].split(",")]; print(*r)' "$1"; }
+cores_snapshot() { local c; for c in $(cores_of "$1"); do core_ticks "$c"; done | awk '{b += $1; t += $2} END {print b, t}'; }
+share() { awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.2f", (d > 0 ? (y[1] - x[1]) / d : 0)}'; }
+
 for run in $(seq "$RUNS"); do
   for row in $ROWS; do
     start_server "$row"
-    in_b taskset -c "$LOAD_CORE" redis-benchmark -h "$IPA" -p "$PORT" -t set,get -n "$WARMUP" -c "$CLIENTS" -P 16 -q >/dev/null 2>&1
+    in_b taskset -c "$LOAD_CORE" timeout "$WARMUP_SECONDS" redis-benchmark -h "$IPA" -p "$PORT" -t set,get -n 100000000 -c "$CLIENTS" -P 16 "${THREAD_ARGS[@]}" -q >/dev/null 2>&1 || true
     for p in $PIPELINES; do
-      # redis-benchmark --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
       n="$N"; [[ "$p" == 1 && -n "$N_P1" ]] && n="$N_P1"
-      in_b taskset -c "$LOAD_CORE" redis-benchmark -h "$IPA" -p "$PORT" -t set,get -n "$n" -c "$CLIENTS" -P "$p" --csv 2>/dev/null \
-        | grep --line-buffered -v '^"test"' | tr -d '"' | while IFS=, read -r test rps avg min p50 p95 p99 max; do
-            echo "$run,$row,$p,$n,$test,$rps,$avg,$min,$p50,$p95,$p99,$max" >>"$CSV"
-            printf 'run %s  %-12s -P %-3s %-4s %12s req/s  p50 %s ms  p99 %s ms\n' "$run" "$row" "$p" "$test" "$rps" "$p50" "$p99"
-          done
+      for test in set get; do
+        s0=$(proc_ticks "$SERVER_PID"); c0=$(cores_snapshot "$SERVER_CORE"); l0=$(cores_snapshot "$LOAD_CORE"); t0=$(date +%s.%N)
+        # redis-benchmark --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+        line=$(in_b taskset -c "$LOAD_CORE" /usr/bin/time -f '%e %U %S' -o "$OUT/gen.time" redis-benchmark -h "$IPA" -p "$PORT" -t "$test" -n "$n" -c "$CLIENTS" -P "$p" "${THREAD_ARGS[@]}" --csv 2>/dev/null \
+          | grep -v '^"test"' | tr -d '"')
+        t1=$(date +%s.%N); s1=$(proc_ticks "$SERVER_PID"); c1=$(cores_snapshot "$SERVER_CORE"); l1=$(cores_snapshot "$LOAD_CORE")
+        gen_cpu=$(awk '{printf "%.2f", ($1 > 0 ? ($2 + $3) / $1 : 0)}' "$OUT/gen.time")
+        server_cpu=$(awk -v a="$s0" -v b="$s1" -v t0="$t0" -v t1="$t1" -v hz="$TICKS" 'BEGIN {printf "%.2f", (b - a) / hz / (t1 - t0)}')
+        IFS=, read -r name rps avg min p50 p95 p99 max <<<"$line"
+        echo "$run,$row,$p,$n,$name,$rps,$avg,$min,$p50,$p95,$p99,$max,$gen_cpu,$server_cpu,$(share "$c0" "$c1"),$(share "$l0" "$l1")" >>"$CSV"
+        printf 'run %s  %-12s -P %-3s %-4s %12s req/s  p50 %s ms  p99 %s ms  cpu: generator %s server %s, core %s busy %s, core(s) %s busy %s\n' \
+          "$run" "$row" "$p" "$name" "$rps" "$p50" "$p99" "$gen_cpu" "$server_cpu" "$SERVER_CORE" "$(share "$c0" "$c1")" "$LOAD_CORE" "$(share "$l0" "$l1")"
+      done
     done
     stop_server
   done

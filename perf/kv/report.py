@@ -22,6 +22,11 @@ def fig(values, fmt):
     return (fmt + " ({}–{})").format(med, fmt.format(min(values)), fmt.format(max(values)))
 
 
+def per_cpu(x):
+    """Requests per second of server CPU: its capacity when the generator, not the server, is the limit."""
+    return float(x["rps"]) / max(1e-9, float(x["server_cpu"]))
+
+
 def med(key, field):
     return statistics.median(float(x[field]) for x in cells[key])
 
@@ -31,17 +36,24 @@ print(open(run_txt).read().strip().replace("\n", "  \n"))
 print()
 print(f"Median of {runs} run(s){', range in brackets' if runs > 1 else ''}.")
 print()
-print("| server | -P | test | requests | requests/s | p50 ms | p99 ms |")
-print("|---|---:|---|---:|---:|---:|---:|")
+# CPU columns (1.00 = one core): redis-benchmark's user+system time over its wall time, the server
+# process's, and the busy share (softirq included) of the server's core and of the generator's core(s).
+has_cpu = all("gen_cpu" in x and x["gen_cpu"] for v in cells.values() for x in v)
+cpu_head = " generator CPU | server CPU | server core busy | generator core busy | requests per server CPU-second |" if has_cpu else ""
+print("| server | -P | test | requests | requests/s | p50 ms | p99 ms |" + cpu_head)
+print("|---|---:|---|---:|---:|---:|---:|" + ("---:|" * 5 if has_cpu else ""))
 for key in sorted(order, key=lambda k: (k[1], k[2], k[0])):
     v = cells[key]
+    cpu = "".join(f" {fig([float(x[f]) for x in v], '{:.2f}')} |" for f in ("gen_cpu", "server_cpu", "server_core_busy", "load_core_busy")) if has_cpu else ""
+    if has_cpu:
+        cpu += f" {fig([per_cpu(x) for x in v], '{:,.0f}')} |"
     print(f"| {key[0]} | {key[1]} | {key[2]} | {int(v[0]['requests']):,} | {fig([float(x['rps']) for x in v], '{:,.0f}')} | "
-          f"{fig([float(x['p50_ms']) for x in v], '{:.3f}')} | {fig([float(x['p99_ms']) for x in v], '{:.3f}')} |")
+          f"{fig([float(x['p50_ms']) for x in v], '{:.3f}')} | {fig([float(x['p99_ms']) for x in v], '{:.3f}')} |" + cpu)
 print()
 servers = sorted({k[0] for k in order})
 if "redis" in servers:
-    print("| ratio to redis-server | -P | test | requests/s | p99 |")
-    print("|---|---:|---|---:|---:|")
+    print("| ratio to redis-server | -P | test | requests/s | p99 |" + (" requests per server CPU-second |" if has_cpu else ""))
+    print("|---|---:|---|---:|---:|" + ("---:|" if has_cpu else ""))
     for key in sorted(order, key=lambda k: (k[1], k[2], k[0])):
         if key[0] == "redis":
             continue
@@ -52,7 +64,10 @@ if "redis" in servers:
         by_run = {x["run"]: x for x in cells[ref]}
         rps = [float(x["rps"]) / float(by_run[x["run"]]["rps"]) for x in cells[key] if x["run"] in by_run]
         p99 = [float(x["p99_ms"]) / max(1e-9, float(by_run[x["run"]]["p99_ms"])) for x in cells[key] if x["run"] in by_run]
-        print(f"| {key[0]} | {key[1]} | {key[2]} | {fig(rps, '{:.2f}x')} | {fig(p99, '{:.2f}x')} |")
+        line = f"| {key[0]} | {key[1]} | {key[2]} | {fig(rps, '{:.2f}x')} | {fig(p99, '{:.2f}x')} |"
+        if has_cpu:
+            line += f" {fig([per_cpu(x) / per_cpu(by_run[x['run']]) for x in cells[key] if x['run'] in by_run], '{:.2f}x')} |"
+        print(line)
     print()
 print("```")
 width = 50

@@ -206,7 +206,7 @@ internal sealed unsafe partial class KvConnection
             Call.Flags = _stepFlags;
             if (owner == _shard.Id)
             {
-                _shard.Store.Execute(Call, Output);
+                _shard.Store.Execute(Call, Output, _now);
                 AfterStep();
             }
             else
@@ -271,10 +271,11 @@ internal sealed unsafe partial class KvConnection
             TryFinishClose();
             return;
         }
+        _now = Environment.TickCount64; // the next steps run later than the batch started
         if (!RunSteps())
             return;
         ConsumeFrame();
-        Process();
+        Process(_now);
     }
 
     private bool Set()

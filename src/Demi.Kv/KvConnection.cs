@@ -29,6 +29,7 @@ internal sealed unsafe partial class KvConnection : IReplySink, IDisposable
     private int _frameLength;
     private int _pushesInFlight;
     private long _bytesInFlight;
+    private long _now; // Environment.TickCount64 at the start of this batch (Process)
 
     public KvConnection(KvShard shard, int qd, long id)
     {
@@ -116,7 +117,8 @@ internal sealed unsafe partial class KvConnection : IReplySink, IDisposable
             BeginClose();
             return;
         }
-        LastActivity = Environment.TickCount64;
+        long now = Environment.TickCount64;
+        LastActivity = now;
         if (_carry.Length > 0)
         {
             if ((long)_carry.Length + sga.Length > _options.MaxQueryBuffer)
@@ -134,12 +136,13 @@ internal sealed unsafe partial class KvConnection : IReplySink, IDisposable
             _inputOffset = 0;
             _hasInput = true;
         }
-        Process();
+        Process(now);
     }
 
     /// <summary>Parses and runs commands until the input is used up, a step waits on another shard, or the connection closes.</summary>
-    private void Process()
+    private void Process(long now)
     {
+        _now = now;
         while (!_closing && !_awaiting)
         {
             if (_bytesInFlight >= _options.MaxPendingReplyBytes)
@@ -284,7 +287,7 @@ internal sealed unsafe partial class KvConnection : IReplySink, IDisposable
         if (_closing)
             TryFinishClose();
         else if (!_awaiting && _bytesInFlight < _options.MaxPendingReplyBytes)
-            Process(); // resumes input held back for a slow reader, then reads on
+            Process(Environment.TickCount64); // resumes input held back for a slow reader, then reads on
     }
 
     /// <summary>Closes once every reply pushed so far is sent (a close cancels pending pushes).</summary>

@@ -159,7 +159,7 @@ internal sealed unsafe class KvShard : IDisposable
     /// <summary>Runs another shard's key call on the keys here; its reply travels back in one buffer.</summary>
     private void RunRemote(KeyCall call)
     {
-        Store.Execute(call, _remoteReplies);
+        Store.Execute(call, _remoteReplies, Environment.TickCount64);
         if ((call.Flags & KeyFlags.Silent) != 0 && _remoteReplies.Written == 0)
         {
             _remoteReplies.Discard();

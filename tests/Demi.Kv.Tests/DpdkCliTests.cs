@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Demi.Transport.Xdp;
+
+namespace Demi.Kv.Tests;
+
+/// <summary>
+/// <c>demi kv --backend dpdk --vdev net_af_packet0,iface=IF --ip A</c> as a process of its own in
+/// namespace A (DPDK EAL, user-space TCP), driven by redis-cli and redis-benchmark on the kernel's TCP
+/// in namespace B, then stopped by SIGTERM. Needs root (CI is root).
+/// </summary>
+public sealed class DpdkCliTests
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task DemiKvOnTheDpdkBackend_ServesRedisCliAndRedisBenchmark_AndStopsOnSigterm()
+    {
+        if (!VethNamespaces.CanCreate(out var reason))
+            Assert.Fail("This test needs root with network namespaces: " + reason);
+        string demi = Path.Combine(AppContext.BaseDirectory, "demi.dll");
+        Assert.True(File.Exists(demi), $"CLI not built next to the tests: {demi}");
+        using var veth = VethNamespaces.Create(new VethOptions { AddressA = "10.99.14.1", AddressB = "10.99.14.2" });
+
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[]
+        {
+            "netns", "exec", veth.NamespaceA, "dotnet", demi, "kv", "--bind", $"{veth.AddressA}:6379",
+            "--backend", "dpdk", "--vdev", $"net_af_packet0,iface={veth.InterfaceA}", "--ip", veth.AddressA, "--prefix", "24",
+        })
+            psi.ArgumentList.Add(arg);
+
+        // Output is read asynchronously: a synchronous ReadLine on a server that never prints hangs the test.
+        var banner = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new ConcurrentQueue<string>();
+        using var server = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        server.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+                return;
+            output.Enqueue(e.Data);
+            if (e.Data.StartsWith("demi kv", StringComparison.Ordinal))
+                banner.TrySetResult(e.Data);
+        };
+        server.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        server.Exited += (_, _) => banner.TrySetException(new InvalidOperationException("the server exited"));
+        Assert.True(server.Start());
+        try
+        {
+            server.BeginOutputReadLine();
+            server.BeginErrorReadLine();
+            var settled = await Task.WhenAny(banner.Task, Task.Delay(StartTimeout));
+            Assert.True(settled == banner.Task, $"no banner within {StartTimeout}: {string.Join('\n', output)}");
+            Assert.False(banner.Task.IsFaulted, $"the server exited ({(server.HasExited ? server.ExitCode : -1)}): {string.Join('\n', output)}");
+            Assert.Equal($"demi kv (dpdk backend, 1 shard(s)) on {veth.AddressA}:6379; Ctrl+C or SIGTERM to stop.", await banner.Task);
+
+            string Cli(params string[] args)
+            {
+                var r = veth.Run(VethSide.B, ClientTimeout, "redis-cli", ["-h", veth.AddressA, "-p", "6379", .. args]);
+                Assert.True(r.Succeeded, $"redis-cli {string.Join(' ', args)}: exit {r.ExitCode} {r.StandardError}");
+                return r.StandardOutput;
+            }
+
+            Assert.Equal("PONG\n", Cli("PING"));
+            Assert.Equal("OK\n", Cli("SET", "over", "dpdk"));
+            Assert.Equal("dpdk\n", Cli("GET", "over"));
+            Assert.Equal("3\n", Cli("INCRBY", "n", "3"));
+            Assert.Equal("(error) ERR unknown command 'NOPE', with args beginning with: \n", Cli("--no-raw", "NOPE"));
+
+            // redis-benchmark's own traffic: 50 connections, pipelined, 100 random keys.
+            var bench = veth.Run(VethSide.B, TimeSpan.FromSeconds(120), "redis-benchmark",
+                "-h", veth.AddressA, "-p", "6379", "-t", "set,get", "-n", "20000", "-c", "50", "-P", "16", "-r", "100", "--csv");
+            Assert.True(bench.Succeeded, $"redis-benchmark: exit {bench.ExitCode} {bench.StandardError}");
+            var lines = bench.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Contains(lines, l => l.StartsWith("\"SET\",", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("\"GET\",", StringComparison.Ordinal));
+            var dbsize = int.Parse(Cli("DBSIZE").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(dbsize, 52, 102); // key:000000000000..99 of redis-benchmark, "over", "n"
+
+            // SIGTERM ends the server cleanly (exit 0: port stopped, EAL left, nothing thrown).
+            using (var kill = Process.Start("kill", ["-TERM", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                await kill.WaitForExitAsync();
+            Assert.True(server.WaitForExit(30_000), $"the server did not stop on SIGTERM: {string.Join('\n', output)}");
+            Assert.True(server.ExitCode == 0, $"exit {server.ExitCode}: {string.Join('\n', output)}");
+        }
+        finally
+        {
+            if (!server.HasExited)
+                server.Kill(entireProcessTree: true);
+            server.WaitForExit(10_000);
+        }
+    }
+}
