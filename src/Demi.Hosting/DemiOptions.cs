@@ -11,7 +11,7 @@ public sealed class DemiOptions
     /// <summary>The configuration section <c>AddDemi(configuration.GetSection(...))</c> conventionally binds.</summary>
     public const string SectionName = "Demi";
 
-    /// <summary>The network backend by name: "kernel" (default, no privileges), "xdp", or one added with <c>AddDemiBackend</c> (for example "dpdk").</summary>
+    /// <summary>The network backend by name: "kernel" (default, no privileges), "xdp", "dpdk", or one added with <c>AddDemiBackend</c>.</summary>
     public string Backend { get; set; } = KernelBackendProvider.BackendName;
 
     /// <summary>Cores to pin one shard each to, as a CPU list ("1", "0-1"); null runs <see cref="ShardCount"/> unpinned shards.</summary>
@@ -49,6 +49,9 @@ public sealed class DemiOptions
 
     /// <summary>Settings of the "xdp" backend.</summary>
     public DemiXdpOptions Xdp { get; set; } = new();
+
+    /// <summary>The DPDK backend's settings (used when <see cref="Backend"/> is "dpdk").</summary>
+    public DemiDpdkOptions Dpdk { get; set; } = new();
 
     internal IdleStrategy ParseIdle() => ShardIdle switch
     {
@@ -91,6 +94,28 @@ public sealed class DemiXdpOptions
 
     /// <summary>"auto" (default), "native" or "generic".</summary>
     public string Mode { get; set; } = "auto";
+
+    /// <summary>Serve TCP on the user-space stack (default true).</summary>
+    public bool Tcp { get; set; } = true;
+}
+
+/// <summary>Settings of the DPDK backend (section "Demi:Dpdk"; Demikernel's catnip).</summary>
+public sealed class DemiDpdkOptions
+{
+    /// <summary>The virtual device in EAL devargs syntax, e.g. "net_af_packet0,iface=veth0" (required for "dpdk" unless <see cref="EalArguments"/> names one).</summary>
+    public string? Vdev { get; set; }
+
+    /// <summary>This stack's IPv4 address, optionally with a prefix ("10.0.0.1/24"; required for "dpdk").</summary>
+    public string? Address { get; set; }
+
+    /// <summary>Default gateway (optional).</summary>
+    public string? Gateway { get; set; }
+
+    /// <summary>The network namespace the device's interface lives in (optional).</summary>
+    public string? Namespace { get; set; }
+
+    /// <summary>The whole EAL command line instead of the defaults (space-separated, argv0 first; optional).</summary>
+    public string? EalArguments { get; set; }
 
     /// <summary>Serve TCP on the user-space stack (default true).</summary>
     public bool Tcp { get; set; } = true;

@@ -14,7 +14,7 @@ internal sealed class DemiOptionsValidator(IEnumerable<IDemiBackendProvider> pro
         if (provider is null)
         {
             var known = string.Join(", ", providers.Select(p => p.Name).Distinct());
-            errors.Add($"{s}:{nameof(DemiOptions.Backend)} '{options.Backend}' is not an available backend (available: {known}; a transport such as dpdk registers its own with AddDemiBackend).");
+            errors.Add($"{s}:{nameof(DemiOptions.Backend)} '{options.Backend}' is not an available backend (available: {known}; another transport registers its own with AddDemiBackend).");
         }
         else
         {

@@ -71,6 +71,7 @@ public static class DemiServiceCollectionExtensions
         {
             services.Insert(0, ServiceDescriptor.Singleton<IDemiBackendProvider, KernelBackendProvider>());
             services.Insert(1, ServiceDescriptor.Singleton<IDemiBackendProvider, XdpBackendProvider>());
+            services.Insert(2, ServiceDescriptor.Singleton<IDemiBackendProvider, DpdkBackendProvider>());
         }
         services.AddMetrics();
         services.TryAddSingleton<DemiRuntime>();

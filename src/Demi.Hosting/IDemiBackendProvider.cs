@@ -4,7 +4,7 @@ namespace Demi.Hosting;
 
 /// <summary>
 /// Creates a network backend named in configuration (<see cref="DemiOptions.Backend"/>). The host
-/// knows "kernel" and "xdp"; another transport (DPDK) plugs in by registering a provider with
+/// knows "kernel", "xdp" and "dpdk"; another transport plugs in by registering a provider with
 /// <c>services.AddDemiBackend(provider)</c>, without the hosting layer knowing it.
 /// </summary>
 public interface IDemiBackendProvider

@@ -84,7 +84,7 @@ public sealed class XdpBackendProvider : IDemiBackendProvider
     /// <inheritdoc />
     public long SteeredFrames(INetworkBackend backend) => (backend as XdpBackend)?.Steering?.ForwardedFrames ?? 0;
 
-    private static bool TryParseAddress(string text, out Ipv4Address address, out int prefix)
+    internal static bool TryParseAddress(string text, out Ipv4Address address, out int prefix)
     {
         prefix = 24;
         int slash = text.IndexOf('/');

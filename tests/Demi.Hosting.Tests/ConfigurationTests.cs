@@ -10,7 +10,8 @@ public sealed class ConfigurationTests
 {
     [Theory]
     [InlineData("ShardCount", "0", "Demi:ShardCount must be at least 1")]
-    [InlineData("Backend", "dpdk", "Demi:Backend 'dpdk' is not an available backend")]
+    [InlineData("Backend", "catnip", "Demi:Backend 'catnip' is not an available backend")]
+    [InlineData("Backend", "dpdk", "Demi:Dpdk:Vdev is required")]
     [InlineData("Backend", "xdp", "Demi:Xdp:Interface is required")]
     [InlineData("ShardIdle", "sleepy", "Demi:ShardIdle must be")]
     [InlineData("Cores", "0-9999", "Demi:Cores '0-9999'")]
