@@ -117,11 +117,11 @@ pingpongs() {
 # ---- catpowder (AF_XDP): both sides run Demi's user-space stack.
 skipped=0
 if [[ $EUID -ne 0 ]]; then
-    echo "SKIP catpowder pingpong: needs root (network namespaces and AF_XDP); run as root (CI does)"
-    skipped=$((skipped + 2))
+    echo "SKIP catpowder pingpong and exit_drain: needs root (network namespaces and AF_XDP); run as root (CI does)"
+    skipped=$((skipped + 3))
 elif [[ -z "$(ldconfig -p | grep 'libxdp.so.1' || true)" ]]; then
-    echo "SKIP catpowder pingpong: libxdp1/libbpf1 are not installed (scripts/install-deps.sh installs them)"
-    skipped=$((skipped + 2))
+    echo "SKIP catpowder pingpong and exit_drain: libxdp1/libbpf1 are not installed (scripts/install-deps.sh installs them)"
+    skipped=$((skipped + 3))
 else
     veth_namespaces cabi va vb
     mac_a=$(ip -n "$ns_a" -br link show va | awk '{print $3}')
@@ -156,11 +156,11 @@ fi
 # ---- catnip (DPDK, net_af_packet) on a veth pair of its own. Each child starts its EAL without
 # hugepages inside its namespace; ARP is resolved both ways (no static entries).
 if [[ $EUID -ne 0 ]]; then
-    echo "SKIP catnip pingpong: needs root (network namespaces, DPDK's raw sockets); run as root (CI does)"
-    skipped=$((skipped + 2))
+    echo "SKIP catnip pingpong and exit_drain: needs root (network namespaces, DPDK's raw sockets); run as root (CI does)"
+    skipped=$((skipped + 3))
 elif [[ ! -f "$out/libdemi_dpdk.so" || -z "$(ldconfig -p | grep 'librte_eal.so.23' || true)" ]]; then
-    echo "SKIP catnip pingpong: DPDK is not installed (scripts/install-deps.sh installs dpdk, libdpdk-dev)"
-    skipped=$((skipped + 2))
+    echo "SKIP catnip pingpong and exit_drain: DPDK is not installed (scripts/install-deps.sh installs dpdk, libdpdk-dev)"
+    skipped=$((skipped + 3))
 else
     veth_namespaces cnip na nb
     write_catnip_config() { # file iface ip prefix
@@ -177,6 +177,16 @@ YAML
     write_catnip_config "$cfg/a.yaml" na 10.78.0.1 "$ns_a"
     write_catnip_config "$cfg/b.yaml" nb 10.78.0.2 "$ns_b"
     pingpongs catnip "DPDK net_af_packet" 10.78.0.1
+    # exit_drain on DPDK: a Linux kernel listener on na (ns_a), the Demi client on nb (ns_b) with
+    # Demikernel's default linger {on, 0} in its file.
+    ip -n "$ns_a" addr add 10.78.0.1/24 dev na
+    # The kernel's veth TX leaves TCP checksums partial (offloaded); net_af_packet hands DPDK the raw
+    # frame, which Demi's stack rightly drops as a bad checksum: have the kernel peer compute them.
+    ip netns exec "$ns_a" ethtool -K na tx off >/dev/null
+    cp "$cfg/b.yaml" "$cfg/b-linger.yaml"
+    printf 'tcp_socket_options:\n  linger: { enabled: true, time_seconds: 0 }\n' >>"$cfg/b-linger.yaml"
+    run "exit_drain (catnip client, kernel peer between namespaces)" ip netns exec "$ns_a" env LIBOS=catnip \
+        DEMI_TEST_SERVER_IP=10.78.0.1 DEMI_TEST_CLIENT_NETNS="$ns_b" DEMI_TEST_CLIENT_CONFIG="$cfg/b-linger.yaml" "$bin/exit_drain"
     remove_namespaces
 fi
 if [[ $bench == 1 ]]; then
