@@ -71,21 +71,7 @@ public sealed class MetricsAndXdpTests
         Assert.Equal("xdp", libOS.Backend.Name);
 
         // A UDP echo in Demi; a kernel peer in the other namespace sends 20 datagrams and checks each echo.
-        using var echo = DemiUdpSocket.Create(libOS).Bind(new Ipv4Endpoint(Ipv4Address.Any, 7000));
-        using var cts = new CancellationTokenSource(TestHost.Timeout);
-        var serving = Task.Run(async () =>
-        {
-            for (int i = 0; i < 20; i++)
-            {
-                var (data, from) = await echo.ReceiveFromAsync(cts.Token);
-                await echo.SendToAsync(data, from, cts.Token);
-                echo.Free(data);
-            }
-        });
-        var client = veth.RunPython(VethSide.B, TestHost.Timeout, EchoClient, veth.AddressA, "7000", "20");
-        Assert.True(client.Succeeded, client.StandardError);
-        Assert.Equal("ok 20", client.StandardOutput.Trim());
-        await serving.WaitAsync(cts.Token);
+        await TestHost.AssertKernelPeerGetsUdpEchoes(libOS, veth, 7000, 20);
 
         // Datagrams to a port nobody has: dropped by the stack, counted by reason, summarised in the log.
         var noPort = veth.RunPython(VethSide.B, TestHost.Timeout, "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(5): s.sendto(b'x', (sys.argv[1], 7999))", veth.AddressA);
@@ -109,21 +95,4 @@ public sealed class MetricsAndXdpTests
         await host.StopAsync();
         Assert.True(host.Logged("BackendStopped"));
     }
-
-    private const string EchoClient = """
-import socket, sys
-dst = (sys.argv[1], int(sys.argv[2])); n = int(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(5)
-ok = 0
-for i in range(n):
-    msg = b'metrics-%05d' % i
-    s.sendto(msg, dst)
-    try:
-        d, a = s.recvfrom(65535)
-        ok += d == msg
-    except socket.timeout:
-        pass
-print('ok', ok, flush=True)
-""";
 }

@@ -1,3 +1,4 @@
+using Demi.Async;
 using Demi.Transport.Xdp;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,4 +35,48 @@ internal static class TestHost
         if (!VethNamespaces.CanCreate(out var reason))
             Assert.Fail("This test needs root with network namespaces and AF_XDP: " + reason);
     }
+
+    /// <summary>
+    /// A Demi UDP echo on <paramref name="port"/> that a kernel peer in namespace B feeds with
+    /// <paramref name="count"/> numbered datagrams (resent until echoed: ARP may take the first);
+    /// asserts every echo came back intact.
+    /// </summary>
+    public static async Task AssertKernelPeerGetsUdpEchoes(LibOS libOS, VethNamespaces veth, ushort port, int count)
+    {
+        using var echo = DemiUdpSocket.Create(libOS).Bind(new Ipv4Endpoint(Ipv4Address.Any, port));
+        using var cts = new CancellationTokenSource(Timeout);
+        var serving = Task.Run(async () =>
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var (data, from) = await echo.ReceiveFromAsync(cts.Token);
+                await echo.SendToAsync(data, from, cts.Token);
+                echo.Free(data);
+            }
+        });
+        var client = veth.RunPython(VethSide.B, Timeout, EchoClient, veth.AddressA, port.ToString(), count.ToString());
+        Assert.True(client.Succeeded, client.StandardError);
+        Assert.Equal($"ok {count}", client.StandardOutput.Trim());
+        await serving.WaitAsync(cts.Token);
+    }
+
+    private const string EchoClient = """
+import socket, sys
+dst = (sys.argv[1], int(sys.argv[2])); n = int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+ok = 0
+for i in range(n):
+    msg = b'host-echo-%05d' % i
+    for attempt in range(5):
+        s.sendto(msg, dst)
+        try:
+            d, a = s.recvfrom(65535)
+            if d == msg:
+                ok += 1
+                break
+        except socket.timeout:
+            pass
+print('ok', ok, flush=True)
+""";
 }
