@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Demi.Tests.Shared;
 using Demi.Transport.Xdp;
 using Demi.Transport.Xdp.Tests;
 
@@ -29,38 +30,13 @@ public sealed class DpdkEchoServerTests
         })
             psi.ArgumentList.Add(arg);
 
-        // Output is read asynchronously: a synchronous ReadLine on a server that never prints hangs the test.
-        var banner = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        using var server = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        server.OutputDataReceived += (_, e) =>
+        var (server, banner) = await BannerProcess.StartAsync(psi, "demi echo server", StartTimeout);
+        using (server)
         {
-            if (e.Data is null)
-                return;
-            output.Enqueue(e.Data);
-            if (e.Data.StartsWith("demi echo server", StringComparison.Ordinal))
-                banner.TrySetResult(e.Data);
-        };
-        server.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
-        server.Exited += (_, _) => banner.TrySetException(new InvalidOperationException("the server exited"));
-        Assert.True(server.Start());
-        try
-        {
-            server.BeginOutputReadLine();
-            server.BeginErrorReadLine();
-            var settled = await Task.WhenAny(banner.Task, Task.Delay(StartTimeout));
-            Assert.True(settled == banner.Task, $"no banner within {StartTimeout}: {string.Join('\n', output)}");
-            Assert.False(banner.Task.IsFaulted, $"the server exited ({(server.HasExited ? server.ExitCode : -1)}): {string.Join('\n', output)}");
-            Assert.Contains("dpdk backend", await banner.Task);
+            Assert.Contains("dpdk backend", banner);
 
             var client = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(60), KernelPeer.UdpEchoClient, veth.AddressA, "7", Datagrams.ToString(), "2");
             Assert.Equal($"ok {Datagrams}", client.StandardOutput.Trim());
-        }
-        finally
-        {
-            if (!server.HasExited)
-                server.Kill(entireProcessTree: true);
-            Assert.True(server.WaitForExit(10_000), "the server survived a kill");
         }
     }
 }

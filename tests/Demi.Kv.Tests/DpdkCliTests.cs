@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
+using Demi.Tests.Shared;
 using Demi.Transport.Xdp;
 
 namespace Demi.Kv.Tests;
@@ -31,29 +31,11 @@ public sealed class DpdkCliTests
         })
             psi.ArgumentList.Add(arg);
 
-        // Output is read asynchronously: a synchronous ReadLine on a server that never prints hangs the test.
-        var banner = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var output = new ConcurrentQueue<string>();
-        using var server = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        server.OutputDataReceived += (_, e) =>
+        var (started, banner) = await BannerProcess.StartAsync(psi, "demi kv", StartTimeout);
+        using (started)
         {
-            if (e.Data is null)
-                return;
-            output.Enqueue(e.Data);
-            if (e.Data.StartsWith("demi kv", StringComparison.Ordinal))
-                banner.TrySetResult(e.Data);
-        };
-        server.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
-        server.Exited += (_, _) => banner.TrySetException(new InvalidOperationException("the server exited"));
-        Assert.True(server.Start());
-        try
-        {
-            server.BeginOutputReadLine();
-            server.BeginErrorReadLine();
-            var settled = await Task.WhenAny(banner.Task, Task.Delay(StartTimeout));
-            Assert.True(settled == banner.Task, $"no banner within {StartTimeout}: {string.Join('\n', output)}");
-            Assert.False(banner.Task.IsFaulted, $"the server exited ({(server.HasExited ? server.ExitCode : -1)}): {string.Join('\n', output)}");
-            Assert.Equal($"demi kv (dpdk backend, 1 shard(s)) on {veth.AddressA}:6379; Ctrl+C or SIGTERM to stop.", await banner.Task);
+            var server = started.Process;
+            Assert.Equal($"demi kv (dpdk backend, 1 shard(s)) on {veth.AddressA}:6379; Ctrl+C or SIGTERM to stop.", banner);
 
             string Cli(params string[] args)
             {
@@ -81,14 +63,8 @@ public sealed class DpdkCliTests
             // SIGTERM ends the server cleanly (exit 0: port stopped, EAL left, nothing thrown).
             using (var kill = Process.Start("kill", ["-TERM", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
                 await kill.WaitForExitAsync();
-            Assert.True(server.WaitForExit(30_000), $"the server did not stop on SIGTERM: {string.Join('\n', output)}");
-            Assert.True(server.ExitCode == 0, $"exit {server.ExitCode}: {string.Join('\n', output)}");
-        }
-        finally
-        {
-            if (!server.HasExited)
-                server.Kill(entireProcessTree: true);
-            server.WaitForExit(10_000);
+            Assert.True(server.WaitForExit(30_000), $"the server did not stop on SIGTERM: {started.Output}");
+            Assert.True(server.ExitCode == 0, $"exit {server.ExitCode}: {started.Output}");
         }
     }
 }
