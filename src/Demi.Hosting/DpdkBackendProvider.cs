@@ -27,12 +27,8 @@ public sealed class DpdkBackendProvider : IDemiBackendProvider
             yield return $"{key}:{nameof(DemiDpdkOptions.Vdev)} is required for the dpdk backend (a virtual device, e.g. net_af_packet0,iface=veth0), unless {key}:{nameof(DemiDpdkOptions.EalArguments)} names one.";
         else if (dpdk.Vdev is { Length: > 0 } vdev && !vdev.StartsWith("net_", StringComparison.Ordinal))
             yield return $"{key}:{nameof(DemiDpdkOptions.Vdev)} '{vdev}' is not a DPDK virtual device (DRIVER[,KEY=VALUE]..., the driver starting with net_).";
-        if (string.IsNullOrWhiteSpace(dpdk.Address))
-            yield return $"{key}:{nameof(DemiDpdkOptions.Address)} is required for the dpdk backend (this stack's IPv4 address, e.g. 10.0.0.1/24).";
-        else if (!XdpBackendProvider.TryParseAddress(dpdk.Address, out _, out _))
-            yield return $"{key}:{nameof(DemiDpdkOptions.Address)} '{dpdk.Address}' is not an IPv4 address with an optional /prefix (0-32).";
-        if (dpdk.Gateway is { Length: > 0 } gateway && !Ipv4Address.TryParse(gateway, out _))
-            yield return $"{key}:{nameof(DemiDpdkOptions.Gateway)} '{gateway}' is not an IPv4 address.";
+        foreach (var error in XdpBackendProvider.ValidateStackAddress(key, BackendName, dpdk.Address, dpdk.Gateway))
+            yield return error;
     }
 
     /// <inheritdoc />

@@ -21,12 +21,8 @@ public sealed class XdpBackendProvider : IDemiBackendProvider
         string key = $"{sectionPath}:{nameof(DemiOptions.Xdp)}";
         if (string.IsNullOrWhiteSpace(xdp.Interface))
             yield return $"{key}:{nameof(DemiXdpOptions.Interface)} is required for the xdp backend (the interface whose queues Demi takes over).";
-        if (string.IsNullOrWhiteSpace(xdp.Address))
-            yield return $"{key}:{nameof(DemiXdpOptions.Address)} is required for the xdp backend (this stack's IPv4 address, e.g. 10.0.0.1/24).";
-        else if (!TryParseAddress(xdp.Address, out _, out _))
-            yield return $"{key}:{nameof(DemiXdpOptions.Address)} '{xdp.Address}' is not an IPv4 address with an optional /prefix (0-32).";
-        if (xdp.Gateway is { Length: > 0 } gateway && !Ipv4Address.TryParse(gateway, out _))
-            yield return $"{key}:{nameof(DemiXdpOptions.Gateway)} '{gateway}' is not an IPv4 address.";
+        foreach (var error in ValidateStackAddress(key, BackendName, xdp.Address, xdp.Gateway))
+            yield return error;
         if (xdp.Mode is not ("auto" or "native" or "generic"))
             yield return $"{key}:{nameof(DemiXdpOptions.Mode)} must be auto, native or generic (was '{xdp.Mode}').";
         if (xdp.FirstQueue < 0)
@@ -83,6 +79,17 @@ public sealed class XdpBackendProvider : IDemiBackendProvider
 
     /// <inheritdoc />
     public long SteeredFrames(INetworkBackend backend) => (backend as XdpBackend)?.Steering?.ForwardedFrames ?? 0;
+
+    /// <summary>The Address and Gateway keys every user-space-stack backend has ("Demi:Xdp:Address", "Demi:Dpdk:Gateway", ...).</summary>
+    internal static IEnumerable<string> ValidateStackAddress(string key, string backend, string? address, string? gateway)
+    {
+        if (string.IsNullOrWhiteSpace(address))
+            yield return $"{key}:Address is required for the {backend} backend (this stack's IPv4 address, e.g. 10.0.0.1/24).";
+        else if (!TryParseAddress(address, out _, out _))
+            yield return $"{key}:Address '{address}' is not an IPv4 address with an optional /prefix (0-32).";
+        if (gateway is { Length: > 0 } && !Ipv4Address.TryParse(gateway, out _))
+            yield return $"{key}:Gateway '{gateway}' is not an IPv4 address.";
+    }
 
     internal static bool TryParseAddress(string text, out Ipv4Address address, out int prefix)
     {

@@ -20,6 +20,12 @@ public readonly record struct IcmpHeader(byte Type, byte Code, ushort Checksum, 
     /// <summary>Echo request type.</summary>
     public const byte TypeEchoRequest = 8;
 
+    /// <summary>Time exceeded (RFC 792): quotes the datagram that expired.</summary>
+    public const byte TypeTimeExceeded = 11;
+
+    /// <summary>Parameter problem (RFC 792): quotes the datagram it concerns.</summary>
+    public const byte TypeParameterProblem = 12;
+
     /// <summary>Reads the header of an ICMP message and verifies the checksum over the whole message.</summary>
     public static DropReason TryRead(ReadOnlySpan<byte> message, out IcmpHeader header)
     {

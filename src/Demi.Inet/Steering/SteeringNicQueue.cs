@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Demi.Buffers;
+using Demi.Inet.Headers;
 using Demi.Inet.Nic;
 
 namespace Demi.Inet.Internal;
@@ -16,11 +17,6 @@ internal sealed class SteeringNicQueue : INicQueue
 {
     private const int EtherTypeIpv4 = 0x0800;
     private const int EtherTypeArp = 0x0806;
-    private const byte ProtocolIcmp = 1;
-    private const int IcmpHeaderLength = 8;
-    private const byte IcmpDestinationUnreachable = 3;
-    private const byte IcmpTimeExceeded = 11;
-    private const byte IcmpParameterProblem = 12;
 
     private readonly FlowSteering _steering;
     private readonly int _shard;
@@ -137,7 +133,7 @@ internal sealed class SteeringNicQueue : INicQueue
             return -1; // malformed: the stack drops and counts it
         if ((BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x1FFF) != 0)
             return -1; // a non-first fragment carries no ports
-        if (protocol == ProtocolIcmp)
+        if (protocol == Ipv4Header.ProtocolIcmp)
             return ClassifyIcmpError(ip[ihl..]);
         if (protocol != PortSpace.ProtocolUdp && protocol != PortSpace.ProtocolTcp)
             return -1;
@@ -162,9 +158,10 @@ internal sealed class SteeringNicQueue : INicQueue
     // Echo requests and the rest are answered or dropped wherever they land.
     private int ClassifyIcmpError(ReadOnlySpan<byte> icmp)
     {
-        if (icmp.Length < IcmpHeaderLength + 20 || icmp[0] is not (IcmpDestinationUnreachable or IcmpTimeExceeded or IcmpParameterProblem))
+        if (icmp.Length < IcmpHeader.Length + Ipv4Header.MinLength
+            || icmp[0] is not (IcmpHeader.TypeDestinationUnreachable or IcmpHeader.TypeTimeExceeded or IcmpHeader.TypeParameterProblem))
             return -1;
-        var quote = icmp[IcmpHeaderLength..];
+        var quote = icmp[IcmpHeader.Length..];
         int ihl = (quote[0] & 0x0F) * 4;
         byte protocol = quote[9];
         if ((quote[0] >> 4) != 4 || ihl < 20 || quote.Length < ihl + 4
