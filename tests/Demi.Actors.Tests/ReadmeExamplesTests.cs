@@ -28,11 +28,11 @@ public sealed partial class ReadmeExamplesTests
             "hello"u8.CopyTo(sga.Span);
             int err = libOS.PushTo(out ulong qt, qd, sga, self);   // a datagram to ourselves
             if (err != 0) Console.WriteLine(Errno.Name(err));      // EINVAL, EBADF, EAGAIN ... as the man page says
-            libOS.Wait(out QResult pushed, qt, TimeSpan.FromSeconds(1)); // null = forever, Zero = poll once
+            if (libOS.Wait(out QResult pushed, qt, TimeSpan.FromSeconds(1)) != 0) return; // ETIMEDOUT; null = forever
             libOS.SgaFree(sga);                            // safe even while a push is in flight (ref-counted)
 
             libOS.Pop(out ulong popQt, qd);
-            libOS.Wait(out QResult popped, popQt);
+            if (libOS.Wait(out QResult popped, popQt) != 0) return;               // no timeout: waits for the datagram
             if (popped.Opcode == Opcode.Failed) Console.WriteLine(Errno.Name(popped.Ret));
             else { Console.WriteLine($"{popped.Sga.Length} bytes from {popped.Sga.Address}"); libOS.SgaFree(popped.Sga); }
             // README example 1 end
