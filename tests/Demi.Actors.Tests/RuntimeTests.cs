@@ -1,4 +1,5 @@
 using Demi.Runtime;
+using Demi.Tests.Shared;
 
 namespace Demi.Actors.Tests;
 
@@ -42,23 +43,15 @@ public sealed class RuntimeTests
         Thread.Sleep(300);
         long parks = shard.Parks;
         Assert.True(parks >= 1, "an idle spin-then-park shard should have parked");
-        long ticksBefore = ThreadCpuTicks(shard.NativeThreadId);
+        long ticksBefore = ThreadCpu.Ticks(shard.NativeThreadId);
         Thread.Sleep(1000);
-        long ticksUsed = ThreadCpuTicks(shard.NativeThreadId) - ticksBefore;
+        long ticksUsed = ThreadCpu.Ticks(shard.NativeThreadId) - ticksBefore;
         // USER_HZ is 100: a spinning shard would use ~100 ticks per second, a parked one ~0.
         Assert.True(ticksUsed < 20, $"the idle shard thread used {ticksUsed} CPU ticks in 1 s");
         // And it still wakes up for work.
         Assert.Equal(0, libOS.Queue(out int q));
         Assert.Equal(0, libOS.Push(out var qt, q, TestUtil.Alloc(libOS, "wake")));
         TestUtil.WaitOk(libOS, qt);
-    }
-
-    private static long ThreadCpuTicks(int tid)
-    {
-        // Fields 14 and 15 of /proc/self/task/TID/stat (after the parenthesised name) are utime and stime.
-        var stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11]) + long.Parse(fields[12]);
     }
 
     [Fact]

@@ -42,7 +42,7 @@ internal static class DpdkOverVeth
     };
 
     /// <summary>A libOS over DPDK (net_af_packet) on <paramref name="side"/> with the side's address, TCP when <paramref name="tcp"/>.</summary>
-    public static LibOS Create(VethNamespaces veth, VethSide side, out DpdkBackend backend, bool tcp = false, int poolSize = 8192)
+    public static LibOS Create(VethNamespaces veth, VethSide side, out DpdkBackend backend, bool tcp = false, int poolSize = 8192, IdleStrategy? idle = null)
     {
         string address = side == VethSide.A ? veth.AddressA : veth.AddressB;
         backend = DpdkBackend.Create(Options(veth, side, poolSize), new InetStackOptions { LocalAddress = Ipv4Address.Parse(address), PrefixLength = 24 });
@@ -50,7 +50,7 @@ internal static class DpdkOverVeth
             backend.StreamTransport = new TcpTransport();
         try
         {
-            return new LibOS(new LibOSOptions { Backend = backend, ShardCount = 1 });
+            return new LibOS(new LibOSOptions { Backend = backend, ShardCount = 1, ShardIdle = idle ?? IdleStrategy.SpinThenPark });
         }
         catch
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Demi.Inet;
 using Demi.Runtime;
+using Demi.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Demi.Transport.Xdp.Tests;
@@ -31,11 +32,11 @@ public sealed class ParkingTests(ITestOutputHelper output)
         // Idle: every shard sleeps (well under 10% of a core over a second), and does so by parking.
         Thread.Sleep(300);
         var parksBefore = libOS.Shards.Select(s => s.Parks).ToArray();
-        var cpuBefore = libOS.Shards.Select(s => CpuTicks(s.NativeThreadId)).ToArray();
+        var cpuBefore = libOS.Shards.Select(s => ThreadCpu.Ticks(s.NativeThreadId)).ToArray();
         Thread.Sleep(1000);
         for (int i = 0; i < libOS.Shards.Count; i++)
         {
-            long ticks = CpuTicks(libOS.Shards[i].NativeThreadId) - cpuBefore[i];
+            long ticks = ThreadCpu.Ticks(libOS.Shards[i].NativeThreadId) - cpuBefore[i];
             output.WriteLine($"shard {i}: {ticks} CPU ticks over 1 s idle, parks {parksBefore[i]} -> {libOS.Shards[i].Parks}");
             Assert.True(ticks < 10, $"shard {i} used {ticks} ticks (1/100 s) while idle: it spins instead of parking");
         }
@@ -78,12 +79,12 @@ public sealed class ParkingTests(ITestOutputHelper output)
         Assert.True(steering.ForwardedFrames > 100, $"only {steering.ForwardedFrames} frames were steered");
         // After the burst both shards go back to sleep, and stay asleep (an eventfd left readable would make one spin).
         Thread.Sleep(300);
-        var cpuBefore = libOS.Shards.Select(s => CpuTicks(s.NativeThreadId)).ToArray();
+        var cpuBefore = libOS.Shards.Select(s => ThreadCpu.Ticks(s.NativeThreadId)).ToArray();
         var parksBefore = libOS.Shards.Select(s => s.Parks).ToArray();
         Thread.Sleep(1000);
         for (int i = 0; i < libOS.Shards.Count; i++)
         {
-            long ticks = CpuTicks(libOS.Shards[i].NativeThreadId) - cpuBefore[i];
+            long ticks = ThreadCpu.Ticks(libOS.Shards[i].NativeThreadId) - cpuBefore[i];
             long parks = libOS.Shards[i].Parks - parksBefore[i];
             output.WriteLine($"shard {i}: {ticks} ticks and {parks} parks in 1 s after {steering.ForwardedFrames} steered frames ({steering.Wakeups} wake-ups)");
             Assert.True(ticks < 10, $"shard {i} used {ticks} ticks (1/100 s) while idle after steering");
@@ -92,14 +93,5 @@ public sealed class ParkingTests(ITestOutputHelper output)
         }
         Assert.Equal(0, libOS.Close(qd));
         server.Join(DemiOverVeth.Timeout);
-    }
-
-    /// <summary>utime + stime of one thread of this process, in clock ticks.</summary>
-    private static long CpuTicks(int tid)
-    {
-        string stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
-        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
     }
 }

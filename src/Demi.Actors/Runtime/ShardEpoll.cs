@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Demi.Internal.Native;
 
 namespace Demi.Runtime;
@@ -9,6 +10,8 @@ namespace Demi.Runtime;
 /// </summary>
 internal sealed unsafe class ShardEpoll : IDisposable
 {
+    private static bool s_noPwait2;
+
     /// <summary>Events taken per <c>epoll_wait</c>.</summary>
     public const int MaxEvents = 64;
 
@@ -89,6 +92,29 @@ internal sealed unsafe class ShardEpoll : IDisposable
         int n = timeoutMs == 0
             ? Libc.epoll_poll(_epollFd, events, MaxEvents, 0)
             : Libc.epoll_wait(_epollFd, events, MaxEvents, timeoutMs);
+        return Dispatch(events, n);
+    }
+
+    /// <summary>
+    /// As <see cref="Poll(Libc.EpollEvent*, int)"/> with a timeout in microseconds (more than 0):
+    /// <c>epoll_pwait2</c> where the kernel has it, else rounded up to whole milliseconds.
+    /// </summary>
+    public int PollMicroseconds(Libc.EpollEvent* events, long timeoutMicros)
+    {
+        Debug.Assert(timeoutMicros > 0);
+        if (!s_noPwait2)
+        {
+            var timeout = new Libc.Timespec { Seconds = timeoutMicros / 1_000_000, Nanoseconds = timeoutMicros % 1_000_000 * 1000 };
+            int n = Libc.epoll_pwait2(_epollFd, events, MaxEvents, &timeout, null);
+            if (n >= 0 || Marshal.GetLastPInvokeError() != Errno.ENOSYS)
+                return Dispatch(events, Math.Max(n, 0));
+            s_noPwait2 = true; // an older kernel (or a seccomp filter): millisecond waits from now on
+        }
+        return Poll(events, (int)Math.Min(int.MaxValue, (timeoutMicros + 999) / 1000));
+    }
+
+    private int Dispatch(Libc.EpollEvent* events, int n)
+    {
         int work = 0;
         for (int i = 0; i < n; i++)
         {

@@ -13,8 +13,12 @@ namespace Demi.Inet.Internal;
 internal sealed class InetShardDriver : IShardDriver, IEpollHandler
 {
     private const uint EpollIn = 0x001;
-    // A NIC queue without a wait fd cannot wake a parked shard: cap parking at this many microseconds.
-    private const long PollIntervalWithoutFd = 1000;
+    // A NIC queue without a wait fd (DPDK) cannot wake a parked shard, so the shard naps instead: a
+    // quarter of the time since it last found work, between these bounds (microseconds). Soon after
+    // work a nap is short (a request arriving mid-nap waits tens of µs, not a millisecond); a shard
+    // idle for 4 ms and more wakes 1,000 times a second.
+    private const long MinNapWithoutFd = 10;
+    private const long MaxNapWithoutFd = 1000;
 
     private readonly Shard _shard;
     private readonly INicQueue _nic;
@@ -25,6 +29,8 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
     private readonly ConcurrentQueue<Action> _inbox = new();
     private DeferredPush[] _deferred = new DeferredPush[256];
     private int _deferredCount;
+    private readonly bool _napsWithoutFd;
+    private long _lastWorkMicros;
 
     private struct DeferredPush
     {
@@ -39,6 +45,7 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
     {
         _shard = shard;
         _nic = nic;
+        _napsWithoutFd = nic.WaitFd < 0;
         _steering = steering;
         Stack = new InetStack(nic, options);
         _transport = transport;
@@ -99,6 +106,8 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
             work += _transport.AfterPoll(TransportHandler);
         // The stack flushed its transmit burst: pushes handed over before it are now complete.
         work += PublishDeferred();
+        if (work > 0 && _napsWithoutFd)
+            _lastWorkMicros = Stack.Clock.NowMicroseconds;
         return work;
     }
 
@@ -109,8 +118,8 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
             var clock = Stack.Clock;
             long now = clock.NowMicroseconds;
             long deadline = Stack.NextDeadline;
-            if (_nic.WaitFd < 0)
-                deadline = Math.Min(deadline, now + PollIntervalWithoutFd);
+            if (_napsWithoutFd)
+                deadline = Math.Min(deadline, now + Math.Clamp((now - _lastWorkMicros) / 4, MinNapWithoutFd, MaxNapWithoutFd));
             // Read after the shard announced it parks: steered frames or posted work make it stay awake.
             if (_deferredCount > 0 || !_inbox.IsEmpty || (_steering?.HasPending(_shard.Id) ?? false))
                 deadline = now;

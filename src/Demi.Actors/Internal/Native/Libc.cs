@@ -43,6 +43,14 @@ internal static unsafe partial class Libc
         public ulong Data;
     }
 
+    /// <summary>struct timespec (time.h), 64-bit.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     public struct IoVec
     {
@@ -90,6 +98,18 @@ internal static unsafe partial class Libc
     // No SetLastError: a failed wait (EINTR) is just an empty one, and errno costs two native calls.
     [LibraryImport(Lib)]
     public static partial int epoll_wait(int epfd, EpollEvent* events, int maxevents, int timeout);
+
+    /// <summary>
+    /// epoll_wait with a nanosecond timeout (Linux 5.11): a shard whose NIC queue has no wait fd naps
+    /// for tens of microseconds, which a millisecond timeout cannot express. SetLastError for ENOSYS.
+    /// </summary>
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int epoll_pwait2(int epfd, EpollEvent* events, int maxevents, Timespec* timeout, void* sigmask);
+
+    public const int PR_SET_TIMERSLACK = 29;
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
     /// <summary>epoll_wait with a zero timeout, without the GC transition: it cannot block (the busy shard polls it every round).</summary>
     [LibraryImport(Lib, EntryPoint = "epoll_wait")]
