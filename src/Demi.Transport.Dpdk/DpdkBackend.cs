@@ -43,15 +43,17 @@ public sealed class DpdkBackend : InetDeviceBackend
         {
             port = DpdkPort.Open(options, queueCount);
             nint rxMempool = 0;
-            if (port.QueryDriver() == "net_af_xdp")
+            string driver = port.QueryDriver();
+            if (driver == "net_af_xdp")
             {
                 // net_af_xdp builds its UMEM over its RX mempool's own memory (mbuf header and data adjacent):
                 // it cannot receive into external buffers, so it gets a plain pool and frames are copied in.
                 rxMempool = mbufs.CreateDriverRxPool(Math.Max(4 * options.RxDescriptors * queueCount, 8192));
             }
-            else
+            else if (driver != DpdkRingPair.Driver)
             {
                 // The PMDs' RX supply: half the pool, as the AF_XDP fill ring gets, leaving the rest to the app and TX.
+                // (net_ring allocates none: it hands over the sender's mbufs, which are copied into this pool.)
                 mbufs.Lend(options.PoolSize / 2);
             }
             // Some PMD control calls (af_packet's MTU, flags and link state) use ioctls on the interface name:

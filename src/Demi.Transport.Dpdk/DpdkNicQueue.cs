@@ -19,6 +19,7 @@ namespace Demi.Transport.Dpdk;
 public sealed unsafe class DpdkNicQueue : INicQueue
 {
     private const int MaxBurst = 256;
+    private const int InFlightGraceMilliseconds = 1000;
 
     private readonly DpdkPort _port;
     private readonly DpdkMbufPool _mbufs;
@@ -240,6 +241,11 @@ public sealed unsafe class DpdkNicQueue : INicQueue
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        // A stopped PMD holds none of our mbufs, except that a net_ring peer may be copying one out
+        // right now (its shard still runs): let it finish before the buffers are reused or freed.
+        long deadline = Environment.TickCount64 + InFlightGraceMilliseconds;
+        for (ReclaimTransmitted(); _inFlightCount > 0 && Environment.TickCount64 < deadline; ReclaimTransmitted())
+            Thread.Yield();
         int mask = _inFlight.Length - 1;
         while (_inFlightCount > 0)
         {

@@ -25,6 +25,14 @@ public sealed class DpdkOptions
     /// </summary>
     public string? Vdev { get; init; }
 
+    /// <summary>
+    /// An Ethernet port the EAL already has, driven instead of attaching <see cref="Vdev"/>: a side of a
+    /// <see cref="DpdkRingPair"/>, or a port the EAL made from <see cref="EalArguments"/>' <c>--vdev</c>.
+    /// Null: <see cref="Vdev"/> when given, else port 0. Disposing the backend stops the port and leaves it
+    /// attached (its owner closes it).
+    /// </summary>
+    public int? PortId { get; init; }
+
     /// <summary>The network namespace (a name under /run/netns) the interface lives in; null for the current one.</summary>
     public string? NetworkNamespace { get; init; }
 

@@ -63,22 +63,31 @@ public sealed unsafe class DpdkPort : IDisposable
 
     /// <summary>
     /// The port for <paramref name="options"/>: <see cref="DpdkOptions.Vdev"/> attached now in its
-    /// namespace (with <c>qpairs</c>/<c>queue_count</c> added for several queues), or the first port the
+    /// namespace (with <c>qpairs</c>/<c>queue_count</c> added for several queues), or the existing port
+    /// <see cref="DpdkOptions.PortId"/> (a <see cref="DpdkRingPair"/> side), or else port 0, the first the
     /// EAL made from <see cref="DpdkOptions.EalArguments"/>.
     /// </summary>
+    /// <exception cref="ArgumentException">Both <see cref="DpdkOptions.Vdev"/> and <see cref="DpdkOptions.PortId"/> are given.</exception>
     public static DpdkPort Open(DpdkOptions options, int queues)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Vdev is { Length: > 0 } vdev)
         {
+            if (options.PortId is not null)
+                throw new ArgumentException("DpdkOptions: give a Vdev to attach or the PortId of an existing port, not both.", nameof(options));
             string devargs = WithQueueCount(vdev, queues);
             ushort id = DpdkEal.AttachVdev(devargs, options.NetworkNamespace);
             return new DpdkPort(id, devargs.Split(',')[0], attached: true, options.NetworkNamespace);
         }
-        int count = DpdkNative.demi_dpdk_port_count();
-        if (count == 0)
+        if (options.PortId is int given)
+        {
+            if (given is < 0 or >= ushort.MaxValue || PortName((ushort)given) is not { } name)
+                throw new DpdkException($"the DPDK EAL has no Ethernet port {given}", 19);
+            return new DpdkPort((ushort)given, name, attached: false, options.NetworkNamespace);
+        }
+        if (DpdkNative.demi_dpdk_port_count() == 0 || PortName(0) is not { } first)
             throw new DpdkException("the DPDK EAL has no Ethernet port: give a vdev (--vdev net_af_packet0,iface=IF) or a --vdev in the EAL arguments", 19);
-        return new DpdkPort(0, PortName(0), attached: false, options.NetworkNamespace);
+        return new DpdkPort(0, first, attached: false, options.NetworkNamespace);
     }
 
     private static string WithQueueCount(string vdev, int queues)
@@ -96,10 +105,11 @@ public sealed unsafe class DpdkPort : IDisposable
         };
     }
 
-    private static string PortName(ushort port)
+    /// <summary>The device name of <paramref name="port"/>; null when the EAL has no such port.</summary>
+    private static string? PortName(ushort port)
     {
         byte* name = stackalloc byte[64];
-        return DpdkNative.demi_dpdk_port_name(port, name, 64) == 0 ? Marshal.PtrToStringUTF8((nint)name) ?? "?" : "?";
+        return DpdkNative.demi_dpdk_port_name(port, name, 64) == 0 ? Marshal.PtrToStringUTF8((nint)name) ?? "?" : null;
     }
 
     /// <summary>The PMD's driver name, read from the device before it is configured.</summary>
@@ -123,7 +133,7 @@ public sealed unsafe class DpdkPort : IDisposable
         if (queues > before.MaxRxQueues || queues > before.MaxTxQueues)
             throw new DpdkException(
                 $"DPDK port {Name} has {before.MaxRxQueues} RX / {before.MaxTxQueues} TX queues, {queues} shards need {queues} of each " +
-                "(net_af_packet: qpairs=N; net_af_xdp: queue_count=N, and the interface needs N queues)", 22);
+                "(net_af_packet: qpairs=N; net_af_xdp: queue_count=N, and the interface needs N queues; a ring pair: DpdkRingPair.Create(name, N))", 22);
         ulong tx = options.ChecksumOffload ? DpdkNative.TxChecksumOffloads : 0;
         ulong rss = queues > 1 ? DpdkNative.demi_dpdk_rss_default() : 0;
         DpdkNative.PortInfo info;

@@ -142,6 +142,12 @@ internal static unsafe partial class DpdkNative
     public static partial int demi_dpdk_port_pause(ushort port);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int demi_dpdk_ring_pair(string name, ushort queues, byte* macA, byte* macB, ushort* portA, ushort* portB);
+
+    [LibraryImport(Library)]
+    public static partial int demi_dpdk_ring_pair_free(ushort port);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     public static partial nint demi_dpdk_pool_create(string name, uint count, void* region, ushort elementSize, nint* table);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]

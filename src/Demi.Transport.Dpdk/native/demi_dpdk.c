@@ -3,7 +3,9 @@
 // P/Invoke needs this shim. Every function here works on a whole burst: C# makes one call per burst.
 // rte_pktmbuf_pool_create_extbuf is marked experimental in 22.11 (stable since 20.11 in practice).
 #define ALLOW_EXPERIMENTAL_API 1
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 #include <rte_version.h>
 
 #define DEMI_EXPORT __attribute__((visibility("default")))
@@ -131,6 +134,8 @@ DEMI_EXPORT int demi_dpdk_port_info(uint16_t port, struct demi_port_info *out)
     return 0;
 }
 
+static void ring_pair_port_started(uint16_t port);
+
 // Configures and starts a port with `queues` RX/TX queue pairs. Every requested offload and RSS
 // bit is masked against dev_info first: virtual PMDs reject bits they lack. `out` reports what
 // was applied. Returns 0 or -errno; `stage` names the step that failed.
@@ -160,7 +165,15 @@ DEMI_EXPORT int demi_dpdk_port_start(uint16_t port, uint16_t queues, uint16_t rx
         return rc;
     if (mtu != 0) {
         *stage = "rte_eth_dev_set_mtu";
-        if ((rc = rte_eth_dev_set_mtu(port, mtu)) != 0)
+        rc = rte_eth_dev_set_mtu(port, mtu);
+        if (rc == -ENOTSUP) {
+            // A PMD with no device to apply it to (net_ring) has no mtu_set: the ethdev layer takes the
+            // MTU from the configuration instead, checked against dev_info's limits.
+            conf.rxmode.mtu = mtu;
+            *stage = "rte_eth_dev_configure (MTU)";
+            rc = rte_eth_dev_configure(port, queues, queues, &conf);
+        }
+        if (rc != 0)
             return rc;
     }
     int socket = rte_eth_dev_socket_id(port);
@@ -181,6 +194,7 @@ DEMI_EXPORT int demi_dpdk_port_start(uint16_t port, uint16_t queues, uint16_t rx
     *stage = "rte_eth_dev_start";
     if ((rc = rte_eth_dev_start(port)) != 0)
         return rc;
+    ring_pair_port_started(port);
     if (promiscuous) {
         // Not every virtual PMD has it (net_ring does not); the stack filters by MAC anyway.
         (void)rte_eth_promiscuous_enable(port);
@@ -216,17 +230,26 @@ DEMI_EXPORT int demi_dpdk_port_stats(uint16_t port, struct demi_port_stats *out)
     return 0;
 }
 
-DEMI_EXPORT int demi_dpdk_port_stop(uint16_t port)
+// Closing a virtual device releases it (its sockets, rings); removing it frees the name.
+static int close_and_remove(uint16_t port)
 {
-    int rc = rte_eth_dev_stop(port);
-    // Closing a virtual device releases it (its sockets, rings); removing it frees the name.
     struct rte_eth_dev_info info;
     struct rte_device *dev = NULL;
     if (rte_eth_dev_info_get(port, &info) == 0)
         dev = info.device;
-    int rc2 = rte_eth_dev_close(port);
+    int rc = rte_eth_dev_close(port);
     if (dev != NULL)
         (void)rte_dev_remove(dev);
+    return rc;
+}
+
+static void ring_pair_port_stopped(uint16_t port);
+
+DEMI_EXPORT int demi_dpdk_port_stop(uint16_t port)
+{
+    int rc = rte_eth_dev_stop(port);
+    ring_pair_port_stopped(port);
+    int rc2 = close_and_remove(port);
     return rc != 0 ? rc : rc2;
 }
 
@@ -406,5 +429,208 @@ DEMI_EXPORT struct rte_mempool *demi_dpdk_pool_create_plain(const char *name, ui
     return rte_pktmbuf_pool_create(name, count, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 }
 
-// Stops a port the EAL created from its arguments, leaving it attached for a later start.
-DEMI_EXPORT int demi_dpdk_port_pause(uint16_t port) { return rte_eth_dev_stop(port); }
+// Stops a port the EAL (or demi_dpdk_ring_pair) created, leaving it attached for a later start.
+DEMI_EXPORT int demi_dpdk_port_pause(uint16_t port)
+{
+    int rc = rte_eth_dev_stop(port);
+    ring_pair_port_stopped(port);
+    return rc;
+}
+
+
+// ---- net_ring port pairs: two ports in one process whose rings are crossed, A's TX queue q being
+// B's RX queue q and vice versa (rte_eth_ring's own vdev arguments can only loop a port onto itself).
+// A ring carries the sender's mbufs: the receiver copies and frees them, which drops the sender's
+// in-flight reference. Rings are single-producer (one TX queue, one shard) but multi-consumer: a
+// stopping port takes back what its peer has not received yet, while the peer may still be polling,
+// so that no mbuf of a pool about to be freed stays in a ring. The pair table is control path only.
+
+#define DEMI_RING_PAIRS 32
+#define DEMI_RING_QUEUES RTE_PMD_RING_MAX_RX_RINGS
+#define DEMI_RING_SIZE 1024
+#define DEMI_RING_NAME_MAX 16
+
+struct demi_ring_pair {
+    int used;
+    uint16_t port[2];
+    uint16_t queues;
+    int started[2];
+    // rx[s][q]: side s's RX ring q, which is side 1 - s's TX ring q.
+    struct rte_ring *rx[2][DEMI_RING_QUEUES];
+};
+
+static struct demi_ring_pair ring_pairs[DEMI_RING_PAIRS];
+static pthread_mutex_t ring_pairs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef int (*eth_from_rings_fn)(const char *, struct rte_ring *const[], const unsigned, struct rte_ring *const[],
+    const unsigned, const unsigned);
+
+// rte_eth_from_rings lives in the ring PMD, which the EAL loads as a plug-in: looked up at run time
+// so that the shim (and every other PMD) works on a machine without it.
+static eth_from_rings_fn lookup_from_rings(void)
+{
+    void *pmd = dlopen("librte_net_ring.so.23", RTLD_NOW);
+    return pmd == NULL ? NULL : (eth_from_rings_fn)dlsym(pmd, "rte_eth_from_rings");
+}
+
+// The pair and side a port belongs to (lock held), or NULL.
+static struct demi_ring_pair *ring_pair_of(uint16_t port, int *side)
+{
+    for (int i = 0; i < DEMI_RING_PAIRS; i++) {
+        struct demi_ring_pair *p = &ring_pairs[i];
+        if (!p->used)
+            continue;
+        for (int s = 0; s < 2; s++) {
+            if (p->port[s] == port) {
+                *side = s;
+                return p;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void ring_drain(struct rte_ring *r)
+{
+    struct rte_mbuf *burst[64];
+    unsigned n;
+    while ((n = rte_ring_dequeue_burst(r, (void **)burst, 64, NULL)) > 0)
+        rte_pktmbuf_free_bulk(burst, n);
+}
+
+static void ring_pair_release(struct demi_ring_pair *p)
+{
+    for (int s = 0; s < 2; s++)
+        for (uint16_t q = 0; q < p->queues; q++)
+            rte_ring_free(p->rx[s][q]); // NULL-safe
+    memset(p, 0, sizeof(*p));
+}
+
+static void ring_pair_port_started(uint16_t port)
+{
+    int side;
+    pthread_mutex_lock(&ring_pairs_lock);
+    struct demi_ring_pair *p = ring_pair_of(port, &side);
+    if (p != NULL)
+        p->started[side] = 1;
+    pthread_mutex_unlock(&ring_pairs_lock);
+}
+
+// After rte_eth_dev_stop: this side's shards no longer poll or send. Its RX rings hold the peer's
+// frames (freed: the peer reclaims them); its TX rings hold its own that the peer has not taken
+// (freed too, possibly while the peer dequeues concurrently: the rings are multi-consumer).
+static void ring_pair_port_stopped(uint16_t port)
+{
+    int side;
+    pthread_mutex_lock(&ring_pairs_lock);
+    struct demi_ring_pair *p = ring_pair_of(port, &side);
+    if (p != NULL) {
+        p->started[side] = 0;
+        for (uint16_t q = 0; q < p->queues; q++) {
+            ring_drain(p->rx[side][q]);
+            ring_drain(p->rx[1 - side][q]);
+        }
+    }
+    pthread_mutex_unlock(&ring_pairs_lock);
+}
+
+// Creates `queues` crossed ring pairs and two ports over them, net_ring_`name`_a and _b, with the given
+// (locally administered) MACs: net_ring ports otherwise all share one. Returns 0 or -errno; nothing
+// is left behind on failure.
+DEMI_EXPORT int demi_dpdk_ring_pair(const char *name, uint16_t queues, const uint8_t *mac_a, const uint8_t *mac_b,
+    uint16_t *port_a, uint16_t *port_b)
+{
+    size_t len = strnlen(name, DEMI_RING_NAME_MAX + 1);
+    if (len == 0 || len > DEMI_RING_NAME_MAX)
+        return -ENAMETOOLONG;
+    if (queues == 0 || queues > DEMI_RING_QUEUES)
+        return -EINVAL;
+    eth_from_rings_fn from_rings = lookup_from_rings();
+    if (from_rings == NULL)
+        return -ELIBACC;
+    pthread_mutex_lock(&ring_pairs_lock);
+    struct demi_ring_pair *p = NULL;
+    for (int i = 0; i < DEMI_RING_PAIRS && p == NULL; i++)
+        if (!ring_pairs[i].used)
+            p = &ring_pairs[i];
+    if (p == NULL) {
+        pthread_mutex_unlock(&ring_pairs_lock);
+        return -ENOSPC;
+    }
+    memset(p, 0, sizeof(*p));
+    p->queues = queues;
+    int rc = 0, made = 0;
+    for (int s = 0; s < 2 && rc == 0; s++) {
+        for (uint16_t q = 0; q < queues; q++) {
+            char ring_name[RTE_RING_NAMESIZE];
+            // "ab": from A to B (B's RX); "ba": from B to A.
+            snprintf(ring_name, sizeof(ring_name), "%s_%s%u", name, s == 1 ? "ab" : "ba", q);
+            p->rx[s][q] = rte_ring_create(ring_name, DEMI_RING_SIZE, rte_socket_id(), RING_F_SP_ENQ);
+            if (p->rx[s][q] == NULL) {
+                rc = -(rte_errno ? rte_errno : ENOMEM);
+                break;
+            }
+        }
+    }
+    const uint8_t *macs[2] = { mac_a, mac_b };
+    for (int s = 0; s < 2 && rc == 0; s++) {
+        char port_name[RTE_RING_NAMESIZE];
+        snprintf(port_name, sizeof(port_name), "%s_%c", name, s == 0 ? 'a' : 'b');
+        int id = from_rings(port_name, p->rx[s], queues, p->rx[1 - s], queues, rte_socket_id());
+        if (id < 0 || id >= RTE_MAX_ETHPORTS) {
+            rc = -(rte_errno ? rte_errno : EINVAL);
+            break;
+        }
+        p->port[s] = (uint16_t)id;
+        made++;
+        struct rte_ether_addr mac;
+        memcpy(mac.addr_bytes, macs[s], RTE_ETHER_ADDR_LEN);
+        if (!rte_is_unicast_ether_addr(&mac)) {
+            rc = -EINVAL;
+            break;
+        }
+        rc = rte_eth_dev_default_mac_addr_set(p->port[s], &mac);
+        if (rc == -ENOTSUP) {
+            // net_ring has no mac_addr_set; its default address is all zeros, which mac_addr_add
+            // takes for a free slot: the address lands in slot 0, the default.
+            struct rte_ether_addr got;
+            rc = rte_eth_dev_mac_addr_add(p->port[s], &mac, 0);
+            if (rc == 0 && (rc = rte_eth_macaddr_get(p->port[s], &got)) == 0 && !rte_is_same_ether_addr(&got, &mac))
+                rc = -ENOTSUP;
+        }
+    }
+    if (rc != 0) {
+        for (int s = 0; s < made; s++)
+            close_and_remove(p->port[s]);
+        ring_pair_release(p);
+        pthread_mutex_unlock(&ring_pairs_lock);
+        return rc;
+    }
+    p->used = 1;
+    *port_a = p->port[0];
+    *port_b = p->port[1];
+    pthread_mutex_unlock(&ring_pairs_lock);
+    return 0;
+}
+
+// Closes both ports of the pair `port` belongs to and frees its rings. -EBUSY while either port is
+// started (stop its backend first), -ENODEV if `port` is not a pair's.
+DEMI_EXPORT int demi_dpdk_ring_pair_free(uint16_t port)
+{
+    int side;
+    pthread_mutex_lock(&ring_pairs_lock);
+    struct demi_ring_pair *p = ring_pair_of(port, &side);
+    int rc = 0;
+    if (p == NULL)
+        rc = -ENODEV;
+    else if (p->started[0] || p->started[1])
+        rc = -EBUSY;
+    else {
+        // Both stopped: each stop emptied the rings it could (see ring_pair_port_stopped).
+        for (int s = 0; s < 2; s++)
+            close_and_remove(p->port[s]);
+        ring_pair_release(p);
+    }
+    pthread_mutex_unlock(&ring_pairs_lock);
+    return rc;
+}
