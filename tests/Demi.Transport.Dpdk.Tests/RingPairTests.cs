@@ -26,11 +26,13 @@ public sealed class RingPairTests(ITestOutputHelper output)
     private static string UniqueName(string stem) => $"{stem}{Interlocked.Increment(ref s_pair)}";
 
     /// <summary>A libOS on one side of <paramref name="pair"/> with <paramref name="shards"/> shards (one per queue pair).</summary>
-    private static LibOS Open(DpdkRingPair pair, bool sideA, out DpdkBackend backend, int shards = 1, bool tcp = false, int? mtu = null)
+    private static LibOS Open(DpdkRingPair pair, bool sideA, out DpdkBackend backend, int shards = 1, bool tcp = false, TimeSpan? arpTimeout = null)
     {
         var address = sideA ? AddressA : AddressB;
-        backend = DpdkBackend.Create(new DpdkOptions { PortId = sideA ? pair.PortA : pair.PortB, Mtu = mtu },
-            _ => new InetStackOptions { LocalAddress = address, PrefixLength = 24 }, shards);
+        var stack = new InetStackOptions { LocalAddress = address, PrefixLength = 24 };
+        if (arpTimeout is { } timeout)
+            stack.ArpRequestTimeout = timeout;
+        backend = DpdkBackend.Create(new DpdkOptions { PortId = sideA ? pair.PortA : pair.PortB }, _ => stack, shards);
         if (tcp)
             backend.StreamTransport = new TcpTransport();
         try
@@ -202,6 +204,49 @@ public sealed class RingPairTests(ITestOutputHelper output)
             Assert.Equal(sent[s], InetBackend.StackOf(clientOS.Shards[s])!.Counters.UdpDatagramsReceived);
         AssertLosslessAndCopied(client, server);
         echo.Stop(Timeout);
+    }
+
+    [Fact]
+    public void A_side_that_stops_takes_its_frames_back_from_the_rings_so_the_peer_never_receives_freed_buffers()
+    {
+        Privileges.RequireRoot();
+        using var pair = DpdkRingPair.Create(UniqueName("stop"));
+        var arpTimeout = TimeSpan.FromMilliseconds(50);
+        using (var aOS = Open(pair, sideA: true, out var a, arpTimeout: arpTimeout))
+        {
+            // Nobody runs on B: A's ARP requests stay in the ring towards B, their buffers in flight.
+            SendToNobody(aOS, AddressB);
+            var stats = a.Queues[0].GetStatistics();
+            Assert.True(stats.TxFrames >= 1);
+            Assert.Equal(stats.TxFrames, a.Queues[0].InFlight);
+        }
+        // A's pool is gone. B comes up, polls its queue for as long as its own ARP attempts last (its
+        // requests now stay in the ring towards the stopped A) and receives none of A's old frames.
+        using (var bOS = Open(pair, sideA: false, out var b, arpTimeout: arpTimeout))
+        {
+            SendToNobody(bOS, AddressA);
+            Assert.Equal(0, b.Queues[0].GetStatistics().RxFrames);
+            Assert.Equal(0, b.Port.GetStatistics().RxPackets);
+            Assert.True(b.Queues[0].InFlight >= 1);
+        }
+        // And B's stop took its frames back in turn: A, reopened, receives nothing either.
+        using (var aOS = Open(pair, sideA: true, out var a, arpTimeout: arpTimeout))
+        {
+            SendToNobody(aOS, AddressB);
+            Assert.Equal(0, a.Queues[0].GetStatistics().RxFrames);
+        }
+    }
+
+    /// <summary>A datagram to <paramref name="address"/>, whose side has no running stack: the push fails once ARP gives up.</summary>
+    private static void SendToNobody(LibOS libOS, Ipv4Address address)
+    {
+        int qd = KernelPeerScenarios.BindUdp(libOS, 0);
+        var sga = libOS.SgaAlloc(32);
+        Assert.Equal(0, libOS.PushTo(out var qt, qd, sga, new Ipv4Endpoint(address, 9)));
+        Assert.Equal(0, libOS.Wait(out var result, qt, Timeout));
+        Assert.Equal(Errno.ETIMEDOUT, result.Error); // ARP gave up
+        Assert.Equal(0, libOS.SgaFree(sga));
+        Assert.Equal(0, libOS.Close(qd));
     }
 
     // Datagrams in flight at once: enough that shard naps do not dominate, far below the ring's 1,024.
