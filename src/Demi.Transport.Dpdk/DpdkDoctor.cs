@@ -42,7 +42,7 @@ public static class DpdkDoctor
             ("af_packet", true, "net_af_packet, the default on a veth"),
             ("af_xdp", false, "net_af_xdp"),
             ("tap", false, "net_tap"),
-            ("ring", false, "net_ring, in-process port pairs"),
+            ("ring", false, "net_ring, in-process port pairs (DpdkRingPair)"),
         })
         {
             bool found = pmds is not null && Directory.EnumerateFiles(pmds, $"librte_net_{pmd}.so*").Any();

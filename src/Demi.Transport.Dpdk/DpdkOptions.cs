@@ -19,7 +19,8 @@ public sealed class DpdkOptions
 
     /// <summary>
     /// The virtual device, in EAL <c>--vdev</c> syntax: <c>net_af_packet0,iface=veth0</c> (the default
-    /// kind here), <c>net_af_xdp0,iface=veth0</c>, <c>net_tap0</c>, <c>net_ring0</c>. <c>qpairs</c> /
+    /// kind here), <c>net_af_xdp0,iface=veth0</c>, <c>net_tap0</c>, <c>net_ring0</c> (which loops back to
+    /// itself; <see cref="DpdkRingPair"/> connects two ports). <c>qpairs</c> /
     /// <c>queue_count</c> are added for several shards when not given. Null with <see cref="EalArguments"/>
     /// that name their own <c>--vdev</c>.
     /// </summary>
