@@ -30,16 +30,15 @@ public sealed class MbufAccountingTests(ITestOutputHelper output)
         var echo = new Ipv4Endpoint(Ipv4Address.Parse(veth.AddressA), 7);
 
         EchoMany(clientOS, cqd, echo, 100); // ARP resolved, sockets warm
-        Settle(server, client);
-        var baseline = (Snapshot(server), Snapshot(client));
+        PoolAccounting.Settle(server, client);
+        var baseline = (PoolAccounting.Snapshot(server), PoolAccounting.Snapshot(client));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         EchoMany(clientOS, cqd, echo, Echoes);
         clock.Stop();
-        Settle(server, client);
-        Assert.Equal(baseline.Item1, Snapshot(server));
-        Assert.Equal(baseline.Item2, Snapshot(client));
-        Assert.Equal(server.Mbufs.Lent, server.Mbufs.MempoolAvailable);
-        Assert.Equal(client.Mbufs.Lent, client.Mbufs.MempoolAvailable);
+        PoolAccounting.Settle(server, client);
+        // (Snapshot also checks that each mempool holds exactly the lent buffers.)
+        Assert.Equal(baseline.Item1, PoolAccounting.Snapshot(server));
+        Assert.Equal(baseline.Item2, PoolAccounting.Snapshot(client));
         Assert.Equal(0, server.Queues[0].GetStatistics().TxCopied);
         output.WriteLine($"{Echoes} echoes in {clock.Elapsed.TotalSeconds:F2} s; server {server.Queues[0].GetStatistics()}");
         clientOS.Close(cqd);
@@ -80,20 +79,5 @@ public sealed class MbufAccountingTests(ITestOutputHelper output)
             }
             Assert.Equal(expected, got);
         }
-    }
-
-    /// <summary>Free buffers, lent buffers, buffers in flight, the pool's debt to the mempool.</summary>
-    private static (int Free, long Lent, int InFlight, int Debt) Snapshot(DpdkBackend backend)
-    {
-        var stats = backend.Queues[0].GetStatistics();
-        return (backend.Mbufs.Pool.Available, backend.Mbufs.Lent, stats.TxInFlight, stats.LendDebt);
-    }
-
-    // The shards reclaim completed transmissions on their next loop: give them a moment.
-    private static void Settle(params DpdkBackend[] backends)
-    {
-        bool settled = SpinWait.SpinUntil(() => backends.All(b => b.Queues[0].InFlight == 0), TimeSpan.FromSeconds(5));
-        Assert.True(settled, "transmitted buffers were not reclaimed");
-        Thread.Sleep(50);
     }
 }

@@ -117,16 +117,16 @@ public sealed class RingPairTests(ITestOutputHelper output)
         Assert.True(stackA.ArpRequestsSent >= 1, stackA.ToString());
         Assert.True(stackB.ArpRepliesSent >= 1, stackB.ToString());
         Assert.Equal(0, stackB.ArpRequestsSent);
-        Settle(client, server);
-        var baseline = (Snapshot(client), Snapshot(server));
+        PoolAccounting.Settle(client, server);
+        var baseline = (PoolAccounting.Snapshot(client), PoolAccounting.Snapshot(server));
 
         const int Datagrams = 2000;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         EchoNumbered(clientOS, qd, to, 32, Datagrams);
         clock.Stop();
-        Settle(client, server);
-        Assert.Equal(baseline.Item1, Snapshot(client));
-        Assert.Equal(baseline.Item2, Snapshot(server));
+        PoolAccounting.Settle(client, server);
+        Assert.Equal(baseline.Item1, PoolAccounting.Snapshot(client));
+        Assert.Equal(baseline.Item2, PoolAccounting.Snapshot(server));
         AssertLosslessAndCopied(client, server);
         Assert.Equal(32 + Datagrams, echo.Echoed);
         output.WriteLine($"{Datagrams} echoes in {clock.Elapsed.TotalSeconds:F2} s; client {client.Queues[0].GetStatistics()}; server {server.Queues[0].GetStatistics()}");
@@ -141,7 +141,7 @@ public sealed class RingPairTests(ITestOutputHelper output)
         using var pair = DpdkRingPair.Create(UniqueName("tcp"));
         using var clientOS = Open(pair, sideA: true, out var client, tcp: true);
         using var serverOS = Open(pair, sideA: false, out var server, tcp: true);
-        var baseline = (Snapshot(client), Snapshot(server));
+        var baseline = (PoolAccounting.Snapshot(client), PoolAccounting.Snapshot(server));
 
         const int Total = 10 * 1024 * 1024;
         var (elapsed, lqd) = KernelPeerScenarios.DemiClientMovesThroughDemiEcho(serverOS, clientOS, new Ipv4Endpoint(AddressB, 7003), Total, seed: 3, Timeout);
@@ -153,9 +153,9 @@ public sealed class RingPairTests(ITestOutputHelper output)
             Assert.Equal(0, tcp.ResetsSent);
             Assert.Equal(0, tcp.ResetsReceived);
         }
-        Settle(client, server);
-        Assert.Equal(baseline.Item1, Snapshot(client));
-        Assert.Equal(baseline.Item2, Snapshot(server));
+        PoolAccounting.Settle(client, server);
+        Assert.Equal(baseline.Item1, PoolAccounting.Snapshot(client));
+        Assert.Equal(baseline.Item2, PoolAccounting.Snapshot(server));
         AssertLosslessAndCopied(client, server);
         output.WriteLine($"10 MB each way in {elapsed.TotalSeconds:F2} s; client {client.Queues[0].GetStatistics()}; server {server.Queues[0].GetStatistics()}");
     }
@@ -184,7 +184,7 @@ public sealed class RingPairTests(ITestOutputHelper output)
             Assert.Equal(0, clientOS.Close(qd));
         }
         Assert.Equal(PerSocket * Sockets / 2, sent[0]);
-        Settle(client, server);
+        PoolAccounting.Settle(client, server);
 
         // net_ring has no RSS: a frame arrives on the queue its sender sent it from. A's shard i sent on
         // queue i, so B received on both, and B's other shard moved every datagram to the echo's shard.
@@ -323,20 +323,5 @@ public sealed class RingPairTests(ITestOutputHelper output)
                 Assert.Equal(0, stats.RxDropped);
             }
         }
-    }
-
-    /// <summary>Free buffers, lent buffers, buffers in flight, the queues' debt to the mempool; and the mempool holds exactly the lent ones.</summary>
-    private static (int Free, long Lent, int InFlight, int Debt) Snapshot(DpdkBackend backend)
-    {
-        Assert.Equal(backend.Mbufs.Lent, backend.Mbufs.MempoolAvailable);
-        return (backend.Mbufs.Pool.Available, backend.Mbufs.Lent, backend.Queues.Sum(q => q.InFlight), backend.Queues.Sum(q => q.GetStatistics().LendDebt));
-    }
-
-    // The shards reclaim transmitted buffers (once the peer has copied them) on their next loop.
-    private static void Settle(params DpdkBackend[] backends)
-    {
-        bool settled = SpinWait.SpinUntil(() => backends.All(b => b.Queues.All(q => q.InFlight == 0)), TimeSpan.FromSeconds(5));
-        Assert.True(settled, "transmitted buffers were not reclaimed");
-        Thread.Sleep(50);
     }
 }
