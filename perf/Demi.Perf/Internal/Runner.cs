@@ -38,7 +38,7 @@ internal sealed class Runner(PerfOptions o)
         var started = DateTimeOffset.Now;
         // The kernel of A owns A's address too (for the kernel-socket servers); while an AF_XDP socket
         // is bound on A's only queue it takes every frame, so the kernel never sees that traffic.
-        using (_net = VethNamespaces.Create(new VethOptions { KernelAddressOnA = true }))
+        using (_net = VethNamespaces.Create(new VethOptions { KernelAddressOnA = true, Mtu = o.Mtu }))
         {
             _net.AddNeighbor(VethSide.A, _net.AddressB, _net.MacB);
             _net.AddNeighbor(VethSide.B, _net.AddressA, _net.MacA);
@@ -134,6 +134,7 @@ internal sealed class Runner(PerfOptions o)
                 {
                     ["DEMI_PERF_CORES"] = o.ServerCore.ToString(Inv),
                     ["DEMI_PERF_IFACE"] = _net.InterfaceA,
+                    ["DEMI_PERF_MTU"] = o.Mtu.ToString(Inv),
                     // DPDK queues have no wait fd: a parked shard would nap a millisecond, so a poll-mode backend spins.
                     ["DEMI_PERF_SHARD_IDLE"] = b == BackendKind.DemiDpdk ? "spin" : o.ShardIdle,
                     ["DEMI_PERF_WAIT_IDLE"] = o.WaitIdle,
