@@ -86,7 +86,7 @@ public sealed class PerfOptions
 
     /// <summary>Prints the usage text.</summary>
     public static void PrintUsage() => Console.Error.WriteLine("""
-        usage: Demi.Perf [--quick] [--out DIR] [--backend c-xdp,dotnet-kernel,demi-kernel,demi-xdp,demi-dpdk,dpdk-testpmd] [--only udp,tcp]
+        usage: Demi.Perf [--quick] [--out DIR] [--backend c-xdp,dotnet-kernel,demi-kernel,demi-xdp,demi-dpdk,dpdk-testpmd] [--only udp,tcp,overload]
                          [--server-core N] [--load-core N] [--seconds S] [--warmup S] [--rate MSG_PER_S]
                          [--shard-idle spin|park|spin-then-park] [--wait-idle spin|park|spin-then-park] [--mtu N]
         Runs as root: builds two network namespaces joined by a veth pair and measures UDP echo and TCP
