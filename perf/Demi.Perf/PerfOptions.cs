@@ -38,6 +38,15 @@ public sealed class PerfOptions
     /// <summary>Idle strategy of the Demi echo app's WaitAny (spin, park, spin-then-park).</summary>
     public string WaitIdle { get; set; } = "spin-then-park";
 
+    /// <summary>MTU of the veth pair (both ends). Above 1500 the AF_XDP servers use 4 KiB UMEM frames.</summary>
+    public int Mtu { get; set; } = 1500;
+
+    /// <summary>
+    /// Largest veth MTU native XDP accepts without multi-buffer programs: a frame must fit one page
+    /// after XDP's headroom and the skb's shared info (veth_xdp_set refuses more).
+    /// </summary>
+    public const int MaxXdpMtu = 3490;
+
     /// <summary>Parses the arguments; returns null and prints usage on a bad one.</summary>
     public static PerfOptions? Parse(string[] args)
     {
@@ -59,6 +68,7 @@ public sealed class PerfOptions
                 case "--shard-idle": o.ShardIdle = Next(); break;
                 case "--wait-idle": o.WaitIdle = Next(); break;
                 case "--rate": o.LatencyRate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--mtu": o.Mtu = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "-h":
                 case "--help":
                     PrintUsage();
@@ -69,16 +79,16 @@ public sealed class PerfOptions
                     return null;
             }
         }
-        if (o.Seconds <= 0 || o.Seconds > 120 || o.Warmup < 0 || o.Warmup > 30 || o.LatencyRate <= 0 || o.LatencyRate > 1e6)
-            throw new ArgumentException("--seconds must be in (0, 120], --warmup in [0, 30], --rate in (0, 1e6]");
+        if (o.Seconds <= 0 || o.Seconds > 120 || o.Warmup < 0 || o.Warmup > 30 || o.LatencyRate <= 0 || o.LatencyRate > 1e6 || o.Mtu < 576 || o.Mtu > MaxXdpMtu)
+            throw new ArgumentException($"--seconds must be in (0, 120], --warmup in [0, 30], --rate in (0, 1e6], --mtu in [576, {MaxXdpMtu}]");
         return o;
     }
 
     /// <summary>Prints the usage text.</summary>
     public static void PrintUsage() => Console.Error.WriteLine("""
-        usage: Demi.Perf [--quick] [--out DIR] [--backend c-xdp,dotnet-kernel,demi-kernel,demi-xdp,demi-dpdk,dpdk-testpmd] [--only udp,tcp]
+        usage: Demi.Perf [--quick] [--out DIR] [--backend c-xdp,dotnet-kernel,demi-kernel,demi-xdp,demi-dpdk,dpdk-testpmd] [--only udp,tcp,overload]
                          [--server-core N] [--load-core N] [--seconds S] [--warmup S] [--rate MSG_PER_S]
-                         [--shard-idle spin|park|spin-then-park] [--wait-idle spin|park|spin-then-park]
+                         [--shard-idle spin|park|spin-then-park] [--wait-idle spin|park|spin-then-park] [--mtu N]
         Runs as root: builds two network namespaces joined by a veth pair and measures UDP echo and TCP
         request/response and bulk per backend, server pinned to one core, load generator to the other.
         """);

@@ -31,14 +31,15 @@ internal sealed class Runner(PerfOptions o)
         (_xdpPerf, _tcpPerf) = NativeTools.Build();
         var backends = SelectBackends();
         bool udp = o.Groups.Count == 0 || o.Groups.Contains("udp"), tcp = o.Groups.Count == 0 || o.Groups.Contains("tcp");
-        int steps = backends.Sum(b => (udp ? UdpSizes.Length * 2 : 0) + (tcp && HasTcp(b) ? 3 : 0));
+        bool overload = o.Groups.Contains("overload");
+        int steps = backends.Sum(b => (udp ? UdpSizes.Length * 2 : 0) + (tcp && HasTcp(b) ? 3 : 0) + (overload ? 1 + OverloadPhases : 0));
         _progress = new Progress(steps);
         _cpu = new CpuSampler(o.ServerCore, o.LoadCore);
         _tmp = Directory.CreateTempSubdirectory("demi-perf-").FullName;
         var started = DateTimeOffset.Now;
         // The kernel of A owns A's address too (for the kernel-socket servers); while an AF_XDP socket
         // is bound on A's only queue it takes every frame, so the kernel never sees that traffic.
-        using (_net = VethNamespaces.Create(new VethOptions { KernelAddressOnA = true }))
+        using (_net = VethNamespaces.Create(new VethOptions { KernelAddressOnA = true, Mtu = o.Mtu }))
         {
             _net.AddNeighbor(VethSide.A, _net.AddressB, _net.MacB);
             _net.AddNeighbor(VethSide.B, _net.AddressA, _net.MacA);
@@ -49,6 +50,8 @@ internal sealed class Runner(PerfOptions o)
                 using var _ = IsDpdk(b) ? KernelAddressOffOnA() : null;
                 if (udp)
                     RunUdp(b);
+                if (overload)
+                    RunOverload(b);
                 if (tcp && HasTcp(b))
                     RunTcp(b);
             }
@@ -134,6 +137,7 @@ internal sealed class Runner(PerfOptions o)
                 {
                     ["DEMI_PERF_CORES"] = o.ServerCore.ToString(Inv),
                     ["DEMI_PERF_IFACE"] = _net.InterfaceA,
+                    ["DEMI_PERF_MTU"] = o.Mtu.ToString(Inv),
                     // DPDK queues have no wait fd: a parked shard would nap a millisecond, so a poll-mode backend spins.
                     ["DEMI_PERF_SHARD_IDLE"] = b == BackendKind.DemiDpdk ? "spin" : o.ShardIdle,
                     ["DEMI_PERF_WAIT_IDLE"] = o.WaitIdle,
@@ -185,6 +189,67 @@ internal sealed class Runner(PerfOptions o)
             }
             server.Stop(TimeSpan.FromSeconds(3));
             NoteServerAllocation(server, name);
+        }
+    }
+
+    // The overload sweep paces the generator from OverloadStart × the echo rate at its maximum upwards,
+    // OverloadStep × per phase, until the server stops echoing (almost) all it is offered.
+    private const double OverloadStart = 0.8, OverloadStep = 1.15, OverloadKeptUp = 0.98;
+    private const int OverloadPhases = 6;
+
+    /// <summary>
+    /// 64 B UDP: the echo rate at the generator's maximum offered load against the server's peak, the
+    /// best echo rate of a sweep of paced loads around it. The figures are "udp-64-peak" (the best
+    /// rate, the sweep in its notes) and "udp-64-overload" (the rate at the maximum, with the overload
+    /// factor, offered / peak, and the rate as a fraction of the peak).
+    /// </summary>
+    private void RunOverload(BackendKind b)
+    {
+        string name = Name(b);
+        NsProcess server;
+        try
+        {
+            server = StartServer(b, udpPhase: true);
+        }
+        catch (PerfException e)
+        {
+            Fail("udp-64-overload", name, e.Message);
+            return;
+        }
+        using (server)
+        {
+            Guard("udp-64-overload", name, () =>
+            {
+                _progress.Step($"udp-64 at the generator's maximum on {name}");
+                var max = Tool(_xdpPerf, GenArgs(64, "tput"), out var cpu);
+                double offeredMax = max.GetProperty("sent_pps").GetDouble(), echoedMax = max.GetProperty("recv_pps").GetDouble();
+                double peak = echoedMax, peakOffered = offeredMax;
+                var sweep = new List<string>();
+                double rate = OverloadStart * echoedMax;
+                for (int phase = 0; phase < OverloadPhases; phase++, rate *= OverloadStep)
+                {
+                    _progress.Step($"udp-64 at {rate:F0} msg/s on {name}");
+                    var r = Tool(_xdpPerf, [.. GenArgs(64, "tput"), "--rate", Math.Round(rate).ToString(Inv)], out _);
+                    double sent = r.GetProperty("sent_pps").GetDouble(), echoed = r.GetProperty("recv_pps").GetDouble();
+                    sweep.Add(string.Create(Inv, $"{sent / 1000:F0}k→{echoed / 1000:F0}k"));
+                    if (echoed > peak)
+                        (peak, peakOffered) = (echoed, sent);
+                    if (echoed < OverloadKeptUp * sent || sent < 0.9 * rate)
+                        break; // past the server's peak, or the generator's
+                }
+                _figures.Add(new Figure
+                {
+                    Scenario = "udp-64-peak", Backend = name, Value = peak, Unit = "msg/s", Limit = "best of the sweep",
+                    Notes = string.Create(Inv, $"offered→echoed: {string.Join(", ", sweep)}, max {offeredMax / 1000:F0}k→{echoedMax / 1000:F0}k"),
+                });
+                _figures.Add(new Figure
+                {
+                    Scenario = "udp-64-overload", Backend = name, Value = echoedMax, Unit = "msg/s", ServerCpu = cpu[0], LoadCpu = cpu[1],
+                    Limit = string.Create(Inv, $"{echoedMax / Math.Max(1, peak):F2}× of peak"),
+                    Notes = string.Create(Inv, $"offered {offeredMax:F0} msg/s = {offeredMax / Math.Max(1, peak):F2}× the peak ({peak:F0} at {peakOffered:F0} offered)"),
+                });
+            });
+            server.Stop(TimeSpan.FromSeconds(3));
         }
     }
 

@@ -25,7 +25,12 @@ internal static class XdpBackendFactory
         // DEMI_PERF_QUEUES NIC queues served by DEMI_PERF_SHARDS shards (the scaling benchmark); default one of each.
         int queues = int.TryParse(Environment.GetEnvironmentVariable("DEMI_PERF_QUEUES"), out int q) ? q : 1;
         int shards = int.TryParse(Environment.GetEnvironmentVariable("DEMI_PERF_SHARDS"), out int n) ? n : queues;
-        var backend = XdpBackend.Create(new XdpQueueOptions { Interface = iface }, _ => stack, queues, steering: true, shards);
+        // A veth MTU above 1500 (--mtu) needs frames bigger than the default 2 KiB UMEM chunk.
+        int mtu = int.TryParse(Environment.GetEnvironmentVariable("DEMI_PERF_MTU"), out int m) ? m : 1500;
+        var options = new XdpQueueOptions { Interface = iface };
+        if (mtu > 1500)
+            options = new XdpQueueOptions { Interface = iface, FrameSize = 4096 };
+        var backend = XdpBackend.Create(options, _ => stack, queues, steering: true, shards);
         backend.StreamTransport = new TcpTransport();
         return backend;
     }
