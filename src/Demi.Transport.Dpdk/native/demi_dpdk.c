@@ -13,6 +13,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_eth_ring.h>
 #include <rte_bus_vdev.h>
 #include <rte_dev.h>
 #include <rte_ip.h>
@@ -437,7 +438,6 @@ DEMI_EXPORT int demi_dpdk_port_pause(uint16_t port)
     return rc;
 }
 
-
 // ---- net_ring port pairs: two ports in one process whose rings are crossed, A's TX queue q being
 // B's RX queue q and vice versa (rte_eth_ring's own vdev arguments can only loop a port onto itself).
 // A ring carries the sender's mbufs: the receiver copies and frees them, which drops the sender's
@@ -462,15 +462,19 @@ struct demi_ring_pair {
 static struct demi_ring_pair ring_pairs[DEMI_RING_PAIRS];
 static pthread_mutex_t ring_pairs_lock = PTHREAD_MUTEX_INITIALIZER;
 
-typedef int (*eth_from_rings_fn)(const char *, struct rte_ring *const[], const unsigned, struct rte_ring *const[],
-    const unsigned, const unsigned);
+typedef __typeof__(rte_eth_from_rings) eth_from_rings_fn;
 
 // rte_eth_from_rings lives in the ring PMD, which the EAL loads as a plug-in: looked up at run time
-// so that the shim (and every other PMD) works on a machine without it.
-static eth_from_rings_fn lookup_from_rings(void)
+// (not linked) so that the shim, and every other PMD, works on a machine without it. Lock held.
+static eth_from_rings_fn *lookup_from_rings(void)
 {
-    void *pmd = dlopen("librte_net_ring.so.23", RTLD_NOW);
-    return pmd == NULL ? NULL : (eth_from_rings_fn)dlsym(pmd, "rte_eth_from_rings");
+    static eth_from_rings_fn *from_rings;
+    if (from_rings == NULL) {
+        void *pmd = dlopen("librte_net_ring.so.23", RTLD_NOW);
+        if (pmd != NULL)
+            from_rings = (eth_from_rings_fn *)dlsym(pmd, "rte_eth_from_rings");
+    }
+    return from_rings;
 }
 
 // The pair and side a port belongs to (lock held), or NULL.
@@ -545,10 +549,12 @@ DEMI_EXPORT int demi_dpdk_ring_pair(const char *name, uint16_t queues, const uin
         return -ENAMETOOLONG;
     if (queues == 0 || queues > DEMI_RING_QUEUES)
         return -EINVAL;
-    eth_from_rings_fn from_rings = lookup_from_rings();
-    if (from_rings == NULL)
-        return -ELIBACC;
     pthread_mutex_lock(&ring_pairs_lock);
+    eth_from_rings_fn *from_rings = lookup_from_rings();
+    if (from_rings == NULL) {
+        pthread_mutex_unlock(&ring_pairs_lock);
+        return -ELIBACC;
+    }
     struct demi_ring_pair *p = NULL;
     for (int i = 0; i < DEMI_RING_PAIRS && p == NULL; i++)
         if (!ring_pairs[i].used)
