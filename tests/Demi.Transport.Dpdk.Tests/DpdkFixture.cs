@@ -7,8 +7,9 @@ namespace Demi.Transport.Dpdk.Tests;
 
 /// <summary>
 /// The EAL starts once per process, so every test that uses DPDK is in this collection: one EAL for
-/// the whole assembly (started by the fixture), a fresh net_af_packet device per test, attached in
-/// that test's namespace and detached when its backend is disposed. The tests run one at a time.
+/// the whole assembly (started by the fixture), fresh devices per test (a net_af_packet device attached
+/// in that test's namespace and detached when its backend is disposed, or a <see cref="DpdkRingPair"/>
+/// the test disposes). The tests run one at a time.
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class DpdkCollection : ICollectionFixture<DpdkEalFixture>
