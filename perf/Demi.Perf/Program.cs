@@ -5,10 +5,10 @@ namespace Demi.Perf;
 /// <summary>Entry point: <c>serve ...</c> runs one server (inside the server namespace); anything else runs the benchmark.</summary>
 public static class Program
 {
-    /// <summary><c>scaling [--runs N] [--connections N] [harness options]</c>: 1 vs 2 shards side by side.</summary>
+    /// <summary><c>scaling [--runs N] [--connections N] [--paced-rate MSG_PER_S] [harness options]</c>: 1 vs 2 shards side by side.</summary>
     private static int RunScaling(string[] args)
     {
-        int runs = 3, connections = 64;
+        int runs = 3, connections = 64, pacedRate = 50_000;
         var rest = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -16,15 +16,17 @@ public static class Program
                 runs = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
             else if (args[i] == "--connections" && i + 1 < args.Length)
                 connections = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+            else if (args[i] == "--paced-rate" && i + 1 < args.Length)
+                pacedRate = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
             else
                 rest.Add(args[i]);
         }
         var options = PerfOptions.Parse([.. rest]);
         if (options is null)
             return 1;
-        if (runs < 1 || runs > 10 || connections < 1 || connections > 1000)
-            throw new ArgumentException("--runs must be in [1, 10], --connections in [1, 1000]");
-        return new ScalingRunner(options, runs, connections).Run();
+        if (runs < 1 || runs > 10 || connections < 1 || connections > 1000 || pacedRate < 0 || pacedRate > 1_000_000)
+            throw new ArgumentException("--runs must be in [1, 10], --connections in [1, 1000], --paced-rate in [0, 1000000]");
+        return new ScalingRunner(options, runs, connections, pacedRate).Run();
     }
 
     /// <summary>

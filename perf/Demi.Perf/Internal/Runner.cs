@@ -164,20 +164,8 @@ internal sealed class Runner(PerfOptions o)
     private void RunUdp(BackendKind b)
     {
         string name = Name(b);
-        NsProcess server;
-        try
-        {
-            server = StartServer(b, udpPhase: true);
-        }
-        catch (PerfException e)
-        {
-            foreach (var size in UdpSizes)
-            {
-                Fail($"udp-{size}-tput", name, e.Message);
-                Fail($"udp-{size}-lat", name, e.Message);
-            }
+        if (!TryStartServer(b, udpPhase: true, [.. UdpSizes.SelectMany(size => new[] { $"udp-{size}-tput", $"udp-{size}-lat" })], out var server))
             return;
-        }
         using (server)
         {
             foreach (var size in UdpSizes)
@@ -206,16 +194,8 @@ internal sealed class Runner(PerfOptions o)
     private void RunOverload(BackendKind b)
     {
         string name = Name(b);
-        NsProcess server;
-        try
-        {
-            server = StartServer(b, udpPhase: true);
-        }
-        catch (PerfException e)
-        {
-            Fail("udp-64-overload", name, e.Message);
+        if (!TryStartServer(b, udpPhase: true, ["udp-64-overload"], out var server))
             return;
-        }
         using (server)
         {
             Guard("udp-64-overload", name, () =>
@@ -250,6 +230,23 @@ internal sealed class Runner(PerfOptions o)
                 });
             });
             server.Stop(TimeSpan.FromSeconds(3));
+        }
+    }
+
+    /// <summary>Starts <paramref name="b"/>'s server; when it cannot start, records the failure for each of <paramref name="scenarios"/>.</summary>
+    private bool TryStartServer(BackendKind b, bool udpPhase, string[] scenarios, out NsProcess server)
+    {
+        try
+        {
+            server = StartServer(b, udpPhase);
+            return true;
+        }
+        catch (PerfException e)
+        {
+            foreach (var scenario in scenarios)
+                Fail(scenario, Name(b), e.Message);
+            server = null!;
+            return false;
         }
     }
 
@@ -324,18 +321,8 @@ internal sealed class Runner(PerfOptions o)
     private void RunTcp(BackendKind b)
     {
         string name = Name(b);
-        NsProcess server;
-        try
-        {
-            server = StartServer(b, udpPhase: false);
-        }
-        catch (PerfException e)
-        {
-            Fail("tcp-rr-1", name, e.Message);
-            Fail("tcp-rr-16", name, e.Message);
-            Fail("tcp-bulk", name, e.Message);
+        if (!TryStartServer(b, udpPhase: false, ["tcp-rr-1", "tcp-rr-16", "tcp-bulk"], out var server))
             return;
-        }
         using (server)
         {
             foreach (int conns in new[] { 1, 16 })

@@ -15,9 +15,12 @@ namespace Demi.Perf.Internal;
 /// kernel connections (spread over both queues by the kernel; a listener on every shard; the figure is
 /// the client's transactions per second). Per figure: messages/s, the server process's CPU-seconds per
 /// million messages (from /proc/PID/stat over the measured window), steered frames/s (the server's
-/// FlowSteering counters).
+/// FlowSteering counters). A third scenario paces the same UDP generator at a rate both configurations
+/// serve without loss (<c>--paced-rate</c>), so that CPU per message is compared at equal load: at the
+/// generator's maximum one shard is saturated while two are mostly idle, and an idle shard's spinning
+/// and parking then count against two shards.
 /// </summary>
-internal sealed class ScalingRunner(PerfOptions o, int runs, int connections)
+internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, int pacedRate)
 {
     private const int UdpPort = 7, TcpPort = 7001, SinkPort = 7002, GenPort = 9000;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -53,6 +56,16 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections)
                         "--src-ip", _net.AddressB, "--dst-ip", _net.AddressA, "--sport", $"{GenPort}", "--dport", $"{UdpPort}",
                         "--size", "64", "--mode", "tput", "--seconds", S(o.Seconds), "--warmup", S(o.Warmup),
                     ], null));
+                    if (pacedRate > 0)
+                    {
+                        Console.Error.WriteLine($"run {run}/{runs}: {shards} shard(s), udp paced at {pacedRate} msg/s");
+                        rows.Add(Measure(run, $"udp-64-paced-{pacedRate / 1000}k", shards, server, _xdpPerf,
+                        [
+                            "gen", _net.InterfaceB, "--src-mac", _net.MacB.ToString(), "--dst-mac", _net.MacA.ToString(),
+                            "--src-ip", _net.AddressB, "--dst-ip", _net.AddressA, "--sport", $"{GenPort}", "--dport", $"{UdpPort}",
+                            "--size", "64", "--mode", "tput", "--seconds", S(o.Seconds), "--warmup", S(o.Warmup), "--rate", pacedRate.ToString(Inv),
+                        ], null));
+                    }
                     Console.Error.WriteLine($"run {run}/{runs}: {shards} shard(s), tcp");
                     rows.Add(Measure(run, $"tcp-rr-{connections}", shards, server, _tcpPerf,
                         ["rr", _net.AddressA, $"{TcpPort}", connections.ToString(Inv), "64", S(o.Seconds), S(o.Warmup), Path.Combine(_tmp, "rr.bin")],
