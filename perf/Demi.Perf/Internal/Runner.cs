@@ -226,7 +226,7 @@ internal sealed class Runner(PerfOptions o)
                 {
                     Scenario = "udp-64-overload", Backend = name, Value = echoedMax, Unit = "msg/s", ServerCpu = cpu[0], LoadCpu = cpu[1],
                     Limit = string.Create(Inv, $"{echoedMax / Math.Max(1, peak):F2}× of peak"),
-                    Notes = string.Create(Inv, $"offered {offeredMax:F0} msg/s = {offeredMax / Math.Max(1, peak):F2}× the peak ({peak:F0} at {peakOffered:F0} offered)"),
+                    Notes = string.Create(Inv, $"offered {offeredMax:F0} msg/s = {offeredMax / Math.Max(1, peak):F2}× the peak ({peak:F0} at {peakOffered:F0} offered); generator xsk drops {max.GetProperty("xsk_rx_dropped").GetUInt64()}"),
                 });
             });
             server.Stop(TimeSpan.FromSeconds(3));
