@@ -16,6 +16,8 @@ dotnet build Demi.sln -c Release -nologo -v q
 failed=()
 for project in tests/*/*.csproj; do
   name=$(basename "$project" .csproj)
+  # A helper program the tests start (tests/Demi.ExitProbe) is not a test project: nothing to run.
+  grep -q "Microsoft.NET.Test.Sdk" "$project" || continue
   log=/tmp/demi-test-$name.log
   echo "== $name"
   set +e
