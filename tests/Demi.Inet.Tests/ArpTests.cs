@@ -171,6 +171,40 @@ public sealed class ArpTests
         Assert.Equal(TwoStacks.AddressRaw, from.Address);
     }
 
+    [Fact]
+    public void ASendThatFindsTheSharedEntryLeavesAfterTheSendsStillWaitingForIt()
+    {
+        // Queue 1 waits for B's address; queue 2 gets the reply and fills the shared cache. Before
+        // queue 1 polls again (a shard drains its mailbox before its NIC), its app sends once more:
+        // that send finds the entry, and must not overtake the one still waiting.
+        using var net = new TwoStacks();
+        var shared = new ArpCache();
+        var queue1 = net.Wire.CreatePort(TwoStacks.MacRaw);
+        var queue2 = net.Wire.CreatePort(TwoStacks.MacRaw);
+        using var s1 = new InetStack(queue1, new InetStackOptions { LocalAddress = TwoStacks.AddressRaw, Clock = net.Clock, ArpCache = shared });
+        using var s2 = new InetStack(queue2, new InetStackOptions { LocalAddress = TwoStacks.AddressRaw, Clock = net.Clock, ArpCache = shared });
+        var b = net.B.CreateUdpSocket();
+        Assert.Equal(0, b.Bind(new Ipv4Endpoint(Ipv4Address.Any, 99)));
+        var u = s1.CreateUdpSocket();
+        var to = new Ipv4Endpoint(TwoStacks.AddressB, 99);
+        Assert.Equal(UdpSocket.Pending, u.PushTo(TwoStacks.Payload(s1, "first"u8), to));
+        s1.Poll(); // the request goes out
+        for (int i = 0; i < 5; i++)
+        {
+            net.Pump();
+            s2.Poll();
+        }
+        Assert.True(shared.TryGet(TwoStacks.AddressB, net.Clock.NowMicroseconds, out _), "queue 2 did not learn B's address");
+        Assert.Equal(1, s1.PendingResolutions); // "first" still waits on queue 1
+
+        Assert.Equal(0, u.PushTo(TwoStacks.Payload(s1, "second"u8), to));
+        Assert.Equal(0, s1.PendingResolutions);
+        s1.Poll();
+        net.Pump();
+        Assert.Equal("first"u8.ToArray(), TwoStacks.PopBytes(b, out _));
+        Assert.Equal("second"u8.ToArray(), TwoStacks.PopBytes(b, out _));
+    }
+
     [Theory]
     [InlineData(true)]  // the entry that fills the cache has expired
     [InlineData(false)] // it is still valid: the oldest one is evicted

@@ -109,7 +109,14 @@ internal sealed class ArpResolver
     public Lookup Find(uint address, long now, out MacAddress mac)
     {
         if (_cache.TryGet(address, now, out mac))
+        {
+            // The cache is shared by the stacks of one interface: another shard may have learnt this
+            // neighbour while sends of ours still wait for it here. They leave first, so a send that
+            // finds the entry never overtakes earlier sends to the same neighbour.
+            if (_waitingCount > 0)
+                Resolved(address, mac, now);
             return Lookup.Hit;
+        }
         foreach (ref readonly var r in _resolutions.AsSpan())
             if (!r.Active && r.Address == address && r.FailedUntil > now)
                 return Lookup.Failed;
