@@ -100,7 +100,14 @@ public sealed class XdpClusterTests : IAsyncLifetime
 
             var peer = veth.RunPython(VethSide.B, PeerTimeout, PeerScript,
                 veth.AddressA, UdpPort.ToString(), Datagrams.ToString(), TcpPort.ToString(), TcpBytes.ToString());
-            Assert.True(peer.Succeeded, $"kernel peer for {silo} failed (exit {peer.ExitCode}, timed out {peer.TimedOut}): {peer.StandardError} {peer.StandardOutput}");
+            if (!peer.Succeeded)
+            {
+                // Say where the datagrams went: the grain's view and the stack's drop counters.
+                var seen = await grain.Stats();
+                var counters = Demi.Inet.InetBackend.StackOf(LibOSOf(silo).Shards[0])?.Counters;
+                Assert.Fail($"kernel peer for {silo} failed (exit {peer.ExitCode}, timed out {peer.TimedOut}): {peer.StandardError} {peer.StandardOutput}" +
+                    $"; grain: {seen}; stack: {counters}");
+            }
             Assert.Equal($"udp {Datagrams} tcp {TcpBytes}", peer.StandardOutput.Trim());
 
             // The peer saw the echo end, so the grain has seen the end of stream; its turn may still be finishing.
