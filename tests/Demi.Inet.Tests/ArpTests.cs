@@ -146,14 +146,8 @@ public sealed class ArpTests
         // Two queues of one interface (same MAC and address, one stack each): the reply to queue 1's
         // request lands on queue 2 (the wire delivers to the last port with that MAC).
         using var net = new TwoStacks();
-        var shared = new ArpCache();
-        var queue1 = net.Wire.CreatePort(TwoStacks.MacRaw);
-        var queue2 = net.Wire.CreatePort(TwoStacks.MacRaw);
-        using var s1 = new InetStack(queue1, new InetStackOptions { LocalAddress = TwoStacks.AddressRaw, Clock = net.Clock, ArpCache = shared });
-        using var s2 = new InetStack(queue2, new InetStackOptions { LocalAddress = TwoStacks.AddressRaw, Clock = net.Clock, ArpCache = shared });
-        var b = net.B.CreateUdpSocket();
-        Assert.Equal(0, b.Bind(new Ipv4Endpoint(Ipv4Address.Any, 99)));
-        var u = s1.CreateUdpSocket();
+        using var queues = new SharedCacheQueues(net);
+        var (s1, s2, b, u) = (queues.Stack1, queues.Stack2, queues.PeerSocket, queues.Stack1.CreateUdpSocket());
         Assert.Equal(UdpSocket.Pending, u.PushTo(TwoStacks.Payload(s1, "via shared cache"u8), new Ipv4Endpoint(TwoStacks.AddressB, 99)));
         for (int i = 0; i < 10; i++)
         {
@@ -178,14 +172,9 @@ public sealed class ArpTests
         // queue 1 polls again (a shard drains its mailbox before its NIC), its app sends once more:
         // that send finds the entry, and must not overtake the one still waiting.
         using var net = new TwoStacks();
-        var shared = new ArpCache();
-        var queue1 = net.Wire.CreatePort(TwoStacks.MacRaw);
-        var queue2 = net.Wire.CreatePort(TwoStacks.MacRaw);
-        using var s1 = new InetStack(queue1, new InetStackOptions { LocalAddress = TwoStacks.AddressRaw, Clock = net.Clock, ArpCache = shared });
-        using var s2 = new InetStack(queue2, new InetStackOptions { LocalAddress = TwoStacks.AddressRaw, Clock = net.Clock, ArpCache = shared });
-        var b = net.B.CreateUdpSocket();
-        Assert.Equal(0, b.Bind(new Ipv4Endpoint(Ipv4Address.Any, 99)));
-        var u = s1.CreateUdpSocket();
+        using var queues = new SharedCacheQueues(net);
+        var (s1, s2, b, u) = (queues.Stack1, queues.Stack2, queues.PeerSocket, queues.Stack1.CreateUdpSocket());
+        var shared = queues.Cache;
         var to = new Ipv4Endpoint(TwoStacks.AddressB, 99);
         Assert.Equal(UdpSocket.Pending, u.PushTo(TwoStacks.Payload(s1, "first"u8), to));
         s1.Poll(); // the request goes out
@@ -263,5 +252,30 @@ public sealed class ArpTests
         Assert.Equal(0, b.Available);
         Assert.Equal([(1UL, Errno.ECANCELED)], observer.Completions);
         Assert.Equal(available, net.A.Pool.Available);
+    }
+}
+
+/// <summary>Two queues of one interface on the wire of a <see cref="TwoStacks"/> (same MAC and address, a stack each, one shared ARP cache), and B's UDP socket on port 99.</summary>
+internal sealed class SharedCacheQueues : IDisposable
+{
+    public SharedCacheQueues(TwoStacks net)
+    {
+        var queue1 = net.Wire.CreatePort(TwoStacks.MacRaw);
+        var queue2 = net.Wire.CreatePort(TwoStacks.MacRaw);
+        Stack1 = new InetStack(queue1, new InetStackOptions { LocalAddress = TwoStacks.AddressRaw, Clock = net.Clock, ArpCache = Cache });
+        Stack2 = new InetStack(queue2, new InetStackOptions { LocalAddress = TwoStacks.AddressRaw, Clock = net.Clock, ArpCache = Cache });
+        PeerSocket = net.B.CreateUdpSocket();
+        Assert.Equal(0, PeerSocket.Bind(new Ipv4Endpoint(Ipv4Address.Any, 99)));
+    }
+
+    public ArpCache Cache { get; } = new();
+    public InetStack Stack1 { get; }
+    public InetStack Stack2 { get; }
+    public UdpSocket PeerSocket { get; }
+
+    public void Dispose()
+    {
+        Stack1.Dispose();
+        Stack2.Dispose();
     }
 }
