@@ -12,7 +12,6 @@ namespace Demi.Kv.Tests;
 public sealed class DpdkCliTests
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task DemiKvOnTheDpdkBackend_ServesRedisCliAndRedisBenchmark_AndStopsOnSigterm()
@@ -37,12 +36,7 @@ public sealed class DpdkCliTests
             var server = started.Process;
             Assert.Equal($"demi kv (dpdk backend, 1 shard(s)) on {veth.AddressA}:6379; Ctrl+C or SIGTERM to stop.", banner);
 
-            string Cli(params string[] args)
-            {
-                var r = veth.Run(VethSide.B, ClientTimeout, "redis-cli", ["-h", veth.AddressA, "-p", "6379", .. args]);
-                Assert.True(r.Succeeded, $"redis-cli {string.Join(' ', args)}: exit {r.ExitCode} {r.StandardError}");
-                return r.StandardOutput;
-            }
+            string Cli(params string[] args) => KvPeer.Cli(veth, args);
 
             Assert.Equal("PONG\n", Cli("PING"));
             Assert.Equal("OK\n", Cli("SET", "over", "dpdk"));
@@ -51,12 +45,7 @@ public sealed class DpdkCliTests
             Assert.Equal("(error) ERR unknown command 'NOPE', with args beginning with: \n", Cli("--no-raw", "NOPE"));
 
             // redis-benchmark's own traffic: 50 connections, pipelined, 100 random keys.
-            var bench = veth.Run(VethSide.B, TimeSpan.FromSeconds(120), "redis-benchmark",
-                "-h", veth.AddressA, "-p", "6379", "-t", "set,get", "-n", "20000", "-c", "50", "-P", "16", "-r", "100", "--csv");
-            Assert.True(bench.Succeeded, $"redis-benchmark: exit {bench.ExitCode} {bench.StandardError}");
-            var lines = bench.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Contains(lines, l => l.StartsWith("\"SET\",", StringComparison.Ordinal));
-            Assert.Contains(lines, l => l.StartsWith("\"GET\",", StringComparison.Ordinal));
+            KvPeer.BenchmarkCompletes(veth);
             var dbsize = int.Parse(Cli("DBSIZE").Trim(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.InRange(dbsize, 52, 102); // key:000000000000..99 of redis-benchmark, "over", "n"
 

@@ -11,7 +11,6 @@ namespace Demi.Kv.Tests;
 /// </summary>
 public sealed class XdpTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
     public void RedisCliAndRedisBenchmarkOverAfXdp()
@@ -27,12 +26,7 @@ public sealed class XdpTests
         using var server = new KvServer(libOS, new KvServerOptions { Bind = new Ipv4Endpoint(Ipv4Address.Any, 6379) });
         server.Start();
 
-        string Cli(params string[] args)
-        {
-            var r = veth.Run(VethSide.B, Timeout, "redis-cli", ["-h", veth.AddressA, "-p", "6379", .. args]);
-            Assert.True(r.Succeeded, $"redis-cli {string.Join(' ', args)}: exit {r.ExitCode} {r.StandardError}");
-            return r.StandardOutput;
-        }
+        string Cli(params string[] args) => KvPeer.Cli(veth, args);
 
         Assert.Equal("PONG\n", Cli("PING"));
         Assert.Equal("OK\n", Cli("SET", "over", "af_xdp"));
@@ -40,12 +34,7 @@ public sealed class XdpTests
         Assert.Equal("(error) ERR unknown command 'NOPE', with args beginning with: \n", Cli("--no-raw", "NOPE"));
 
         // redis-benchmark's own traffic: 50 connections, pipelined and not, 100 random keys.
-        var bench = veth.Run(VethSide.B, TimeSpan.FromSeconds(120), "redis-benchmark",
-            "-h", veth.AddressA, "-p", "6379", "-t", "set,get", "-n", "20000", "-c", "50", "-P", "16", "-r", "100", "--csv");
-        Assert.True(bench.Succeeded, $"redis-benchmark: exit {bench.ExitCode} {bench.StandardError}");
-        var lines = bench.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Contains(lines, l => l.StartsWith("\"SET\",", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("\"GET\",", StringComparison.Ordinal));
+        KvPeer.BenchmarkCompletes(veth);
         Assert.InRange(server.KeyCount(), 50, 101); // redis-benchmark's key:000000000000..99 plus "over"
         Assert.Equal(0, server.ProtocolErrors);
     }

@@ -53,7 +53,7 @@ public sealed class EchoGrain(DemiGrainSockets sockets, ILocalSiloDetails silo, 
             _udp = sockets.OpenUdp(new Ipv4Endpoint(Ipv4Address.Loopback, 0));
             _listener = sockets.Listen(new Ipv4Endpoint(Ipv4Address.Loopback, 0));
             _loops.Add(ServeUdpAsync(_udp));
-            _loops.Add(AcceptLoopAsync(_listener));
+            _loops.Add(GrainLoops.AcceptEachAsync(_listener, EchoTcpAsync, _loops));
         }
         return Task.FromResult(new SocketPorts(_udp.LocalEndPoint.Port, _listener!.LocalEndPoint.Port, silo.SiloAddress.ToString()));
     }
@@ -84,23 +84,6 @@ public sealed class EchoGrain(DemiGrainSockets sockets, ILocalSiloDetails silo, 
                     await udp.SendToAsync(copy, from);
                 }
             }
-        }
-    }
-
-    private async Task AcceptLoopAsync(DemiGrainTcpListener listener)
-    {
-        while (!listener.IsClosed)
-        {
-            DemiGrainTcpConnection connection;
-            try
-            {
-                connection = await listener.AcceptAsync();
-            }
-            catch (Exception) when (listener.IsClosed)
-            {
-                return;
-            }
-            _loops.Add(EchoTcpAsync(connection));
         }
     }
 

@@ -53,7 +53,7 @@ public sealed class PeerGrain(DemiGrainSockets sockets, ILocalSiloDetails silo, 
         _udp = sockets.OpenUdp(new Ipv4Endpoint(Ipv4Address.Any, udpPort));
         var listener = sockets.Listen(new Ipv4Endpoint(Ipv4Address.Any, tcpPort));
         _loops.Add(ServeUdpAsync(_udp));
-        _loops.Add(AcceptLoopAsync(listener));
+        _loops.Add(GrainLoops.AcceptEachAsync(listener, EchoTcpAsync, _loops));
         return Task.CompletedTask;
     }
 
@@ -84,23 +84,6 @@ public sealed class PeerGrain(DemiGrainSockets sockets, ILocalSiloDetails silo, 
                 Exit();
             }
             await udp.SendToAsync(reply, from);
-        }
-    }
-
-    private async Task AcceptLoopAsync(DemiGrainTcpListener listener)
-    {
-        while (!listener.IsClosed)
-        {
-            DemiGrainTcpConnection connection;
-            try
-            {
-                connection = await listener.AcceptAsync();
-            }
-            catch (Exception) when (listener.IsClosed)
-            {
-                return;
-            }
-            _loops.Add(EchoTcpAsync(connection));
         }
     }
 
