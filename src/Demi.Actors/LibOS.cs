@@ -269,7 +269,7 @@ public sealed partial class LibOS : IDisposable
     {
         if (!TryGetSocket(qd, out var socket))
             return Errno.EBADF;
-        if (!IsSupportedOptionLevel(level))
+        if (!SocketConstants.IsSupportedOptionLevel(level))
             return Errno.ENOTSUP;
         var copy = value.ToArray();
         return socket.Shard.Invoke(() => { socket.EnsureAttached(); return socket.SetOption(level, optionName, copy); });
@@ -285,7 +285,7 @@ public sealed partial class LibOS : IDisposable
         length = 0;
         if (!TryGetSocket(qd, out var socket))
             return Errno.EBADF;
-        if (!IsSupportedOptionLevel(level))
+        if (!SocketConstants.IsSupportedOptionLevel(level))
             return Errno.ENOTSUP;
         var buffer = new byte[value.Length];
         int written = 0;
@@ -492,8 +492,6 @@ public sealed partial class LibOS : IDisposable
 
     // The man pages' split: an unknown level is ENOTSUP (here, for every backend), an unknown option at
     // a known level ENOPROTOOPT (the socket's answer).
-    private static bool IsSupportedOptionLevel(int level) => level is SocketConstants.SOL_SOCKET or SocketConstants.IPPROTO_TCP;
-
     private bool TryGetSocket(int qd, out SocketActor socket)
     {
         socket = (_descriptors.Get(qd) as SocketActor)!;

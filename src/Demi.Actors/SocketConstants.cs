@@ -33,4 +33,7 @@ public static class SocketConstants
     public const int TCP_NODELAY = 1;
     /// <summary>Largest listen backlog (Linux's default <c>somaxconn</c>).</summary>
     public const int SOMAXCONN = 4096;
+
+    /// <summary>The option levels Demi knows: an unknown level is ENOTSUP, an unknown option at a known level ENOPROTOOPT (the man pages' split).</summary>
+    internal static bool IsSupportedOptionLevel(int level) => level is SOL_SOCKET or IPPROTO_TCP;
 }

@@ -180,6 +180,7 @@ public sealed class InetStack : IIpLayer, IDisposable
         int work = 0;
         int received = _nic.Receive(_rx);
         long now = Clock.NowMicroseconds;
+        LastPollMicroseconds = now;
         for (int i = 0; i < received; i++)
         {
             var frame = _rx[i];
@@ -192,6 +193,9 @@ public sealed class InetStack : IIpLayer, IDisposable
         _nic.Flush();
         return work;
     }
+
+    /// <summary>The clock's reading at the start of the last <see cref="Poll"/> (its driver reuses it).</summary>
+    internal long LastPollMicroseconds { get; private set; }
 
     /// <summary>Runs due timers without receiving (also called by <see cref="Poll"/>).</summary>
     public int RunTimers(long now)
@@ -282,8 +286,9 @@ public sealed class InetStack : IIpLayer, IDisposable
         catch (Exception e)
         {
             // A parser or handler bug must not take the shard down. A frame no handler took yet is still
-            // ours: release it (exactly once). A frame a handler took is stored or released by it, so it
-            // is neither ours to release (a double free) nor lost.
+            // ours: release it (exactly once). A frame a handler took is not ours to release (that would
+            // be a double free); a handler that threw after taking it and before storing or releasing
+            // it has lost it, which the InternalError count and the error log report.
             Counters.Drop(DropReason.InternalError);
             bool released = _rxFrameOwned;
             _rxFrameOwned = false;
@@ -296,11 +301,8 @@ public sealed class InetStack : IIpLayer, IDisposable
         _rxFrameOwned = false;
     }
 
-    // The received frame's reference moves to a handler (or is released): ProcessFrame no longer owns it.
-    private void HandOff() => _rxFrameOwned = false;
-
     /// <inheritdoc/>
-    public void TakeReceived(in PacketBuffer segment) => _rxFrameOwned = false;
+    public void TakeReceived(in PacketBuffer segment) => _rxFrameOwned = false; // the reference moves to the handler
 
     private void ReceiveIpv4(PacketBuffer packet)
     {
@@ -378,7 +380,7 @@ public sealed class InetStack : IIpLayer, IDisposable
         if (icmp.Type == IcmpHeader.TypeDestinationUnreachable && ReceiveDestinationUnreachable(ip, icmp.Code, message.Span[IcmpHeader.Length..]))
         {
             Counters.IcmpErrorsReceivedCount++;
-            HandOff();
+            TakeReceived(message);
             message.Release();
             return;
         }
@@ -391,7 +393,7 @@ public sealed class InetStack : IIpLayer, IDisposable
         // The request's buffer becomes the reply: same identifier, sequence and data.
         new IcmpHeader(IcmpHeader.TypeEchoReply, 0, 0, icmp.Identifier, icmp.Sequence).WriteWithChecksum(message.Span);
         Counters.IcmpEchoRepliesSentCount++;
-        HandOff();
+        TakeReceived(message);
         SendIp(ip.Source, Ipv4Header.ProtocolIcmp, message, null, 0);
     }
 

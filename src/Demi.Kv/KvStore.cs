@@ -27,9 +27,10 @@ internal sealed unsafe class KvStore : IDisposable
 
     /// <summary>
     /// Runs <paramref name="call"/>; replies go to <paramref name="w"/> unless the call is silent.
-    /// <paramref name="now"/> (<see cref="Environment.TickCount64"/>) is read once per batch by the
-    /// caller, as Redis caches its clock per event-loop pass: a clock read per key was 1/6 of the
-    /// shard's clock_gettime samples under redis-benchmark.
+    /// <paramref name="now"/> (<see cref="Environment.TickCount64"/>) is read by the caller: once per
+    /// batch for the keys a connection's own shard owns, as Redis caches its clock per event-loop pass
+    /// (a clock read per key was 1/6 of the shard's clock_gettime samples under redis-benchmark), and
+    /// once per forwarded call for keys owned by another shard.
     /// </summary>
     public void Execute(KeyCall call, ReplyWriter w, long now)
     {

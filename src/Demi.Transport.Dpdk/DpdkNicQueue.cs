@@ -235,17 +235,21 @@ public sealed unsafe class DpdkNicQueue : INicQueue
 
     /// <summary>
     /// Frees the queue's scratch memory and gives back the buffers still in flight (call after the
-    /// port is stopped: the PMD holds nothing any more).
+    /// port is stopped: the PMD holds nothing any more, except that on a <see cref="DpdkRingPair"/> the
+    /// peer may still be copying one out; it gets up to a second to finish).
     /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        // A stopped PMD holds none of our mbufs, except that a net_ring peer may be copying one out
-        // right now (its shard still runs): let it finish before the buffers are reused or freed.
-        long deadline = Environment.TickCount64 + InFlightGraceMilliseconds;
-        for (ReclaimTransmitted(); _inFlightCount > 0 && Environment.TickCount64 < deadline; ReclaimTransmitted())
-            Thread.Yield();
+        // A net_ring peer's shard still runs and may be copying one of our mbufs out right now: let it
+        // finish before the buffers are reused or freed. Other PMDs let go of everything at stop.
+        if (_port.Driver == DpdkRingPair.Driver)
+        {
+            long deadline = Environment.TickCount64 + InFlightGraceMilliseconds;
+            for (ReclaimTransmitted(); _inFlightCount > 0 && Environment.TickCount64 < deadline; ReclaimTransmitted())
+                Thread.Yield();
+        }
         int mask = _inFlight.Length - 1;
         while (_inFlightCount > 0)
         {

@@ -8,7 +8,7 @@ namespace Demi.Transport.Dpdk;
 /// no network: what side A transmits on queue <c>q</c> is received by side B on queue <c>q</c>, and
 /// the reverse (a <c>--vdev net_ring0</c> loops a port onto itself instead). Each side gets its own
 /// locally administered MAC and opens as an ordinary <see cref="DpdkBackend"/> through
-/// <see cref="DpdkOptions.PortId"/>. A ring holds up to 1,024 frames per queue and direction; frames
+/// <see cref="DpdkOptions.PortId"/>. A ring holds up to 1,023 frames per queue and direction; frames
 /// are never lost otherwise (a full ring refuses the burst, counted as <c>TxRingFull</c>).
 /// </summary>
 /// <remarks>

@@ -46,4 +46,15 @@ internal sealed class CpuSampler
         }
         return r;
     }
+
+    /// <summary>Clock ticks per second of /proc's CPU times (USER_HZ).</summary>
+    public const double TicksPerSecond = 100;
+
+    /// <summary>utime + stime of process <paramref name="pid"/> (fields 14 and 15 of /proc/PID/stat), in clock ticks.</summary>
+    public static long ProcessTicks(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

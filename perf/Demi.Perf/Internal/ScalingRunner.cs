@@ -24,7 +24,6 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
 {
     private const int UdpPort = 7, TcpPort = 7001, SinkPort = 7002, GenPort = 9000;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
-    private static readonly double TicksPerSecond = 100; // USER_HZ
 
     private VethNamespaces _net = null!;
     private string _xdpPerf = "", _tcpPerf = "", _tmp = "";
@@ -49,22 +48,19 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
                 foreach (int shards in new[] { 1, 2 })
                 {
                     using var server = StartServer(shards);
-                    Console.Error.WriteLine($"run {run}/{runs}: {shards} shard(s), udp");
-                    rows.Add(Measure(run, "udp-64-echo", shards, server, _xdpPerf,
+                    string[] udpGen =
                     [
                         "gen", _net.InterfaceB, "--src-mac", _net.MacB.ToString(), "--dst-mac", _net.MacA.ToString(),
                         "--src-ip", _net.AddressB, "--dst-ip", _net.AddressA, "--sport", $"{GenPort}", "--dport", $"{UdpPort}",
                         "--size", "64", "--mode", "tput", "--seconds", S(o.Seconds), "--warmup", S(o.Warmup),
-                    ], null));
+                    ];
+                    Console.Error.WriteLine($"run {run}/{runs}: {shards} shard(s), udp");
+                    rows.Add(Measure(run, "udp-64-echo", shards, server, _xdpPerf, udpGen, null));
                     if (pacedRate > 0)
                     {
                         Console.Error.WriteLine($"run {run}/{runs}: {shards} shard(s), udp paced at {pacedRate} msg/s");
                         rows.Add(Measure(run, $"udp-64-paced-{pacedRate / 1000}k", shards, server, _xdpPerf,
-                        [
-                            "gen", _net.InterfaceB, "--src-mac", _net.MacB.ToString(), "--dst-mac", _net.MacA.ToString(),
-                            "--src-ip", _net.AddressB, "--dst-ip", _net.AddressA, "--sport", $"{GenPort}", "--dport", $"{UdpPort}",
-                            "--size", "64", "--mode", "tput", "--seconds", S(o.Seconds), "--warmup", S(o.Warmup), "--rate", pacedRate.ToString(Inv),
-                        ], null));
+                            [.. udpGen, "--rate", pacedRate.ToString(Inv)], null));
                     }
                     Console.Error.WriteLine($"run {run}/{runs}: {shards} shard(s), tcp");
                     rows.Add(Measure(run, $"tcp-rr-{connections}", shards, server, _tcpPerf,
@@ -115,18 +111,18 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
     {
         using var gen = new NsProcess(_net.NamespaceB, o.LoadCore, tool, args);
         Thread.Sleep(TimeSpan.FromSeconds(o.Warmup + 0.2));
-        long cpu0 = CpuTicks(server.Pid);
+        long cpu0 = CpuSampler.ProcessTicks(server.Pid);
         var (steered0, wakeups0, echoes0, drops0, parks0) = LastSteer(server);
         var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         Thread.Sleep(TimeSpan.FromSeconds(o.Seconds - 0.4));
-        long cpu1 = CpuTicks(server.Pid);
+        long cpu1 = CpuSampler.ProcessTicks(server.Pid);
         var (steered1, wakeups1, echoes1, drops1, parks1) = LastSteer(server);
         double window = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
         gen.WaitExit(TimeSpan.FromSeconds(o.Seconds + o.Warmup + 30));
         var line = gen.StandardOutput.Split('\n').LastOrDefault(l => l.StartsWith('{'))
             ?? throw new PerfException($"{Path.GetFileName(tool)} printed no result:\n{gen.StandardError}");
         double msgs = rate is null ? (echoes1 - echoes0) / window : rate(JsonDocument.Parse(line).RootElement);
-        double cpuSeconds = (cpu1 - cpu0) / TicksPerSecond;
+        double cpuSeconds = (cpu1 - cpu0) / CpuSampler.TicksPerSecond;
         return new Row(run, scenario, shards, msgs,
             msgs > 0 ? cpuSeconds / window / msgs * 1e6 : double.NaN,
             (steered1 - steered0) / window, (wakeups1 - wakeups0) / window, cpuSeconds / window,
@@ -142,12 +138,6 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
         return (long.Parse(f[1], Inv), long.Parse(f[2], Inv), long.Parse(f[3], Inv), long.Parse(f[4], Inv), long.Parse(f[5], Inv));
     }
 
-    private static long CpuTicks(int pid)
-    {
-        string stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], Inv) + long.Parse(fields[12], Inv);
-    }
 
     private string Markdown(DateTimeOffset started, List<Row> rows)
     {

@@ -22,7 +22,6 @@ internal sealed class StartupRunner(PerfOptions o, int runs, double seconds, str
 {
     private const int UdpPort = 7, GenPort = 9000, TimelineMs = 100;
     private const double FullSpeedFraction = 0.9;
-    private const double TicksPerSecond = 100; // USER_HZ
     private const string Nice = "-10";
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -189,7 +188,7 @@ internal sealed class StartupRunner(PerfOptions o, int runs, double seconds, str
             "--size", "64", "--mode", "tput", "--seconds", seconds.ToString(Inv), "--warmup", "0", "--timeline", $"{TimelineMs}",
         ]);
         gen.WaitExit(TimeSpan.FromSeconds(seconds + 30));
-        double serverCores = CpuTicks(server.Pid) / TicksPerSecond / Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        double serverCores = CpuSampler.ProcessTicks(server.Pid) / CpuSampler.TicksPerSecond / Stopwatch.GetElapsedTime(t0).TotalSeconds;
         server.Stop(TimeSpan.FromSeconds(3));
         if (gen.ExitCode != 0)
             throw new PerfException($"xdpperf gen failed ({gen.ExitCode}):\n{gen.StandardError}");
@@ -228,12 +227,6 @@ internal sealed class StartupRunner(PerfOptions o, int runs, double seconds, str
     }
 
     /// <summary>User plus system CPU ticks of the process so far (/proc/PID/stat fields 14 and 15).</summary>
-    private static long CpuTicks(int pid)
-    {
-        string stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], Inv) + long.Parse(fields[12], Inv);
-    }
 
     /// <summary>Reads "T0 NS" and the "T MS COUNT" lines; the interval ends at MS after the generator's start.</summary>
     private static (long Start, List<(double EndMs, double StartMs, long Echoes)> Bins) ParseTimeline(string stderr)

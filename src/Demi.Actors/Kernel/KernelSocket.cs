@@ -112,7 +112,7 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
 
     // An unknown level is ENOTSUP; an unknown option at a level Demi knows is ENOPROTOOPT (the man pages' split).
     private static int UnsupportedOption(int level)
-        => level is SocketConstants.SOL_SOCKET or SocketConstants.IPPROTO_TCP ? Errno.ENOPROTOOPT : Errno.ENOTSUP;
+        => SocketConstants.IsSupportedOptionLevel(level) ? Errno.ENOPROTOOPT : Errno.ENOTSUP;
 
     // The options Demi supports (Demikernel's SO_LINGER plus those its man pages name); the rest are ENOPROTOOPT.
     private int RequiredOptionLength(int level, int name) => (level, name) switch

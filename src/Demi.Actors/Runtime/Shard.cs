@@ -272,19 +272,19 @@ public sealed unsafe class Shard : IDisposable
         }
         Interlocked.Increment(ref _parks);
         long deadline = Driver?.NextDeadline ?? long.MaxValue;
-        long timeoutMicros = MaxParkMs * 1000L;
-        if (deadline != long.MaxValue)
+        if (deadline == long.MaxValue)
         {
-            long remaining = deadline - Stopwatch.GetTimestamp();
-            timeoutMicros = remaining <= 0 ? 0 : Math.Min(timeoutMicros, (remaining * 1_000_000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
+            _epoll.Poll(events, MaxParkMs);
         }
-        // Sub-millisecond deadlines (a NIC queue without a wait fd naps for microseconds) need epoll_pwait2.
-        if (timeoutMicros == 0)
-            _epoll.Poll(events, 0);
-        else if (timeoutMicros % 1000 != 0)
-            _epoll.PollMicroseconds(events, timeoutMicros);
         else
-            _epoll.Poll(events, (int)(timeoutMicros / 1000));
+        {
+            // Clamped to the longest park first, so that the conversion to microseconds cannot overflow.
+            long remaining = Math.Min(deadline - Stopwatch.GetTimestamp(), MaxParkMs * Stopwatch.Frequency / 1000);
+            if (remaining <= 0)
+                _epoll.Poll(events, 0);
+            else // microsecond resolution: a NIC queue without a wait fd naps for tens of microseconds
+                _epoll.PollMicroseconds(events, (remaining * 1_000_000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
+        }
         Volatile.Write(ref _parked, 0);
     }
 

@@ -106,7 +106,7 @@ internal sealed unsafe class ShardEpoll : IDisposable
         {
             var timeout = new Libc.Timespec { Seconds = timeoutMicros / 1_000_000, Nanoseconds = timeoutMicros % 1_000_000 * 1000 };
             int n = Libc.epoll_pwait2(_epollFd, events, MaxEvents, &timeout, null);
-            if (n >= 0 || Marshal.GetLastPInvokeError() != Errno.ENOSYS)
+            if (n >= 0 || Marshal.GetLastSystemError() != Errno.ENOSYS)
                 return Dispatch(events, Math.Max(n, 0));
             s_noPwait2 = true; // an older kernel (or a seccomp filter): millisecond waits from now on
         }

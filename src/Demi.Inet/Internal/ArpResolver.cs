@@ -114,7 +114,7 @@ internal sealed class ArpResolver
             // neighbour while sends of ours still wait for it here. They leave first, so a send that
             // finds the entry never overtakes earlier sends to the same neighbour.
             if (_waitingCount > 0)
-                Resolved(address, mac, now);
+                SendWaiting(address, mac);
             return Lookup.Hit;
         }
         foreach (ref readonly var r in _resolutions.AsSpan())
@@ -304,11 +304,17 @@ internal sealed class ArpResolver
     /// </summary>
     private void Resolved(uint address, MacAddress answered, long now)
     {
+        if (!_cache.TryGet(address, now, out var mac))
+            mac = answered;
+        SendWaiting(address, mac);
+    }
+
+    // Sends what waits for `address` to `mac`, oldest first, and ends its resolution.
+    private void SendWaiting(uint address, MacAddress mac)
+    {
         int index = FindResolution(address);
         if (index < 0)
             return;
-        if (!_cache.TryGet(address, now, out var mac))
-            mac = answered;
         ref var r = ref _resolutions[index];
         while (TryDequeue(ref r, out var w))
         {

@@ -107,7 +107,7 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
         // The stack flushed its transmit burst: pushes handed over before it are now complete.
         work += PublishDeferred();
         if (work > 0 && _napsWithoutFd)
-            _lastWorkMicros = Stack.Clock.NowMicroseconds;
+            _lastWorkMicros = Stack.LastPollMicroseconds;
         return work;
     }
 

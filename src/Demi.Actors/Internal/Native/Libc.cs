@@ -101,9 +101,10 @@ internal static unsafe partial class Libc
 
     /// <summary>
     /// epoll_wait with a nanosecond timeout (Linux 5.11): a shard whose NIC queue has no wait fd naps
-    /// for tens of microseconds, which a millisecond timeout cannot express. SetLastError for ENOSYS.
+    /// for tens of microseconds, which a millisecond timeout cannot express. No SetLastError, as for
+    /// epoll_wait: a caller that sees -1 reads errno itself (Marshal.GetLastSystemError), for ENOSYS.
     /// </summary>
-    [LibraryImport(Lib, SetLastError = true)]
+    [LibraryImport(Lib)]
     public static partial int epoll_pwait2(int epfd, EpollEvent* events, int maxevents, Timespec* timeout, void* sigmask);
 
     public const int PR_SET_TIMERSLACK = 29;
