@@ -47,7 +47,7 @@ internal sealed class Report(DateTimeOffset started, PerfOptions options, List<F
     {
         var sb = new StringBuilder();
         var backends = BackendOrder.Where(b => figures.Any(f => f.Backend == b)).ToList();
-        sb.AppendLine(Inv, $"Run {started:yyyy-MM-dd HH:mm zzz} on {Machine()}{(options.Quick ? " (--quick)" : "")}; server on core {options.ServerCore}, load generator on core {options.LoadCore}; {options.Seconds} s per phase after {options.Warmup} s warm-up; Demi shard idle {options.ShardIdle}, wait idle {options.WaitIdle}.");
+        sb.AppendLine(Inv, $"Run {started:yyyy-MM-dd HH:mm zzz} on {Machine()}{(options.Quick ? " (--quick)" : "")}; server on core {options.ServerCore}, load generator on core {options.LoadCore}; {options.Seconds} s per phase after {options.Warmup} s warm-up, each server first warmed up unmeasured for {options.ServerWarmup} s; Demi shard idle {options.ShardIdle}, wait idle {options.WaitIdle}.");
         sb.AppendLine();
         sb.AppendLine("| scenario | " + string.Join(" | ", backends) + " |");
         sb.AppendLine("|---|" + string.Concat(backends.Select(_ => "---|")));

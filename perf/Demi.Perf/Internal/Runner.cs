@@ -32,7 +32,8 @@ internal sealed class Runner(PerfOptions o)
         var backends = SelectBackends();
         bool udp = o.Groups.Count == 0 || o.Groups.Contains("udp"), tcp = o.Groups.Count == 0 || o.Groups.Contains("tcp");
         bool overload = o.Groups.Contains("overload");
-        int steps = backends.Sum(b => (udp ? UdpSizes.Length * 2 : 0) + (tcp && HasTcp(b) ? 3 : 0) + (overload ? 1 + OverloadPhases : 0));
+        int warm = o.ServerWarmup > 0 ? 1 : 0;
+        int steps = backends.Sum(b => (udp ? warm + UdpSizes.Length * 2 : 0) + (tcp && HasTcp(b) ? warm + 3 : 0) + (overload ? warm + 1 + OverloadPhases : 0));
         _progress = new Progress(steps);
         _cpu = new CpuSampler(o.ServerCore, o.LoadCore);
         _tmp = Directory.CreateTempSubdirectory("demi-perf-").FullName;
@@ -168,6 +169,7 @@ internal sealed class Runner(PerfOptions o)
             return;
         using (server)
         {
+            WarmServer(name, [(_xdpPerf, GenArgs(64, "tput", o.ServerWarmup))]);
             foreach (var size in UdpSizes)
             {
                 _progress.Step($"udp-{size}-tput on {name}");
@@ -198,6 +200,7 @@ internal sealed class Runner(PerfOptions o)
             return;
         using (server)
         {
+            WarmServer(name, [(_xdpPerf, GenArgs(64, "tput", o.ServerWarmup))]);
             Guard("udp-64-overload", name, () =>
             {
                 _progress.Step($"udp-64 at the generator's maximum on {name}");
@@ -262,12 +265,39 @@ internal sealed class Runner(PerfOptions o)
             f.Notes += string.Create(Inv, $"; server allocated {perMessage:F3} B/echo over {stats.GetProperty("echoed").GetDouble():F0} echoes (all UDP phases)");
     }
 
-    private string[] GenArgs(int size, string mode) =>
+    /// <summary>The generator's arguments for one phase, or (<paramref name="warmupSeconds"/> set) for an unmeasured warm-up of that length.</summary>
+    private string[] GenArgs(int size, string mode, double? warmupSeconds = null) =>
     [
         "gen", _net.InterfaceB, "--src-mac", _net.MacB.ToString(), "--dst-mac", _net.MacA.ToString(),
         "--src-ip", _net.AddressB, "--dst-ip", _net.AddressA, "--sport", $"{GenPort}", "--dport", $"{UdpPort}",
-        "--size", size.ToString(Inv), "--mode", mode, "--seconds", o.Seconds.ToString(Inv), "--warmup", o.Warmup.ToString(Inv),
+        "--size", size.ToString(Inv), "--mode", mode,
+        "--seconds", (warmupSeconds ?? o.Seconds).ToString(Inv), "--warmup", (warmupSeconds is null ? o.Warmup : 0).ToString(Inv),
     ];
+
+    /// <summary>
+    /// Runs <paramref name="loads"/> one after the other against a freshly started server, unmeasured
+    /// (<see cref="PerfOptions.ServerWarmup"/>): without it the first phase after a start measures
+    /// Demi partly on tier-0 and instrumented code, with the JIT's thread on the server's core.
+    /// Every backend gets the same warm-up, C and testpmd included.
+    /// </summary>
+    private void WarmServer(string name, (string Tool, string[] Args)[] loads)
+    {
+        if (o.ServerWarmup <= 0)
+            return;
+        _progress.Step($"warming up {name} ({o.ServerWarmup:0.#} s, not measured)");
+        foreach (var (tool, args) in loads)
+        {
+            try
+            {
+                RunTool(tool, args, out _);
+            }
+            catch (PerfException e)
+            {
+                // The measured phases that follow report the failure where it counts.
+                Console.Error.WriteLine($"warm-up of {name}: {e.Message}");
+            }
+        }
+    }
 
     private JsonElement RunTool(string file, string[] args, out double[] cpu)
     {
@@ -325,6 +355,13 @@ internal sealed class Runner(PerfOptions o)
             return;
         using (server)
         {
+            // Request/response and bulk take different paths through the stack: both are warmed.
+            string warm = (o.ServerWarmup / 2).ToString(Inv);
+            WarmServer(name,
+            [
+                (_tcpPerf, ["rr", _net.AddressA, $"{TcpPort}", "16", "64", warm, "0", Path.Combine(_tmp, $"tcp-warm-{name}.bin")]),
+                (_tcpPerf, ["bulk", _net.AddressA, $"{SinkPort}", warm, "0"]),
+            ]);
             foreach (int conns in new[] { 1, 16 })
             {
                 _progress.Step($"tcp-rr-{conns} on {name}");

@@ -54,6 +54,7 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
                         "--src-ip", _net.AddressB, "--dst-ip", _net.AddressA, "--sport", $"{GenPort}", "--dport", $"{UdpPort}",
                         "--size", "64", "--mode", "tput", "--seconds", S(o.Seconds), "--warmup", S(o.Warmup),
                     ];
+                    WarmServer(shards, udpGen);
                     Console.Error.WriteLine($"run {run}/{runs}: {shards} shard(s), udp");
                     rows.Add(Measure(run, "udp-64-echo", shards, server, _xdpPerf, udpGen, null));
                     if (pacedRate > 0)
@@ -82,6 +83,31 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
     }
 
     private static string S(double v) => v.ToString(Inv);
+
+    /// <summary>
+    /// Unmeasured UDP and TCP load on a freshly started server (<see cref="PerfOptions.ServerWarmup"/>),
+    /// so that no measured window includes the tiered JIT's work: the process's CPU time is the
+    /// figure here, and it would count the compiler's thread too.
+    /// </summary>
+    private void WarmServer(int shards, string[] udpGen)
+    {
+        if (o.ServerWarmup <= 0)
+            return;
+        Console.Error.WriteLine($"{shards} shard(s): warming up ({o.ServerWarmup:0.#} s, not measured)");
+        string half = S(o.ServerWarmup / 2);
+        string[] udp = [.. udpGen];
+        udp[Array.IndexOf(udp, "--seconds") + 1] = half;
+        udp[Array.IndexOf(udp, "--warmup") + 1] = "0";
+        foreach (var (tool, args) in new[]
+        {
+            (_xdpPerf, udp),
+            (_tcpPerf, new[] { "rr", _net.AddressA, $"{TcpPort}", connections.ToString(Inv), "64", half, "0", Path.Combine(_tmp, "warm.bin") }),
+        })
+        {
+            using var gen = new NsProcess(_net.NamespaceB, o.LoadCore, tool, args);
+            gen.WaitExit(TimeSpan.FromSeconds(o.ServerWarmup + 30));
+        }
+    }
 
     private NsProcess StartServer(int shards)
     {
@@ -143,7 +169,7 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
     {
         var sb = new StringBuilder();
         string load = File.ReadAllText("/proc/loadavg").Trim();
-        sb.AppendLine(Inv, $"Scaling run {started:yyyy-MM-dd HH:mm zzz}, {runs} run(s) × {o.Seconds} s per figure after {o.Warmup} s warm-up; Demi-XDP on a 2-queue veth; load average at the end: {load}.");
+        sb.AppendLine(Inv, $"Scaling run {started:yyyy-MM-dd HH:mm zzz}, {runs} run(s) × {o.Seconds} s per figure after {o.Warmup} s warm-up, each server first warmed up unmeasured for {o.ServerWarmup} s; Demi-XDP on a 2-queue veth; load average at the end: {load}.");
         sb.AppendLine();
         sb.AppendLine("| run | scenario | shards | msg/s | server CPU-s per M msg | server cores busy | steered frames/s | steered per msg | wake-ups/s | parks/s | ring-full drops/s |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
