@@ -185,8 +185,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
             }
             else
             {
-                Ip.TakeReceived(segment); // the connection keeps or releases it
-                connection.OnSegment(ref seg, segment);
+                connection.OnSegment(ref seg, segment); // takes the segment where it keeps or releases it
                 Schedule(connection);
                 DispatchEvents();
                 return;
@@ -195,8 +194,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
         var listener = FindListener(destination, seg.DestinationPort);
         if (listener is not null)
         {
-            Ip.TakeReceived(segment); // the listener keeps or releases it
-            listener.OnListenSegment(source, destination, ref seg, segment);
+            listener.OnListenSegment(source, destination, ref seg, segment); // takes and releases it
         }
         else
         {

@@ -625,10 +625,17 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         NoteSendResult(Layer.Transmit(_local.Address, _remote.Address, buffer));
     }
 
-    /// <summary>A segment for a listening socket (RFC 9293 §3.10.7.2).</summary>
+    /// <summary>Takes a received segment from the stack (<see cref="IIpLayer.TakeReceived"/>) and releases it.</summary>
+    private void Drop(PacketBuffer payload)
+    {
+        Layer.Ip.TakeReceived(payload);
+        payload.Release();
+    }
+
+    /// <summary>A segment for a listening socket (RFC 9293 §3.10.7.2); takes over <paramref name="payload"/> (released at once).</summary>
     internal void OnListenSegment(Ipv4Address source, Ipv4Address destination, ref TcpSegment seg, PacketBuffer payload)
     {
-        payload.Release(); // data on a SYN is not queued (it will be retransmitted)
+        Drop(payload); // data on a SYN is not queued (it will be retransmitted)
         if (seg.Rst)
             return;
         if (seg.HasAck)
@@ -680,7 +687,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
     /// <summary>SYN_SENT processing (RFC 9293 §3.10.7.3).</summary>
     private void OnSynSentSegment(ref TcpSegment seg, PacketBuffer payload)
     {
-        payload.Release();
+        Drop(payload);
         var snd = _snd!;
         if (seg.HasAck && (SeqNum.Le(seg.Ack, _hs!.Iss) || SeqNum.Gt(seg.Ack, snd.Max)))
         {
@@ -781,7 +788,11 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
 
     // ---- Segment arrival (RFC 9293 §3.10.7.4, with RFC 7323 PAWS and RFC 5961 protections) ----
 
-    /// <summary>Handles one segment of this connection; takes over <paramref name="payload"/> (the data after the header).</summary>
+    /// <summary>
+    /// Handles one segment of this connection; takes over <paramref name="payload"/> (the data after the
+    /// header) where it releases or queues it (<see cref="IIpLayer.TakeReceived"/>), so that a fault
+    /// before that point leaves the segment to the stack to release.
+    /// </summary>
     internal void OnSegment(ref TcpSegment seg, PacketBuffer payload)
     {
         long now = Layer.Now;
@@ -793,7 +804,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
                 return;
             case TcpState.Closed:
             case TcpState.Listen:
-                payload.Release();
+                Drop(payload);
                 return;
         }
         var snd = _snd!;
@@ -802,7 +813,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         // A retransmitted SYN while we wait for the handshake's ACK: our SYN-ACK was lost.
         if (State == TcpState.SynReceived && seg.Syn && !seg.HasAck && seg.Seq == _hs!.Irs)
         {
-            payload.Release();
+            Drop(payload);
             SendSyn(withAck: true);
             return;
         }
@@ -820,7 +831,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         if (snd.Timestamps && seg.HasTimestamp && !seg.Rst && SeqNum.Lt(seg.TsVal, _tsRecent) && now - _tsRecentAge < PawsIdleMicroseconds)
         {
             Layer.Statistics.PawsDropped++;
-            payload.Release();
+            Drop(payload);
             SendAck();
             return;
         }
@@ -828,7 +839,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         // Sequence acceptability (RFC 9293 §3.10.7.4 first step).
         if (!rcv.IsAcceptable(seg.Seq, seg.SegmentLength))
         {
-            payload.Release();
+            Drop(payload);
             if (!seg.Rst)
             {
                 if (SeqNum.Lt(seg.Seq, rcv.Next))
@@ -848,7 +859,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         // RST (RFC 5961 §3.2): only an exact match resets; in-window ones get a challenge ACK.
         if (seg.Rst)
         {
-            payload.Release();
+            Drop(payload);
             if (seg.Seq == rcv.Next)
             {
                 Layer.Statistics.ResetsReceived++;
@@ -864,7 +875,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         // SYN in a synchronized state (RFC 5961 §4.2): challenge ACK.
         if (seg.Syn)
         {
-            payload.Release();
+            Drop(payload);
             if (Layer.AllowChallengeAck())
                 SendAck();
             return;
@@ -872,7 +883,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
 
         if (!seg.HasAck)
         {
-            payload.Release();
+            Drop(payload);
             return;
         }
 
@@ -887,7 +898,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
             }
             else
             {
-                payload.Release();
+                Drop(payload);
                 Layer.SendBare(_local.Address, _local.Port, _remote.Address, _remote.Port, seg.Ack, 0, TcpFlags.Rst);
                 return;
             }
@@ -897,7 +908,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
             // RFC 5961 §5.2: an ACK for data never sent, or far below SND.UNA, is answered and dropped.
             if (SeqNum.Gt(seg.Ack, snd.Max) || SeqNum.Lt(seg.Ack, snd.Una - Math.Max(snd.MaxWnd, 1)))
             {
-                payload.Release();
+                Drop(payload);
                 if (Layer.AllowChallengeAck())
                     SendAck();
                 return;
@@ -906,7 +917,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
                 snd.ProcessAck(ref seg, now);
             if (State == TcpState.Closed)
             {
-                payload.Release();
+                Drop(payload);
                 return;
             }
         }
@@ -921,7 +932,7 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         if (State == TcpState.TimeWait)
         {
             // Only a retransmitted FIN can arrive: acknowledge it and restart the 2·MSL timer.
-            payload.Release();
+            Drop(payload);
             if (seg.Fin)
             {
                 SendAck();
@@ -931,9 +942,12 @@ public sealed class TcpSocket : ITcpSenderHost, ITcpReceiverHost, ITcpTimerHandl
         }
 
         if ((payload.Length > 0 || seg.Fin) && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+        {
+            Layer.Ip.TakeReceived(payload); // the receiver queues or releases it
             ReceiveText(seg.Seq, payload, seg.Fin, now);
+        }
         else
-            payload.Release();
+            Drop(payload);
 
         if (State != TcpState.Closed)
             Output();

@@ -425,6 +425,42 @@ public sealed class TcpSegmentTests
     }
 
     [Fact]
+    public void ASegmentIsTakenFromTheStackOnlyWhereTcpReleasesIt_SoAFaultBeforeThatLeavesItToTheStack()
+    {
+        using var h = new TcpHarness(new TcpConfig { RandomSeed = 1 });
+        var (socket, ourSeq, port) = h.EstablishActive(timestamps: false);
+        socket.NoDelay = true;
+        int mss = socket.SendMss;
+        Assert.Equal(0, socket.Send(new byte[mss * 4], out _));
+        h.Ip.Take();
+        int baseline = h.Pool.Available;
+        // Two duplicate ACKs: each is taken (and released) by TCP.
+        for (int i = 0; i < 2; i++)
+            h.Inject(port, h.PeerSeq, ourSeq, A);
+        int taken = h.Ip.Taken;
+        Assert.Equal(baseline, h.Pool.Available);
+        // The third starts a fast retransmit, and the layer below throws on that send: the fault comes
+        // while TCP is still processing the ACK, before it took the segment, so the segment is still the
+        // stack's to release (InetStack does, and counts an internal error). Before, TCP took every
+        // segment on arrival and a fault like this one leaked it.
+        h.Ip.ThrowOnSend = new InvalidOperationException("fault below TCP");
+        var segment = SegmentCrafter.Build(h.Pool, TcpHarness.Peer, TcpHarness.Local, h.PeerPort, port, h.PeerSeq, ourSeq, A, 65535, null, null, false);
+        Assert.Throws<InvalidOperationException>(() => h.Tcp.Receive(TcpHarness.Peer, TcpHarness.Local, segment, checksumVerified: false));
+        Assert.Equal(taken, h.Ip.Taken); // not taken ...
+        Assert.Equal(baseline - 1, h.Pool.Available); // ... nor released: one reference left, the stack's
+        segment.Release();
+        Assert.Equal(baseline, h.Pool.Available);
+        // A segment TCP took before a fault is TCP's, not the stack's: here data and a FIN, queued for the
+        // app before the fault in sending the FIN's ACK.
+        h.Ip.ThrowOnSend = new InvalidOperationException("fault below TCP, after the take");
+        var data = SegmentCrafter.Build(h.Pool, TcpHarness.Peer, TcpHarness.Local, h.PeerPort, port, h.PeerSeq, ourSeq, A | F, 65535, null, new byte[100], false);
+        Assert.Throws<InvalidOperationException>(() => h.Tcp.Receive(TcpHarness.Peer, TcpHarness.Local, data, checksumVerified: false));
+        Assert.Equal(taken + 1, h.Ip.Taken);
+        Assert.Equal(100, socket.Receive(new byte[200], out int read) == 0 ? read : -1); // queued before the ACK's send threw
+        Assert.Equal(baseline, h.Pool.Available);
+    }
+
+    [Fact]
     public void KeepAlive_ProbesIdleConnection_AndTimesOut()
     {
         using var h = new TcpHarness();

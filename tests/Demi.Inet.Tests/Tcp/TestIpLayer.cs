@@ -53,8 +53,22 @@ internal sealed class TestIpLayer : IIpLayer
     /// <summary>When not 0, every send fails with this errno (as IPv4 does when ARP gives up).</summary>
     public int FailWith { get; set; }
 
+    /// <summary>When set, the next send releases its segment and throws this (a fault below TCP, for ownership tests).</summary>
+    public Exception? ThrowOnSend { get; set; }
+
+    /// <summary>Times TCP took a received segment from the layer (<see cref="IIpLayer.TakeReceived"/>).</summary>
+    public int Taken { get; private set; }
+
+    public void TakeReceived(in PacketBuffer segment) => Taken++;
+
     public int Send(Ipv4Address destination, byte protocol, PacketBuffer segment)
     {
+        if (ThrowOnSend is { } fault)
+        {
+            ThrowOnSend = null;
+            segment.Release();
+            throw fault;
+        }
         // Plain checks, not Assert: this runs per segment in the allocation benchmark.
         if (protocol != 6)
             throw new InvalidOperationException($"protocol {protocol} is not TCP");
