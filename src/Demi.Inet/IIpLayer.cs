@@ -18,7 +18,15 @@ public interface IIpLayer
     /// <summary>Bytes of link and IPv4 header the layer prepends; a segment needs at least this much headroom.</summary>
     int HeaderRoom { get; }
 
+    /// <summary>The stack's clock.</summary>
     InetClock Clock { get; }
+
+    /// <summary>
+    /// <see cref="Clock"/>'s reading for the work in progress, in microseconds. A layer may read the
+    /// clock once per round of work and hand the same reading to every segment of it, as Linux's TCP
+    /// caches its clock per batch (<c>tcp_mstamp</c>); by default it is a fresh reading.
+    /// </summary>
+    long NowMicroseconds => Clock.NowMicroseconds;
 
     NicOffloads Offloads { get; }
 

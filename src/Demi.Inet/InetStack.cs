@@ -39,6 +39,9 @@ public sealed class InetStack : IIpLayer, IDisposable
     private int _txCount;
     // Whether the frame being processed still belongs to ProcessFrame (no handler has taken it yet).
     private bool _rxFrameOwned;
+    private long _roundClock;
+    private bool _roundClockValid;
+    private bool _inRound;
     // IHL of the packet being delivered, so that an ICMP error can quote its header (still in front of the segment).
     private int _deliveredHeaderLength;
     // Token bucket for ICMP errors (RFC 1812 §4.3.2.8): at most IcmpErrorBurst at once, one per IcmpErrorInterval.
@@ -109,6 +112,36 @@ public sealed class InetStack : IIpLayer, IDisposable
 
     /// <inheritdoc />
     public InetClock Clock { get; }
+
+    /// <summary>
+    /// <see cref="Clock"/>'s reading, taken once per round of work instead of once per segment (a vDSO
+    /// call each) while a round is on: during <see cref="Poll"/> (its own reading), and on a shard
+    /// from the start of its loop's round (<see cref="BeginRound"/>: the first use reads the clock)
+    /// until that round's poll ends. A reading is then stale by at most the round's own work
+    /// (microseconds), and none survives a park, which comes after a poll. Outside a round (a stack
+    /// driven directly, as tests do) every use reads the clock.
+    /// </summary>
+    public long NowMicroseconds
+    {
+        get
+        {
+            if (!_inRound)
+                return Clock.NowMicroseconds;
+            if (!_roundClockValid)
+            {
+                _roundClock = Clock.NowMicroseconds;
+                _roundClockValid = true;
+            }
+            return _roundClock;
+        }
+    }
+
+    /// <summary>Starts a round of the shard loop (its driver calls this before the mailbox drain); it ends with the next <see cref="Poll"/>.</summary>
+    internal void BeginRound()
+    {
+        _inRound = true;
+        _roundClockValid = false;
+    }
 
     /// <summary>Offloads for transports: the NIC's, plus both checksum directions when <c>tcp_checksum_offload</c> is set.</summary>
     public NicOffloads Offloads => _options.TcpChecksumOffload ? NicOffloads | NicOffloads.RxChecksum | NicOffloads.TxChecksum : NicOffloads;
@@ -181,16 +214,27 @@ public sealed class InetStack : IIpLayer, IDisposable
         int received = _nic.Receive(_rx);
         long now = Clock.NowMicroseconds;
         LastPollMicroseconds = now;
-        for (int i = 0; i < received; i++)
+        _roundClock = now;
+        _roundClockValid = true;
+        _inRound = true;
+        try
         {
-            var frame = _rx[i];
-            _rx[i] = default;
-            ProcessFrame(frame, now);
+            for (int i = 0; i < received; i++)
+            {
+                var frame = _rx[i];
+                _rx[i] = default;
+                ProcessFrame(frame, now);
+            }
+            work += received;
+            work += RunTimers(now);
+            work += FlushTransmit();
+            _nic.Flush();
         }
-        work += received;
-        work += RunTimers(now);
-        work += FlushTransmit();
-        _nic.Flush();
+        finally
+        {
+            _inRound = false; // the round ends here: the next one reads the clock again
+            _roundClockValid = false;
+        }
         return work;
     }
 
@@ -506,7 +550,7 @@ public sealed class InetStack : IIpLayer, IDisposable
             SendFrame(segment, MacAddress.Broadcast, EthernetHeader.EtherTypeIpv4, completion, tag, reportSuccess: false);
             return 0;
         }
-        long now = Clock.NowMicroseconds;
+        long now = NowMicroseconds;
         switch (_arp.Find(nextHop, now, out var mac))
         {
             case ArpResolver.Lookup.Hit:

@@ -9,6 +9,14 @@ public interface IShardDriver : IDisposable
     /// </summary>
     int Poll();
 
+    /// <summary>
+    /// Called at the start of each round of the shard loop, before the mailbox is drained and
+    /// <see cref="Poll"/> runs: a driver may cache per-round state (a clock reading) until its poll ends.
+    /// </summary>
+    void BeginRound()
+    {
+    }
+
     /// <summary>Next timer deadline as a <see cref="System.Diagnostics.Stopwatch"/> timestamp, or <see cref="long.MaxValue"/>.</summary>
     long NextDeadline { get; }
 }

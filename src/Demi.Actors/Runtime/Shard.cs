@@ -213,6 +213,7 @@ public sealed unsafe class Shard : IDisposable
         var backoff = new IdleBackoff(_idle);
         while (!_stopping)
         {
+            Driver?.BeginRound();
             int work = DrainMailbox();
             if (Driver is not null)
                 work += PollDriver();

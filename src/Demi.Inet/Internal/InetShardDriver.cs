@@ -98,6 +98,9 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
         return n;
     }
 
+    /// <inheritdoc />
+    public void BeginRound() => Stack.BeginRound();
+
     public int Poll()
     {
         int work = _inbox.IsEmpty ? 0 : RunInbox();

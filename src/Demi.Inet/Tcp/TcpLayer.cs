@@ -99,7 +99,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
 
     internal InetClock Clock => Ip.Clock;
 
-    internal long Now => Ip.Clock.NowMicroseconds;
+    internal long Now => Ip.NowMicroseconds;
 
     /// <summary>Creates an unbound socket.</summary>
     public TcpSocket CreateSocket()
