@@ -16,6 +16,8 @@ internal readonly record struct CommandInfo(CommandId Id, byte[] Name, int Arity
 /// <summary>Looks a command name up without allocating (ASCII case-insensitive).</summary>
 internal static class CommandTable
 {
+    private const int GetIndex = 0, SetIndex = 1;
+
     private static readonly CommandInfo[] Commands =
     [
         new(CommandId.Get, "get"u8.ToArray(), 2),
@@ -59,6 +61,23 @@ internal static class CommandTable
 
     public static bool TryFind(ReadOnlySpan<byte> name, out CommandInfo info)
     {
+        // GET and SET are nearly every request of a cache's load: decided with one compare each, no
+        // call. OR-ing 0x20 folds exactly 'G'/'g' onto 'g' (and so on), since every letter of both
+        // names has that bit set in lower case.
+        if (name.Length == 3)
+        {
+            int folded = (name[0] | 0x20) << 16 | (name[1] | 0x20) << 8 | (name[2] | 0x20);
+            if (folded == ('g' << 16 | 'e' << 8 | 't'))
+            {
+                info = Commands[GetIndex];
+                return true;
+            }
+            if (folded == ('s' << 16 | 'e' << 8 | 't'))
+            {
+                info = Commands[SetIndex];
+                return true;
+            }
+        }
         foreach (var c in Commands)
         {
             if (c.Name.Length == name.Length && Ascii.EqualsIgnoreCase(name, c.Name))

@@ -30,6 +30,24 @@ public sealed class ProtocolTests
     }
 
     [Fact]
+    public void CommandNamesMatchInAnyCaseAndOnlyExactly()
+    {
+        using var host = new KvHost();
+        using var c = new RawClient(host.Port);
+        Assert.Equal("+OK\r\n", c.Call("sEt", "k", "v"));
+        Assert.Equal("$1\r\nv\r\n", c.Call("GeT", "k"));
+        Assert.Equal("$1\r\nv\r\n", c.Call("get", "k"));
+        Assert.Equal("+OK\r\n", c.Call("SET", "k", "w"));
+        Assert.Equal("$1\r\nw\r\n", c.Call("GET", "k"));
+        // Three-byte names one letter off GET or SET, and a '%' where the 'e' goes ('%' is 0x25, 'e' 0x65:
+        // they differ in a bit other than the case bit), are not GET or SET.
+        Assert.Equal("-ERR unknown command 'gEx', with args beginning with: 'k' \r\n", c.Call("gEx", "k"));
+        Assert.Equal("-ERR unknown command 's%t', with args beginning with: 'k' \r\n", c.Call("s%t", "k"));
+        Assert.Equal("-ERR unknown command 'se', with args beginning with: 'k' \r\n", c.Call("se", "k"));
+        Assert.Equal(":1\r\n", c.Call("setnx", "k2", "v")); // longer names still take the table
+    }
+
+    [Fact]
     public void RequestSplitAcrossManySegments()
     {
         using var host = new KvHost();
