@@ -14,8 +14,14 @@ public sealed class PerfOptions
     /// <summary>Backends to run (names as in <see cref="BackendKind"/>, lower case); empty means all available.</summary>
     public List<string> Backends { get; } = new();
 
-    /// <summary>Scenario groups to run: "udp", "tcp" (default both).</summary>
+    /// <summary>Scenario groups to run: "udp", "tcp" (default both), "overload", "paired".</summary>
     public List<string> Groups { get; } = new();
+
+    /// <summary>
+    /// Rounds of the "paired" group: in each, every backend's UDP throughput is measured right after the
+    /// previous backend's, so that ratios compare figures taken seconds apart rather than minutes.
+    /// </summary>
+    public int Rounds { get; set; } = 3;
 
     /// <summary>Core the server runs on.</summary>
     public int ServerCore { get; set; } = 1;
@@ -72,6 +78,7 @@ public sealed class PerfOptions
                 case "--load-core": o.LoadCore = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seconds": o.Seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--warmup": o.Warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--rounds": o.Rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--server-warmup": o.ServerWarmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--shard-idle": o.ShardIdle = Next(); break;
                 case "--wait-idle": o.WaitIdle = Next(); break;
@@ -87,14 +94,14 @@ public sealed class PerfOptions
                     return null;
             }
         }
-        if (o.Seconds <= 0 || o.Seconds > 120 || o.Warmup < 0 || o.Warmup > 30 || o.ServerWarmup < 0 || o.ServerWarmup > 60 || o.LatencyRate <= 0 || o.LatencyRate > 1e6 || o.Mtu < 576 || o.Mtu > MaxXdpMtu)
-            throw new ArgumentException($"--seconds must be in (0, 120], --warmup in [0, 30], --server-warmup in [0, 60], --rate in (0, 1e6], --mtu in [576, {MaxXdpMtu}]");
+        if (o.Seconds <= 0 || o.Seconds > 120 || o.Warmup < 0 || o.Warmup > 30 || o.ServerWarmup < 0 || o.ServerWarmup > 60 || o.Rounds < 1 || o.Rounds > 20 || o.LatencyRate <= 0 || o.LatencyRate > 1e6 || o.Mtu < 576 || o.Mtu > MaxXdpMtu)
+            throw new ArgumentException($"--seconds must be in (0, 120], --warmup in [0, 30], --server-warmup in [0, 60], --rounds in [1, 20], --rate in (0, 1e6], --mtu in [576, {MaxXdpMtu}]");
         return o;
     }
 
     /// <summary>Prints the usage text.</summary>
     public static void PrintUsage() => Console.Error.WriteLine("""
-        usage: Demi.Perf [--quick] [--out DIR] [--backend c-xdp,dotnet-kernel,demi-kernel,demi-xdp,demi-dpdk,dpdk-testpmd] [--only udp,tcp,overload]
+        usage: Demi.Perf [--quick] [--out DIR] [--backend c-xdp,dotnet-kernel,demi-kernel,demi-xdp,demi-dpdk,dpdk-testpmd] [--only udp,tcp,overload,paired] [--rounds N]
                          [--server-core N] [--load-core N] [--seconds S] [--warmup S] [--server-warmup S] [--rate MSG_PER_S]
                          [--shard-idle spin|park|spin-then-park] [--wait-idle spin|park|spin-then-park] [--mtu N]
         Runs as root: builds two network namespaces joined by a veth pair and measures UDP echo and TCP

@@ -86,9 +86,49 @@ internal sealed class Report(DateTimeOffset started, PerfOptions options, List<F
             foreach (var r in dpdk)
                 sb.AppendLine(Inv, $"| {r.Scenario} | {r.Metric} | {Fmt(r.VsTestpmd)} | {Fmt(r.VsDemiXdp)} |");
         }
+        AppendPairedSummary(sb);
         foreach (var (b, why) in unavailable)
             sb.AppendLine().AppendLine(Inv, $"`{b}` not run: {why}.");
         return sb.ToString();
+    }
+
+    // Which figure each Demi backend is compared with in the paired rounds.
+    private static readonly (string Backend, string Reference)[] PairedComparisons =
+    [
+        ("demi-xdp", "c-xdp"), ("demi-kernel", "dotnet-kernel"), ("demi-dpdk", "dpdk-testpmd"), ("demi-dpdk", "demi-xdp"),
+    ];
+
+    /// <summary>For the "paired" group ("SCENARIO rN" figures): each comparison's per-round ratios, their median and range.</summary>
+    private void AppendPairedSummary(StringBuilder sb)
+    {
+        var rounds = figures
+            .Select(f => (Figure: f, Split: f.Scenario.LastIndexOf(" r", StringComparison.Ordinal)))
+            .Where(x => x.Split > 0 && int.TryParse(x.Figure.Scenario.AsSpan(x.Split + 2), NumberStyles.None, Inv, out _))
+            .ToList();
+        if (rounds.Count == 0)
+            return;
+        sb.AppendLine();
+        sb.AppendLine("Paired rounds (each ratio within one round):");
+        sb.AppendLine();
+        sb.AppendLine("| scenario | ratio | per round | median (range) |");
+        sb.AppendLine("|---|---|---|---|");
+        foreach (var scenario in rounds.Select(x => x.Figure.Scenario[..x.Split]).Distinct())
+        {
+            foreach (var (backend, reference) in PairedComparisons)
+            {
+                var perRound = rounds
+                    .Where(x => x.Figure.Scenario[..x.Split] == scenario && x.Figure.Backend == backend && x.Figure.Error is null)
+                    .Select(x => (Demi: x.Figure, Reference: figures.FirstOrDefault(g => g.Scenario == x.Figure.Scenario && g.Backend == reference)))
+                    .Where(p => p.Reference is { Error: null } && p.Reference.Value > 0)
+                    .Select(p => p.Demi.Value / p.Reference!.Value)
+                    .ToList();
+                if (perRound.Count == 0)
+                    continue;
+                var sorted = perRound.Order().ToList();
+                double median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+                sb.AppendLine(Inv, $"| {scenario} | {backend} / {reference} | {string.Join(", ", perRound.Select(r => r.ToString("F2", Inv)))} | {median:F2}× ({sorted[0]:F2}–{sorted[^1]:F2}×) |");
+            }
+        }
     }
 
     private static string Fmt(double? v) => v is null ? "–" : v.Value.ToString("F2", Inv) + "×";

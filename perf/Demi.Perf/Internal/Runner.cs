@@ -31,9 +31,10 @@ internal sealed class Runner(PerfOptions o)
         (_xdpPerf, _tcpPerf) = NativeTools.Build();
         var backends = SelectBackends();
         bool udp = o.Groups.Count == 0 || o.Groups.Contains("udp"), tcp = o.Groups.Count == 0 || o.Groups.Contains("tcp");
-        bool overload = o.Groups.Contains("overload");
+        bool overload = o.Groups.Contains("overload"), paired = o.Groups.Contains("paired");
         int warm = o.ServerWarmup > 0 ? 1 : 0;
-        int steps = backends.Sum(b => (udp ? warm + UdpSizes.Length * 2 : 0) + (tcp && HasTcp(b) ? warm + 3 : 0) + (overload ? warm + 1 + OverloadPhases : 0));
+        int steps = backends.Sum(b => (udp ? warm + UdpSizes.Length * 2 : 0) + (tcp && HasTcp(b) ? warm + 3 : 0) + (overload ? warm + 1 + OverloadPhases : 0))
+            + (paired ? o.Rounds * backends.Count * (warm + UdpSizes.Length) : 0);
         _progress = new Progress(steps);
         _cpu = new CpuSampler(o.ServerCore, o.LoadCore);
         _tmp = Directory.CreateTempSubdirectory("demi-perf-").FullName;
@@ -56,6 +57,8 @@ internal sealed class Runner(PerfOptions o)
                 if (tcp && HasTcp(b))
                     RunTcp(b);
             }
+            if (paired)
+                RunPaired(backends);
         }
         _progress.Done();
         Directory.Delete(_tmp, recursive: true);
@@ -179,6 +182,37 @@ internal sealed class Runner(PerfOptions o)
             }
             server.Stop(TimeSpan.FromSeconds(3));
             NoteServerAllocation(server, name);
+        }
+    }
+
+    /// <summary>
+    /// UDP throughput, backend after backend, <see cref="PerfOptions.Rounds"/> times: each figure is
+    /// "udp-SIZE-tput rN", so every ratio of the report compares figures taken within one round, seconds
+    /// apart. This VM's speed drifts by up to 1.7× over minutes (the same C echo), which a whole run's
+    /// backend-by-backend order turns into ratio noise.
+    /// </summary>
+    private void RunPaired(List<BackendKind> backends)
+    {
+        for (int round = 1; round <= o.Rounds; round++)
+        {
+            foreach (var b in backends)
+            {
+                string name = Name(b);
+                string suffix = string.Create(Inv, $" r{round}");
+                using var _ = IsDpdk(b) ? KernelAddressOffOnA() : null;
+                if (!TryStartServer(b, udpPhase: true, [.. UdpSizes.Select(size => $"udp-{size}-tput{suffix}")], out var server))
+                    continue;
+                using (server)
+                {
+                    WarmServer(name, [(_xdpPerf, GenArgs(64, "tput", o.ServerWarmup))]);
+                    foreach (var size in UdpSizes)
+                    {
+                        _progress.Step($"udp-{size}-tput on {name}, round {round}");
+                        Guard($"udp-{size}-tput{suffix}", name, () => UdpThroughput(name, size, suffix));
+                    }
+                    server.Stop(TimeSpan.FromSeconds(3));
+                }
+            }
         }
     }
 
@@ -316,7 +350,7 @@ internal sealed class Runner(PerfOptions o)
         return RunTool(file, args, out cpu);
     }
 
-    private void UdpThroughput(string backend, int size)
+    private void UdpThroughput(string backend, int size, string suffix = "")
     {
         var r = Tool(_xdpPerf, GenArgs(size, "tput"), out var cpu);
         double sent = r.GetProperty("sent_pps").GetDouble(), recv = r.GetProperty("recv_pps").GetDouble();
@@ -326,7 +360,7 @@ internal sealed class Runner(PerfOptions o)
             : "generator (server echoed all it was offered)";
         _figures.Add(new Figure
         {
-            Scenario = $"udp-{size}-tput", Backend = backend, Value = recv, Unit = "msg/s", Limit = limit,
+            Scenario = $"udp-{size}-tput{suffix}", Backend = backend, Value = recv, Unit = "msg/s", Limit = limit,
             ServerCpu = cpu[0], LoadCpu = cpu[1],
             Notes = $"offered {sent:F0} msg/s; generator xsk drops {r.GetProperty("xsk_rx_dropped").GetUInt64()}",
         });
