@@ -92,6 +92,6 @@ public sealed class ParkingTests(ITestOutputHelper output)
             Assert.True(parks < 50, $"shard {i} parked {parks} times in a second: it keeps waking up");
         }
         Assert.Equal(0, libOS.Close(qd));
-        server.Join(DemiOverVeth.Timeout);
+        Assert.True(server.Join(DemiOverVeth.Timeout), "closing the descriptor did not end the echo thread's pending pop");
     }
 }
