@@ -36,7 +36,7 @@ public sealed class DpdkBackend : InetDeviceBackend
         ArgumentNullException.ThrowIfNull(stack);
         ArgumentOutOfRangeException.ThrowIfLessThan(queueCount, 1);
         DpdkEal.Initialize(options.BuildEalArguments(), options.EalArguments is null ? null : options.NetworkNamespace);
-        var mbufs = new DpdkMbufPool(options.PoolSize, options.BufferSize);
+        var mbufs = new DpdkMbufPool(options.PoolSize, options.BufferSize, options.PortId is null ? options.MempoolCacheSize : 0);
         DpdkPort? port = null;
         var queues = new List<DpdkNicQueue>();
         try

@@ -28,9 +28,13 @@ public sealed unsafe class DpdkMbufPool : IDisposable
     /// <summary>
     /// Creates <paramref name="count"/> buffers of <paramref name="bufferSize"/> bytes (headroom
     /// <see cref="DpdkOptions.Headroom"/>) and their mbufs. The EAL must be running.
+    /// <paramref name="cacheSize"/> mbufs may wait in each polling thread's cache of the mempool
+    /// (<see cref="DpdkOptions.MempoolCacheSize"/>; 0: none), at most two thirds of the pool.
     /// </summary>
-    public DpdkMbufPool(int count, int bufferSize = DpdkOptions.DefaultBufferSize)
+    public DpdkMbufPool(int count, int bufferSize = DpdkOptions.DefaultBufferSize, int cacheSize = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(cacheSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(cacheSize, DpdkOptions.MaxMempoolCacheSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 64);
         ArgumentOutOfRangeException.ThrowIfLessThan(bufferSize, DpdkOptions.Headroom + 64);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(bufferSize, ushort.MaxValue);
@@ -39,7 +43,9 @@ public sealed unsafe class DpdkMbufPool : IDisposable
         nint region = (nint)NativeMemory.AlignedAlloc((nuint)count * (nuint)bufferSize, 4096);
         _table = (nint*)NativeMemory.AllocZeroed((nuint)count, (nuint)sizeof(nint));
         int seq = Interlocked.Increment(ref s_sequence);
-        _mempool = DpdkNative.demi_dpdk_pool_create($"demi{seq}", (uint)count, (void*)region, (ushort)bufferSize, _table);
+        // DPDK refuses a cache whose flush threshold (1.5 × its size) exceeds the pool.
+        CacheSize = Math.Min(cacheSize, count * 2 / 3);
+        _mempool = DpdkNative.demi_dpdk_pool_create($"demi{seq}", (uint)count, (void*)region, (ushort)bufferSize, _table, (uint)CacheSize);
         if (_mempool == 0)
         {
             NativeMemory.AlignedFree((void*)region);
@@ -99,6 +105,9 @@ public sealed unsafe class DpdkMbufPool : IDisposable
         }
         return _driverRxPool;
     }
+
+    /// <summary>Mbufs each polling thread may cache (0: every get and put goes to the mempool's ring).</summary>
+    public int CacheSize { get; }
 
     /// <summary>Lends up to <paramref name="count"/> free buffers to the mempool; returns how many it could.</summary>
     public int Lend(int count)

@@ -44,6 +44,7 @@ public sealed unsafe class DpdkNicQueue : INicQueue
     private int _inFlightHead, _inFlightCount;
     private int _lendDebt;
     private int _disposed;
+    private int _lcore = -1; // the polling thread's lcore id while it is registered for the mempool cache
     private long _rxFrames, _rxCopied, _rxDropped, _txFrames, _txCopiedFrames, _txInvalid, _txRingFull;
 
     internal DpdkNicQueue(DpdkPort port, int queueId, DpdkMbufPool mbufs, int mtu)
@@ -140,6 +141,26 @@ public sealed unsafe class DpdkNicQueue : INicQueue
             _lendDebt = owed - _mbufs.Lend(owed);
         }
         return taken;
+    }
+
+    /// <summary>The lcore id the polling thread was registered as for the mempool cache; negative when it was not (-2: it already was an lcore).</summary>
+    public int PollingLcore => _lcore;
+
+    /// <inheritdoc/>
+    /// <remarks>With a mempool cache, the thread becomes an lcore: without an lcore id DPDK bypasses the cache.</remarks>
+    public void AttachPollingThread()
+    {
+        if (_mbufs.CacheSize > 0 && _lcore < 0)
+            _lcore = DpdkNative.demi_dpdk_thread_register();
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Returns the thread's cached mbufs to the mempool's ring first, so that every one can be taken back.</remarks>
+    public void DetachPollingThread()
+    {
+        if (_lcore >= 0)
+            DpdkNative.demi_dpdk_thread_release();
+        _lcore = -1;
     }
 
     /// <inheritdoc/>

@@ -55,6 +55,18 @@ public sealed class DpdkOptions
     /// <summary>Number of mbufs (= buffers of the pool <c>SgaAlloc</c> serves).</summary>
     public int PoolSize { get; init; } = 8192;
 
+    /// <summary>
+    /// Mbufs each shard thread may keep in its own cache of the mempool (DPDK's per-lcore cache; the
+    /// shard thread registers as an lcore for it), so that the PMDs' per-packet allocations and frees
+    /// skip the shared ring. 0 turns it off. Not used on a port opened by <see cref="PortId"/> (an
+    /// in-process ring pair hands mbufs between threads of two libOSes). At most
+    /// <see cref="MaxMempoolCacheSize"/>, and two thirds of <see cref="PoolSize"/>.
+    /// </summary>
+    public int MempoolCacheSize { get; init; } = 256;
+
+    /// <summary>DPDK's largest per-lcore mempool cache (<c>RTE_MEMPOOL_CACHE_MAX_SIZE</c>).</summary>
+    public const int MaxMempoolCacheSize = 512;
+
     /// <summary>Bytes per buffer, headroom included.</summary>
     public int BufferSize { get; init; } = DefaultBufferSize;
 

@@ -30,6 +30,10 @@ public sealed class MbufAccountingTests(ITestOutputHelper output)
         var echo = new Ipv4Endpoint(Ipv4Address.Parse(veth.AddressA), 7);
 
         EchoMany(clientOS, cqd, echo, 100); // ARP resolved, sockets warm
+        // Each shard thread is an lcore, so the mempool's per-lcore cache serves its gets and puts
+        // (the accounting below then covers mbufs waiting in those caches too).
+        Assert.True(server.Mbufs.CacheSize > 0 && server.Queues[0].PollingLcore >= 0, $"the server's shard has no mempool cache (lcore {server.Queues[0].PollingLcore})");
+        Assert.True(client.Queues[0].PollingLcore >= 0 && client.Queues[0].PollingLcore != server.Queues[0].PollingLcore, "the client's shard needs an lcore of its own");
         PoolAccounting.Settle(server, client);
         var baseline = (PoolAccounting.Snapshot(server), PoolAccounting.Snapshot(client));
         var clock = System.Diagnostics.Stopwatch.StartNew();

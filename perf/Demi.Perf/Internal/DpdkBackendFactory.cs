@@ -23,7 +23,15 @@ internal static class DpdkBackendFactory
         var peerMac = Environment.GetEnvironmentVariable("DEMI_PERF_PEER_MAC");
         if (peerIp is not null && peerMac is not null)
             stack.ArpTable[Ipv4Address.Parse(peerIp)] = MacAddress.Parse(peerMac);
-        var backend = DpdkBackend.Create(new DpdkOptions { Vdev = $"net_af_packet0,iface={iface}", MainCore = core }, stack);
+        // DEMI_PERF_DPDK_CACHE: the mempool cache size (DpdkOptions.MempoolCacheSize), to measure it against none.
+        var cache = Environment.GetEnvironmentVariable("DEMI_PERF_DPDK_CACHE");
+        var options = new DpdkOptions
+        {
+            Vdev = $"net_af_packet0,iface={iface}",
+            MainCore = core,
+            MempoolCacheSize = cache is null ? new DpdkOptions().MempoolCacheSize : int.Parse(cache, System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var backend = DpdkBackend.Create(options, stack);
         backend.StreamTransport = new TcpTransport();
         return backend;
     }

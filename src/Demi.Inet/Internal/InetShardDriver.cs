@@ -45,6 +45,7 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
     {
         _shard = shard;
         _nic = nic;
+        nic.AttachPollingThread(); // the driver is made on the shard's thread, which polls the queue from now on
         _napsWithoutFd = nic.WaitFd < 0;
         _steering = steering;
         Stack = new InetStack(nic, options);
@@ -189,6 +190,7 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
         PublishDeferred();
         if (_registration >= 0)
             _shard.UnregisterFd(_registration, _nic.WaitFd);
+        _nic.DetachPollingThread();
         Stack.Dispose();
     }
 }

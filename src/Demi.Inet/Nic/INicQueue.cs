@@ -50,4 +50,17 @@ public interface INicQueue : IDisposable
 
     /// <summary>A file descriptor that becomes readable when frames arrive (for parking an idle shard), or -1.</summary>
     int WaitFd { get; }
+
+    /// <summary>
+    /// Called on the thread that will poll the queue (its shard's), before the first poll: a device
+    /// may set up per-thread state there (DPDK makes the thread an lcore, for its mempool cache).
+    /// </summary>
+    void AttachPollingThread()
+    {
+    }
+
+    /// <summary>Called on the same thread after its last poll: undoes <see cref="AttachPollingThread"/>.</summary>
+    void DetachPollingThread()
+    {
+    }
 }

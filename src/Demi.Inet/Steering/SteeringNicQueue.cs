@@ -51,6 +51,12 @@ internal sealed class SteeringNicQueue : INicQueue
 
     public int WaitFd => _inner.WaitFd;
 
+    /// <inheritdoc />
+    public void AttachPollingThread() => _inner.AttachPollingThread();
+
+    /// <inheritdoc />
+    public void DetachPollingThread() => _inner.DetachPollingThread();
+
     /// <summary>Frames other shards steered here wait in the rings (read by this shard before it parks).</summary>
     public bool HasPending
     {

@@ -148,7 +148,13 @@ internal static unsafe partial class DpdkNative
     public static partial int demi_dpdk_ring_pair_free(ushort port);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial nint demi_dpdk_pool_create(string name, uint count, void* region, ushort elementSize, nint* table);
+    public static partial nint demi_dpdk_pool_create(string name, uint count, void* region, ushort elementSize, nint* table, uint cacheSize);
+
+    [LibraryImport(Library)]
+    public static partial int demi_dpdk_thread_register();
+
+    [LibraryImport(Library)]
+    public static partial void demi_dpdk_thread_release();
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     public static partial nint demi_dpdk_pool_create_plain(string name, uint count);

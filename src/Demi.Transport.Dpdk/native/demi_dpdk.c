@@ -259,7 +259,7 @@ DEMI_EXPORT int demi_dpdk_port_stop(uint16_t port)
 // taken out of the mempool and written to `table` by buffer index: C# owns them all and lends
 // some back (demi_dpdk_lend) for the PMDs to receive into.
 DEMI_EXPORT struct rte_mempool *demi_dpdk_pool_create(const char *name, uint32_t count, void *region,
-    uint16_t elt_size, struct rte_mbuf **table)
+    uint16_t elt_size, struct rte_mbuf **table, uint32_t cache_size)
 {
     struct rte_pktmbuf_extmem ext = {
         .buf_ptr = region,
@@ -267,7 +267,7 @@ DEMI_EXPORT struct rte_mempool *demi_dpdk_pool_create(const char *name, uint32_t
         .buf_len = (size_t)count * elt_size,
         .elt_size = elt_size,
     };
-    struct rte_mempool *mp = rte_pktmbuf_pool_create_extbuf(name, count, 0, 0, elt_size, SOCKET_ID_ANY, &ext, 1);
+    struct rte_mempool *mp = rte_pktmbuf_pool_create_extbuf(name, count, cache_size, 0, elt_size, SOCKET_ID_ANY, &ext, 1);
     if (mp == NULL)
         return NULL;
     for (uint32_t i = 0; i < count; i++) {
@@ -284,6 +284,37 @@ DEMI_EXPORT struct rte_mempool *demi_dpdk_pool_create(const char *name, uint32_t
 }
 
 DEMI_EXPORT void demi_dpdk_pool_free(struct rte_mempool *mp) { rte_mempool_free(mp); }
+
+// Makes the calling (shard) thread an lcore, so that mempool gets and puts on it, the PMDs' per-packet
+// RX allocations and TX frees included, go through its per-lcore cache instead of the shared ring's
+// compare-and-swap. Returns the lcore id; -2 when the thread already is an lcore (nothing to undo);
+// -1 when none is free (the thread then works without a cache).
+DEMI_EXPORT int32_t demi_dpdk_thread_register(void)
+{
+    if (rte_lcore_id() != LCORE_ID_ANY)
+        return -2;
+    if (rte_thread_register() != 0 || rte_lcore_id() == LCORE_ID_ANY)
+        return -1;
+    return (int32_t)rte_lcore_id();
+}
+
+static void flush_own_cache(struct rte_mempool *mp, void *arg)
+{
+    (void)arg;
+    struct rte_mempool_cache *cache = rte_mempool_default_cache(mp, rte_lcore_id());
+    if (cache != NULL)
+        rte_mempool_cache_flush(cache, mp);
+}
+
+// Undoes demi_dpdk_thread_register on the same thread: the thread's cache of every mempool goes back
+// to its ring (so that a pool's owner can take every mbuf back), then the lcore id is released.
+DEMI_EXPORT void demi_dpdk_thread_release(void)
+{
+    if (rte_lcore_id() == LCORE_ID_ANY)
+        return;
+    rte_mempool_walk(flush_own_cache, NULL);
+    rte_thread_unregister();
+}
 
 DEMI_EXPORT uint32_t demi_dpdk_pool_avail(struct rte_mempool *mp) { return rte_mempool_avail_count(mp); }
 
