@@ -124,9 +124,7 @@ internal sealed class Report(DateTimeOffset started, PerfOptions options, List<F
                     .ToList();
                 if (perRound.Count == 0)
                     continue;
-                var sorted = perRound.Order().ToList();
-                double median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-                sb.AppendLine(Inv, $"| {scenario} | {backend} / {reference} | {string.Join(", ", perRound.Select(r => r.ToString("F2", Inv)))} | {median:F2}× ({sorted[0]:F2}–{sorted[^1]:F2}×) |");
+                sb.AppendLine(Inv, $"| {scenario} | {backend} / {reference} | {string.Join(", ", perRound.Select(r => r.ToString("F2", Inv)))} | {ScalingRunner.Median(perRound):F2}× ({perRound.Min():F2}–{perRound.Max():F2}×) |");
             }
         }
     }

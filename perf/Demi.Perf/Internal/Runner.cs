@@ -172,7 +172,7 @@ internal sealed class Runner(PerfOptions o)
             return;
         using (server)
         {
-            WarmServer(name, [(_xdpPerf, GenArgs(64, "tput", o.ServerWarmup))]);
+            WarmUdpServer(name);
             foreach (var size in UdpSizes)
             {
                 _progress.Step($"udp-{size}-tput on {name}");
@@ -204,7 +204,7 @@ internal sealed class Runner(PerfOptions o)
                     continue;
                 using (server)
                 {
-                    WarmServer(name, [(_xdpPerf, GenArgs(64, "tput", o.ServerWarmup))]);
+                    WarmUdpServer(name);
                     foreach (var size in UdpSizes)
                     {
                         _progress.Step($"udp-{size}-tput on {name}, round {round}");
@@ -234,7 +234,7 @@ internal sealed class Runner(PerfOptions o)
             return;
         using (server)
         {
-            WarmServer(name, [(_xdpPerf, GenArgs(64, "tput", o.ServerWarmup))]);
+            WarmUdpServer(name);
             Guard("udp-64-overload", name, () =>
             {
                 _progress.Step($"udp-64 at the generator's maximum on {name}");
@@ -332,6 +332,9 @@ internal sealed class Runner(PerfOptions o)
             }
         }
     }
+
+    /// <summary>The UDP servers' warm-up: the 64 B throughput phase's own load.</summary>
+    private void WarmUdpServer(string name) => WarmServer(name, [(_xdpPerf, GenArgs(64, "tput", o.ServerWarmup))]);
 
     private JsonElement RunTool(string file, string[] args, out double[] cpu)
     {

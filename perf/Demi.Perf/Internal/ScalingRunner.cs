@@ -204,7 +204,8 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
         return sb.ToString();
     }
 
-    private static double Median(List<double> xs)
+    /// <summary>The median of <paramref name="xs"/> (NaN when empty); the paired report uses it too.</summary>
+    internal static double Median(IReadOnlyCollection<double> xs)
     {
         if (xs.Count == 0)
             return double.NaN;

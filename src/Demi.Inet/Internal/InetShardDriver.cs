@@ -45,7 +45,6 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
     {
         _shard = shard;
         _nic = nic;
-        nic.AttachPollingThread(); // the driver is made on the shard's thread, which polls the queue from now on
         _napsWithoutFd = nic.WaitFd < 0;
         _steering = steering;
         Stack = new InetStack(nic, options);
@@ -62,6 +61,9 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
             if (registration >= 0)
                 _registration = registration;
         }
+        // Last, so that a driver that failed to build leaves nothing to undo: the driver is made on the
+        // shard's thread, which polls the queue from now on (Dispose, on the same thread, detaches it).
+        nic.AttachPollingThread();
     }
 
     public InetStack Stack { get; }
