@@ -12,8 +12,8 @@
 # usage: sudo perf/kv/kv-bench.sh [-n 1000000] [--n-p1 N (requests for -P 1; default -n)] [--runs 3] [--pipelines "1 16"] [--clients 50]
 #                                 [--rows "demi-xdp demi-dpdk demi-kernel redis"] [--server-core 0] [--load-core 1 (a taskset list)]
 #                                 [--threads 0 (redis-benchmark --threads; 0: its single-threaded default)]
-#                                 [--idle spin-then-park|spin|park] [--warmup-seconds 5] [--out DIR]
-# Each server first gets --warmup-seconds of the same mix at -P 16 (not measured): long enough for
+#                                 [--idle spin-then-park|spin|park] [--warmup-seconds 10] [--out DIR]
+# Each server first gets --warmup-seconds of the same mix at -P 16, half SET, half GET (not measured): long enough for
 # .NET's tiered JIT to finish (its compiler thread shares the server's core), for pools and tables.
 # Each test (SET, GET) is its own redis-benchmark run, so that its CPU use is its own: the CSV has the
 # generator's CPU (its user+system time / wall time, across threads), the server process's, and each
@@ -29,7 +29,7 @@ ROWS="demi-xdp demi-dpdk demi-kernel redis"
 SERVER_CORE=0
 LOAD_CORE=1
 IDLE=spin-then-park
-WARMUP_SECONDS=5
+WARMUP_SECONDS=10
 THREADS=0
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -147,35 +147,45 @@ start_server() {
 }
 
 CSV="$OUT/raw.csv"
-echo "run,row,pipeline,requests,test,rps,avg_ms,min_ms,p50_ms,p95_ms,p99_ms,max_ms,gen_cpu,server_cpu,server_core_busy,load_core_busy" >"$CSV"
+echo "run,row,pipeline,requests,test,rps,avg_ms,min_ms,p50_ms,p95_ms,p99_ms,max_ms,gen_cpu,server_cpu,server_core_busy,load_core_busy,frames_to_server,frames_to_client" >"$CSV"
 THREAD_ARGS=(); [[ "$THREADS" -gt 0 ]] && THREAD_ARGS=(--threads "$THREADS")
 echo "kv-bench: -n $N${N_P1:+ (-P 1: $N_P1)} -c $CLIENTS, pipelines [$PIPELINES], rows [$ROWS], $RUNS run(s); server on core $SERVER_CORE, redis-benchmark${THREAD_ARGS[*]:+ ${THREAD_ARGS[*]}} on core(s) $LOAD_CORE; idle $IDLE; warm-up ${WARMUP_SECONDS}s; load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/run.txt"
 
-# CPU accounting: a process's utime+stime in clock ticks, and a core's (busy, total) ticks.
-TICKS=$(getconf CLK_TCK)
-proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# CPU accounting: a process's run time in ns (its threads' schedstat: exact, where utime+stime in
+# clock ticks read up to 1.5 cores for a process pinned to one over a ~1 s test), and a core's (busy, total) ticks.
+proc_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ns += $1} END {printf "%.0f", ns}'; }
 core_ticks() { awk -v c="cpu$1" '$1 == c {busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6}' /proc/stat; }
 # Busy share of a taskset list's cores (e.g. "1" or "0-1") between two snapshots of /proc/stat.
 cores_of() { python3 -c 'import sys; r=[]; [r.extend(range(int(a.split("-")[0]), int(a.split("-")[-1])+1)) for a in sys.argv[1].split(",")]; print(*r)' "$1"; }
 cores_snapshot() { local c; for c in $(cores_of "$1"); do core_ticks "$c"; done | awk '{b += $1; t += $2} END {print b, t}'; }
+# Frames the generator's veth end sent and received (tx rx): frames per request show how the server
+# segments its replies and acknowledgements, which is what the generator's kernel pays for per frame.
+frames_of_b() { in_b cat /proc/net/dev | tr ':' ' ' | awk -v d="$IFB" '$1 == d {print $11, $3}'; }
+per_request() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {split(a, x, " "); split(b, y, " "); printf "%.3f,%.3f", (y[1] - x[1]) / n, (y[2] - x[2]) / n}'; }
 share() { awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.2f", (d > 0 ? (y[1] - x[1]) / d : 0)}'; }
 
 for run in $(seq "$RUNS"); do
   for row in $ROWS; do
     start_server "$row"
-    in_b taskset -c "$LOAD_CORE" timeout "$WARMUP_SECONDS" redis-benchmark -h "$IPA" -p "$PORT" -t set,get -n 100000000 -c "$CLIENTS" -P 16 "${THREAD_ARGS[@]}" -q >/dev/null 2>&1 || true
+    # Half the warm-up each for SET and GET: one "-t set,get" run would spend all of it on SET (its
+    # first test), and GET's own paths would then be measured while the JIT still compiled them.
+    for warm in set get; do
+      in_b taskset -c "$LOAD_CORE" timeout "$(awk -v s="$WARMUP_SECONDS" 'BEGIN {print s / 2}')" redis-benchmark -h "$IPA" -p "$PORT" -t "$warm" -n 100000000 -c "$CLIENTS" -P 16 "${THREAD_ARGS[@]}" -q >/dev/null 2>&1 || true
+    done
     for p in $PIPELINES; do
       n="$N"; [[ "$p" == 1 && -n "$N_P1" ]] && n="$N_P1"
       for test in set get; do
-        s0=$(proc_ticks "$SERVER_PID"); c0=$(cores_snapshot "$SERVER_CORE"); l0=$(cores_snapshot "$LOAD_CORE"); t0=$(date +%s.%N)
+        s0=$(proc_ns "$SERVER_PID"); c0=$(cores_snapshot "$SERVER_CORE"); l0=$(cores_snapshot "$LOAD_CORE"); f0=$(frames_of_b); in_b nstat -n >/dev/null 2>&1 || true; t0=$(date +%s.%N)
         # redis-benchmark --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
         line=$(in_b taskset -c "$LOAD_CORE" /usr/bin/time -f '%e %U %S' -o "$OUT/gen.time" redis-benchmark -h "$IPA" -p "$PORT" -t "$test" -n "$n" -c "$CLIENTS" -P "$p" "${THREAD_ARGS[@]}" --csv 2>/dev/null \
           | grep -v '^"test"' | tr -d '"')
-        t1=$(date +%s.%N); s1=$(proc_ticks "$SERVER_PID"); c1=$(cores_snapshot "$SERVER_CORE"); l1=$(cores_snapshot "$LOAD_CORE")
+        t1=$(date +%s.%N); s1=$(proc_ns "$SERVER_PID"); c1=$(cores_snapshot "$SERVER_CORE"); l1=$(cores_snapshot "$LOAD_CORE"); f1=$(frames_of_b)
+        # The generator's TCP counters over the test (retransmits, out-of-order, zero windows): why a row stalled.
+        in_b nstat -s >"$OUT/nstat-$run-$row-P$p-$test.txt" 2>/dev/null || true
         gen_cpu=$(awk '{printf "%.2f", ($1 > 0 ? ($2 + $3) / $1 : 0)}' "$OUT/gen.time")
-        server_cpu=$(awk -v a="$s0" -v b="$s1" -v t0="$t0" -v t1="$t1" -v hz="$TICKS" 'BEGIN {printf "%.2f", (b - a) / hz / (t1 - t0)}')
+        server_cpu=$(awk -v a="$s0" -v b="$s1" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.2f", (b - a) / 1e9 / (t1 - t0)}')
         IFS=, read -r name rps avg min p50 p95 p99 max <<<"$line"
-        echo "$run,$row,$p,$n,$name,$rps,$avg,$min,$p50,$p95,$p99,$max,$gen_cpu,$server_cpu,$(share "$c0" "$c1"),$(share "$l0" "$l1")" >>"$CSV"
+        echo "$run,$row,$p,$n,$name,$rps,$avg,$min,$p50,$p95,$p99,$max,$gen_cpu,$server_cpu,$(share "$c0" "$c1"),$(share "$l0" "$l1"),$(per_request "$f0" "$f1" "$n")" >>"$CSV"
         printf 'run %s  %-12s -P %-3s %-4s %12s req/s  p50 %s ms  p99 %s ms  cpu: generator %s server %s, core %s busy %s, core(s) %s busy %s\n' \
           "$run" "$row" "$p" "$name" "$rps" "$p50" "$p99" "$gen_cpu" "$server_cpu" "$SERVER_CORE" "$(share "$c0" "$c1")" "$LOAD_CORE" "$(share "$l0" "$l1")"
       done

@@ -69,6 +69,16 @@ if "redis" in servers:
             line += f" {fig([per_cpu(x) / per_cpu(by_run[x['run']]) for x in cells[key] if x['run'] in by_run], '{:.2f}x')} |"
         print(line)
     print()
+# Frames per request on the generator's veth end (to the server, to the client): how many segments
+# and acknowledgements each side's TCP makes per request, which the generator's kernel pays for.
+if all(x.get("frames_to_server") for v in cells.values() for x in v):
+    print("| frames per request | -P | test | to the server | to the client |")
+    print("|---|---:|---|---:|---:|")
+    for key in sorted(order, key=lambda k: (k[1], k[2], k[0])):
+        v = cells[key]
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {fig([float(x['frames_to_server']) for x in v], '{:.3f}')} | "
+              f"{fig([float(x['frames_to_client']) for x in v], '{:.3f}')} |")
+    print()
 print("```")
 width = 50
 top = max((med(k, "rps") for k in order), default=1)
