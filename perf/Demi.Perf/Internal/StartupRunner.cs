@@ -40,15 +40,26 @@ internal sealed class StartupRunner(PerfOptions o, int runs, double seconds, str
 
     private static readonly Dictionary<string, string> None = new();
 
+    // The CLI turns tiered compilation off in its project (runtimeconfig.json); DOTNET_TieredCompilation=1
+    // (the environment wins over runtimeconfig.json) brings back .NET's default for the tiered variants.
+    private static Dictionary<string, string> Tiered(params (string Name, string Value)[] more)
+    {
+        var env = new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "1" };
+        foreach (var (name, value) in more)
+            env[name] = value;
+        return env;
+    }
+
     private static readonly Variant[] Variants =
     [
-        new("default (tiered, PGO)", "jit", None),
-        new("DOTNET_TieredPGO=0", "jit", new Dictionary<string, string> { ["DOTNET_TieredPGO"] = "0" }),
-        new("DOTNET_TC_QuickJitForLoops=0", "jit", new Dictionary<string, string> { ["DOTNET_TC_QuickJitForLoops"] = "0" }),
-        new("DOTNET_TC_CallCountingDelayMs=0", "jit", new Dictionary<string, string> { ["DOTNET_TC_CallCountingDelayMs"] = "0" }),
-        new("DOTNET_TieredCompilation=0", "jit", new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" }),
-        new("ReadyToRun (tiered, PGO)", "r2r", None),
-        new("ReadyToRun, DOTNET_TieredCompilation=0", "r2r", new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" }),
+        new("default (TieredCompilation off, the project's setting)", "jit", None),
+        new("tiered, PGO (.NET's default)", "jit", Tiered()),
+        new("tiered, DOTNET_TieredPGO=0", "jit", Tiered(("DOTNET_TieredPGO", "0"))),
+        new("tiered, DOTNET_TC_QuickJitForLoops=0", "jit", Tiered(("DOTNET_TC_QuickJitForLoops", "0"))),
+        new("tiered, DOTNET_TC_CallCountingDelayMs=0", "jit", Tiered(("DOTNET_TC_CallCountingDelayMs", "0"))),
+        new("tiered, DOTNET_TC_DelaySingleProcMultiplier=1", "jit", Tiered(("DOTNET_TC_DelaySingleProcMultiplier", "1"))),
+        new("ReadyToRun (TieredCompilation off)", "r2r", None),
+        new("ReadyToRun, tiered, PGO", "r2r", Tiered()),
         new("NativeAOT", "aot", None),
     ];
 
