@@ -33,8 +33,32 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
 
     protected KernelShardDriver Driver => (KernelShardDriver)Shard.Driver!;
 
+    /// <summary>Edge-triggered readiness for receives and hang-ups; <see cref="Libc.EPOLLOUT"/> is added by <see cref="EpollEvents"/>.</summary>
+    protected const uint ReadEvents = Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLET;
+
+    /// <summary>
+    /// The events the fd is registered for. TCP watches room to send all the time (the kernel reports it
+    /// only after a send found none); UDP only while a push waits for room (<see cref="WatchWritable"/>):
+    /// a UDP socket is writable again after every datagram it sends, and watching that would cost an
+    /// epoll wake-up per datagram.
+    /// </summary>
+    protected virtual uint EpollEvents => ReadEvents | Libc.EPOLLOUT;
+
     protected internal override void OnAttached()
-        => _registration = Shard.RegisterFd(Fd, Libc.EPOLLIN | Libc.EPOLLOUT | Libc.EPOLLRDHUP | Libc.EPOLLET, this);
+        => _registration = Shard.RegisterFd(Fd, EpollEvents, this);
+
+    /// <summary>
+    /// Watches (or stops watching) the fd for room to send, for a socket whose <see cref="EpollEvents"/>
+    /// leave it out. Added while there is room, the edge is reported at once, so nothing is missed.
+    /// </summary>
+    protected void WatchWritable(bool watch)
+    {
+        if (_registration < 0)
+            return;
+        int errno = Shard.ModifyFd(_registration, Fd, watch ? EpollEvents | Libc.EPOLLOUT : EpollEvents);
+        if (errno != 0)
+            throw new DemiException(errno, $"epoll_ctl MOD failed: {Errno.Name(errno)}");
+    }
 
     /// <summary>
     /// False once a receive said EAGAIN, until epoll reports the fd readable again (edge-triggered):
@@ -158,7 +182,7 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
         int fd = open();
         Fd = fd >= 0 ? fd : Libc.socket(SocketConstants.AF_INET, SocketType | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
         if (Fd >= 0)
-            _registration = Shard.RegisterFd(Fd, Libc.EPOLLIN | Libc.EPOLLOUT | Libc.EPOLLRDHUP | Libc.EPOLLET, this);
+            _registration = Shard.RegisterFd(Fd, EpollEvents, this);
         return fd;
     }
 

@@ -33,6 +33,9 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
     {
     }
 
+    /// <inheritdoc />
+    protected override uint EpollEvents => ReadEvents;
+
     protected internal override int Listen(int backlog) => Errno.ENOTSUP;
 
     protected internal override void OnAccept(ulong qt) => Fail(qt, Errno.ENOTSUP);
@@ -104,7 +107,8 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
                 int errno = Libc.LastErrno;
                 if (errno == Errno.EAGAIN)
                 {
-                    _waitingForRoom = true; // EPOLLOUT resumes the flush
+                    _waitingForRoom = true;
+                    WatchWritable(true); // EPOLLOUT resumes the flush
                     return;
                 }
                 if (errno == Errno.EINTR)
@@ -123,6 +127,7 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
         if (!_waitingForRoom)
             return;
         _waitingForRoom = false;
+        WatchWritable(false);
         Flush();
     }
 

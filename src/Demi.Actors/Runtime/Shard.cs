@@ -179,6 +179,16 @@ public sealed unsafe class Shard : IDisposable
         return _epoll.Register(fd, events, handler, wakeOnly);
     }
 
+    /// <summary>
+    /// Changes the events a registration made with <see cref="RegisterFd"/> watches (shard thread only);
+    /// 0 or the errno of <c>epoll_ctl</c>. Edge-triggered: an event added while its condition holds is reported at once.
+    /// </summary>
+    public int ModifyFd(int registration, int fd, uint events)
+    {
+        Debug.Assert(IsCurrentThread || !_thread.IsAlive);
+        return _epoll.Modify(registration, fd, events);
+    }
+
     /// <summary>Removes a registration made with <see cref="RegisterFd"/> (before closing the fd).</summary>
     public void UnregisterFd(int registration, int fd) => _epoll.Unregister(registration, fd);
 

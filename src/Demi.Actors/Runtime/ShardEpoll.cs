@@ -69,6 +69,14 @@ internal sealed unsafe class ShardEpoll : IDisposable
         return slot;
     }
 
+    /// <summary>Changes the events <paramref name="fd"/> is watched for; returns 0 or the errno of <c>epoll_ctl</c>.</summary>
+    public int Modify(int registration, int fd, uint events)
+    {
+        Debug.Assert(_handlers[registration] is not null, "modifying a removed registration");
+        var ev = new Libc.EpollEvent { Events = events, Data = (ulong)registration };
+        return Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : Libc.LastErrno;
+    }
+
     public void Unregister(int registration, int fd)
     {
         Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
