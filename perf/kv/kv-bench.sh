@@ -13,8 +13,8 @@
 #                                 [--rows "demi-xdp demi-dpdk demi-kernel redis"] [--server-core 0] [--load-core 1 (a taskset list)]
 #                                 [--threads 0 (redis-benchmark --threads; 0: its single-threaded default)]
 #                                 [--idle spin-then-park|spin|park] [--warmup-seconds 10] [--out DIR]
-# Each server first gets --warmup-seconds of the same mix at -P 16, half SET, half GET (not measured): long enough for
-# .NET's tiered JIT to finish (its compiler thread shares the server's core), for pools and tables.
+# Each server first gets --warmup-seconds of the same mix at -P 16, half SET, half GET (not measured): for pools and
+# tables (demi jits optimized code at once; with DOTNET_TieredCompilation=1 in front, 10 s is not enough for the JIT to finish).
 # Each test (SET, GET) is its own redis-benchmark run, so that its CPU use is its own: the CSV has the
 # generator's CPU (its user+system time / wall time, across threads), the server process's, and each
 # pinned core's busy share from /proc/stat (softirq included: veth delivers a frame in the sender's context).
