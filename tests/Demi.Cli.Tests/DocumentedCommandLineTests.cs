@@ -33,6 +33,31 @@ public sealed partial class DocumentedCommandLineTests
         }
     }
 
+    [Theory]
+    [InlineData("echo", "demo")]
+    [InlineData("echo", "client")]
+    [InlineData("echo", "server")]
+    [InlineData("kv")]
+    public void EveryDefaultTheHelpPrints_IsAcceptedAsInput(params string[] command)
+    {
+        // A newcomer copies "[default: 00:00:05]" from --help into the command line; it must mean the default.
+        var output = new StringWriter();
+        Assert.Equal(0, DemiCommandLine.Run([.. command, "--help"], output, new StringWriter()));
+        var defaults = HelpDefaults().Matches(output.ToString()).ToList();
+        Assert.NotEmpty(defaults);
+        foreach (Match d in defaults)
+        {
+            string option = d.Groups["option"].Value, value = d.Groups["value"].Value;
+            if (value is "True" or "False")
+                continue; // a flag takes no value
+            var parse = DemiCommandLine.CreateRoot().Parse([.. command, option, value]);
+            Assert.True(parse.Errors.Count == 0, $"{string.Join(' ', command)} {option} {value}: {string.Join("; ", parse.Errors.Select(e => e.Message))}");
+        }
+    }
+
+    [GeneratedRegex(@"^\s+(?:-\w, )?(?<option>--[\w-]+)[^\n]*\[default: (?<value>[^\]]+)\]", RegexOptions.Multiline)]
+    private static partial Regex HelpDefaults();
+
     // Lines of shell blocks that run the CLI: `demi ...` or `dotnet run --project src/Demi.Cli ... -- ...`.
     [GeneratedRegex(@"^(?:demi |dotnet run --project src/Demi\.Cli[^\n]*? -- )(?<args>[^\n#]*)$", RegexOptions.Multiline)]
     private static partial Regex CommandLines();

@@ -66,7 +66,7 @@ internal static class CliOptions
         _ => $"from {min} to {max}",
     };
 
-    /// <summary>A duration option: "10s", "500ms", "2m", or plain seconds; never negative.</summary>
+    /// <summary>A duration option: "10s", "500ms", "2m", plain seconds, or "00:00:05" (the form help prints defaults in); never negative.</summary>
     public static Option<TimeSpan> Duration(string name, string description, TimeSpan defaultValue)
         => new(name)
         {
@@ -78,12 +78,12 @@ internal static class CliOptions
                 var text = Single(result);
                 if (TryParseDuration(text, out var value) && value >= TimeSpan.Zero)
                     return value;
-                result.AddError($"{OptionName(result)} '{text}': expected a duration like 10s, 500ms or 2m");
+                result.AddError($"{OptionName(result)} '{text}': expected a duration like 10s, 500ms, 2m or 00:00:10");
                 return defaultValue;
             },
         };
 
-    /// <summary>Parses "10s", "500ms", "2m" or plain seconds.</summary>
+    /// <summary>Parses "10s", "500ms", "2m", plain seconds or [d.]hh:mm:ss[.fff] (as help shows a TimeSpan default).</summary>
     public static bool TryParseDuration(string text, out TimeSpan value)
     {
         value = default;
@@ -96,6 +96,8 @@ internal static class CliOptions
             value = TimeSpan.FromMinutes(number);
         else if (TryNumber(text, out number))
             value = TimeSpan.FromSeconds(number);
+        else if (text.Contains(':') && TimeSpan.TryParseExact(text, "c", CultureInfo.InvariantCulture, out var clock))
+            value = clock;
         else
             return false;
         return true;
