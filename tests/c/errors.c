@@ -519,12 +519,17 @@ static void test_wait(void)
     demi_qtoken_t ready;
     REQUIRE_OK(demi_pushto(&ready, tx, &sga, (struct sockaddr *)&a, sizeof(a)));
     CHECK_ERR(demi_wait(&qr, ready, &five), 0);
-    demi_qtoken_t popped;
+    REQUIRE_OK(demi_pushto(&ready, tx, &sga, (struct sockaddr *)&a, sizeof(a)));
+    CHECK_ERR(demi_wait(&qr, ready, &five), 0);
+    demi_qtoken_t popped, later;
     REQUIRE_OK(demi_pop(&popped, qd));
-    /* Give the datagram time to reach the pop (microseconds over loopback), so that the first token
-     * of the list is ready when wait_any looks at it. */
-    struct timespec ms100 = {0, 100 * 1000 * 1000};
-    nanosleep(&ms100, NULL);
+    REQUIRE_OK(demi_pop(&later, qd));
+    /* Pops complete in the order they were posted: once the later one has its datagram, the first
+     * token of the list is ready when wait_any looks at it (no sleep standing in for that). */
+    CHECK_ERR(demi_wait(&qr, later, &five), 0);
+    CHECK(qr.qr_opcode == DEMI_OPC_POP);
+    if (qr.qr_opcode == DEMI_OPC_POP)
+        CHECK_ERR(demi_sgafree(&qr.qr_value.sga), 0);
     qts[0] = popped;
     qts[1] = 0xdeadbeef12345ull;
     CHECK_ERR(demi_wait_any(&qr, &offset, qts, 2, &five), EINVAL);
