@@ -29,32 +29,10 @@ internal sealed class CompletionWaiter
         result = default;
         if (!IsValidTimeout(timeout))
             return Errno.EINVAL;
-        long deadline = Deadline(timeout);
-        var backoff = new IdleBackoff(_idle);
-        while (true)
-        {
-            int err = _tokens.TryConsume(qt, out result);
-            if (err != Errno.EAGAIN)
-                return err;
-            switch (Idle(ref backoff, deadline, out int parkMs))
-            {
-                case IdleOutcome.TimedOut:
-                    return Errno.ETIMEDOUT;
-                case IdleOutcome.WouldDeadlock:
-                    return Errno.EDEADLK;
-                case IdleOutcome.Park:
-                    var waiter = TokenWaiter.ForCurrentThread;
-                    waiter.Arm();
-                    _tokens.Watch(qt, waiter);
-                    err = _tokens.TryConsume(qt, out result); // a completion before Watch did not see us
-                    if (err == Errno.EAGAIN)
-                        waiter.Park(parkMs);
-                    _tokens.Unwatch(qt, waiter);
-                    if (err != Errno.EAGAIN)
-                        return err;
-                    break;
-            }
-        }
+        var attempt = new OneToken(_tokens, qt);
+        int err = WaitFor(ref attempt, Deadline(timeout));
+        result = attempt.Result;
+        return err;
     }
 
     public int WaitAny(out QResult result, out int readyOffset, ReadOnlySpan<ulong> qts, TimeSpan? timeout)
@@ -67,55 +45,11 @@ internal sealed class CompletionWaiter
         foreach (var qt in qts)
             if (!_tokens.IsWaitable(qt))
                 return Errno.EINVAL;
-        long deadline = Deadline(timeout);
-        var backoff = new IdleBackoff(_idle);
-        while (true)
-        {
-            int err = TryConsumeAny(out result, out readyOffset, qts);
-            if (err != Errno.EAGAIN)
-                return err;
-            switch (Idle(ref backoff, deadline, out int parkMs))
-            {
-                case IdleOutcome.TimedOut:
-                    return Errno.ETIMEDOUT;
-                case IdleOutcome.WouldDeadlock:
-                    return Errno.EDEADLK;
-                case IdleOutcome.Park:
-                    var waiter = TokenWaiter.ForCurrentThread;
-                    waiter.Arm();
-                    foreach (var qt in qts)
-                        _tokens.Watch(qt, waiter);
-                    err = TryConsumeAny(out result, out readyOffset, qts);
-                    if (err == Errno.EAGAIN)
-                        waiter.Park(parkMs);
-                    foreach (var qt in qts)
-                        _tokens.Unwatch(qt, waiter);
-                    if (err != Errno.EAGAIN)
-                        return err;
-                    break;
-            }
-        }
-    }
-
-    private int TryConsumeAny(out QResult result, out int readyOffset, ReadOnlySpan<ulong> qts)
-    {
-        for (int i = 0; i < qts.Length; i++)
-        {
-            int err = _tokens.TryConsume(qts[i], out result);
-            if (err == 0)
-            {
-                readyOffset = i;
-                return 0;
-            }
-            if (err != Errno.EAGAIN)
-            {
-                readyOffset = -1;
-                return err;
-            }
-        }
-        result = default;
-        readyOffset = -1;
-        return Errno.EAGAIN;
+        var attempt = new AnyToken(_tokens, qts);
+        int err = WaitFor(ref attempt, Deadline(timeout));
+        result = attempt.Result;
+        readyOffset = attempt.ReadyOffset;
+        return err;
     }
 
     public int WaitNextN(Span<QResult> results, out int count, TimeSpan? timeout)
@@ -123,14 +57,34 @@ internal sealed class CompletionWaiter
         count = 0;
         if (results.IsEmpty || !IsValidTimeout(timeout))
             return Errno.EINVAL;
-        long deadline = Deadline(timeout);
+        var attempt = new NextTokens(_tokens, results);
+        int err = WaitFor(ref attempt, Deadline(timeout));
+        count = attempt.Count;
+        return err;
+    }
+
+    /// <summary>What one kind of wait tries each round, and the token slots a parked waiter watches.</summary>
+    private interface IWaitAttempt
+    {
+        /// <summary>0 or an errno when the wait is over; EAGAIN to go on waiting.</summary>
+        int TryComplete();
+
+        void Watch(TokenWaiter waiter);
+
+        void Unwatch(TokenWaiter waiter);
+    }
+
+    // The one wait loop: try, idle a round, and when idling says park, watch the tokens, try once more
+    // (a completion before Watch did not see this waiter), park, unwatch.
+    private int WaitFor<TAttempt>(ref TAttempt attempt, long deadline)
+        where TAttempt : IWaitAttempt, allows ref struct
+    {
         var backoff = new IdleBackoff(_idle);
         while (true)
         {
-            while (count < results.Length && _tokens.TryConsumeNext(out results[count]))
-                count++;
-            if (count > 0)
-                return 0;
+            int err = attempt.TryComplete();
+            if (err != Errno.EAGAIN)
+                return err;
             switch (Idle(ref backoff, deadline, out int parkMs))
             {
                 case IdleOutcome.TimedOut:
@@ -140,17 +94,79 @@ internal sealed class CompletionWaiter
                 case IdleOutcome.Park:
                     var waiter = TokenWaiter.ForCurrentThread;
                     waiter.Arm();
-                    _tokens.WatchAny(waiter);
-                    while (count < results.Length && _tokens.TryConsumeNext(out results[count]))
-                        count++;
-                    if (count == 0)
+                    attempt.Watch(waiter);
+                    err = attempt.TryComplete();
+                    if (err == Errno.EAGAIN)
                         waiter.Park(parkMs);
-                    _tokens.UnwatchAny(waiter);
-                    if (count > 0)
-                        return 0;
+                    attempt.Unwatch(waiter);
+                    if (err != Errno.EAGAIN)
+                        return err;
                     break;
             }
         }
+    }
+
+    private ref struct OneToken(TokenTable tokens, ulong qt) : IWaitAttempt
+    {
+        public QResult Result;
+
+        public int TryComplete() => tokens.TryConsume(qt, out Result);
+
+        public readonly void Watch(TokenWaiter waiter) => tokens.Watch(qt, waiter);
+
+        public readonly void Unwatch(TokenWaiter waiter) => tokens.Unwatch(qt, waiter);
+    }
+
+    private ref struct AnyToken(TokenTable tokens, ReadOnlySpan<ulong> qts) : IWaitAttempt
+    {
+        private readonly ReadOnlySpan<ulong> _qts = qts;
+        public QResult Result;
+        public int ReadyOffset = -1;
+
+        // The first ready token in list order; a token that failed to redeem ends the wait with its errno.
+        public int TryComplete()
+        {
+            for (int i = 0; i < _qts.Length; i++)
+            {
+                int err = tokens.TryConsume(_qts[i], out Result);
+                if (err == Errno.EAGAIN)
+                    continue;
+                ReadyOffset = err == 0 ? i : -1;
+                return err;
+            }
+            Result = default;
+            return Errno.EAGAIN;
+        }
+
+        public readonly void Watch(TokenWaiter waiter)
+        {
+            foreach (var qt in _qts)
+                tokens.Watch(qt, waiter);
+        }
+
+        public readonly void Unwatch(TokenWaiter waiter)
+        {
+            foreach (var qt in _qts)
+                tokens.Unwatch(qt, waiter);
+        }
+    }
+
+    private ref struct NextTokens(TokenTable tokens, Span<QResult> results) : IWaitAttempt
+    {
+        private readonly Span<QResult> _results = results;
+        public int Count;
+
+        // As many completed tokens as fit, in completion order; done once there is at least one.
+        public int TryComplete()
+        {
+            while (Count < _results.Length && tokens.TryConsumeNext(out _results[Count]))
+                Count++;
+            return Count > 0 ? 0 : Errno.EAGAIN;
+        }
+
+        public readonly void Watch(TokenWaiter waiter) => tokens.WatchAny(waiter);
+
+        public readonly void Unwatch(TokenWaiter waiter) => tokens.UnwatchAny(waiter);
     }
 
     private enum IdleOutcome : byte
