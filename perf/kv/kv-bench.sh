@@ -13,6 +13,11 @@
 #                                 [--rows "demi-xdp demi-dpdk demi-kernel redis"] [--server-core 0] [--load-core 1 (a taskset list)]
 #                                 [--threads 0 (redis-benchmark --threads; 0: its single-threaded default)]
 #                                 [--idle spin-then-park|spin|park] [--warmup-seconds 10] [--out DIR]
+#                                 [--xdp-mode auto|native|generic] [--server-rps]
+# --server-rps: the server-side veth end's receive processing runs on --server-core (RPS), so each
+# server pays for its own receive path (TCP for the kernel rows, generic XDP and the copy into UMEM for
+# demi-xdp; native XDP on veth runs in the sender's NAPI and ignores RPS, so pair it with --xdp-mode generic).
+# Without it, veth delivers every frame in the sender's context: the generator's core runs the server's receive path.
 # Each server first gets --warmup-seconds of the same mix at -P 16, half SET, half GET (not measured): for pools and
 # tables (demi jits optimized code at once; with DOTNET_TieredCompilation=1 in front, 10 s is not enough for the JIT to finish).
 # Each test (SET, GET) is its own redis-benchmark run, so that its CPU use is its own: the CSV has the
@@ -31,6 +36,8 @@ LOAD_CORE=1
 IDLE=spin-then-park
 WARMUP_SECONDS=10
 THREADS=0
+XDP_MODE=auto
+SERVER_RPS=0
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 OUT=""
@@ -48,7 +55,9 @@ while [[ $# -gt 0 ]]; do
     --warmup-seconds) WARMUP_SECONDS="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
+    --xdp-mode) XDP_MODE="$2"; shift 2 ;;
+    --server-rps) SERVER_RPS=1; shift ;;
+    -h|--help) sed -n 2,25p "$0"; exit 0 ;;
     *) echo "kv-bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -102,6 +111,10 @@ ip -n "$NSB" link set "$IFB" up
 ip -n "$NSB" addr add "$IPB/24" dev "$IFB"
 # AF_XDP sees the peer's frames raw: let the peer compute full TCP checksums (no CHECKSUM_PARTIAL).
 in_b ethtool -K "$IFB" tx off >/dev/null
+if [[ $SERVER_RPS -eq 1 ]]; then
+  # /sys shows the namespace's own devices only inside it (ip netns exec mounts it so).
+  ip netns exec "$NSA" sh -c "printf '%x' $((1 << SERVER_CORE)) >/sys/class/net/$IFA/queues/rx-0/rps_cpus"
+fi
 MAC_A=$(ip -n "$NSA" -br link show "$IFA" | awk '{print $3}')
 MAC_B=$(ip -n "$NSB" -br link show "$IFB" | awk '{print $3}')
 ip -n "$NSB" neigh replace "$IPA" lladdr "$MAC_A" dev "$IFB" nud permanent
@@ -113,7 +126,7 @@ start_server() {
     demi-xdp)
       # The user-space stack owns IPA; the kernel side of the veth has no address.
       nsenter --net="/run/netns/$NSA" -- taskset -c "$SERVER_CORE" "$DEMI" kv --bind "$IPA:$PORT" --cores "$SERVER_CORE" --idle "$IDLE" \
-        --backend xdp --iface "$IFA" --ip "$IPA" >"$OUT/$row.log" 2>&1 &
+        --backend xdp --iface "$IFA" --ip "$IPA" --xdp-mode "$XDP_MODE" >"$OUT/$row.log" 2>&1 &
       ;;
     demi-dpdk)
       # As demi-xdp: the user-space stack owns IPA. net_af_packet hands the kernel every frame too,
@@ -147,14 +160,17 @@ start_server() {
 }
 
 CSV="$OUT/raw.csv"
-echo "run,row,pipeline,requests,test,rps,avg_ms,min_ms,p50_ms,p95_ms,p99_ms,max_ms,gen_cpu,server_cpu,server_core_busy,load_core_busy,frames_to_server,frames_to_client" >"$CSV"
+echo "run,row,pipeline,requests,test,rps,avg_ms,min_ms,p50_ms,p95_ms,p99_ms,max_ms,gen_cpu,server_cpu,server_core_busy,load_core_busy,frames_to_server,frames_to_client,steal" >"$CSV"
 THREAD_ARGS=(); [[ "$THREADS" -gt 0 ]] && THREAD_ARGS=(--threads "$THREADS")
 echo "kv-bench: -n $N${N_P1:+ (-P 1: $N_P1)} -c $CLIENTS, pipelines [$PIPELINES], rows [$ROWS], $RUNS run(s); server on core $SERVER_CORE, redis-benchmark${THREAD_ARGS[*]:+ ${THREAD_ARGS[*]}} on core(s) $LOAD_CORE; idle $IDLE; warm-up ${WARMUP_SECONDS}s; load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/run.txt"
 
 # CPU accounting: a process's run time in ns (its threads' schedstat: exact, where utime+stime in
 # clock ticks read up to 1.5 cores for a process pinned to one over a ~1 s test), and a core's (busy, total) ticks.
 proc_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ns += $1} END {printf "%.0f", ns}'; }
-core_ticks() { awk -v c="cpu$1" '$1 == c {busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6}' /proc/stat; }
+# Steal (field 9: the hypervisor ran someone else) is neither busy nor idle: it is its own column.
+core_ticks() { awk -v c="cpu$1" '$1 == c {busy = $2 + $3 + $4 + $7 + $8; print busy, busy + $5 + $6 + $9}' /proc/stat; }
+# The whole machine's (steal, total) ticks: a test with a high steal share measured the neighbours, not us.
+steal_ticks() { awk '$1 == "cpu" {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
 # Busy share of a taskset list's cores (e.g. "1" or "0-1") between two snapshots of /proc/stat.
 cores_of() { python3 -c 'import sys; r=[]; [r.extend(range(int(a.split("-")[0]), int(a.split("-")[-1])+1)) for a in sys.argv[1].split(",")]; print(*r)' "$1"; }
 cores_snapshot() { local c; for c in $(cores_of "$1"); do core_ticks "$c"; done | awk '{b += $1; t += $2} END {print b, t}'; }
@@ -175,19 +191,19 @@ for run in $(seq "$RUNS"); do
     for p in $PIPELINES; do
       n="$N"; [[ "$p" == 1 && -n "$N_P1" ]] && n="$N_P1"
       for test in set get; do
-        s0=$(proc_ns "$SERVER_PID"); c0=$(cores_snapshot "$SERVER_CORE"); l0=$(cores_snapshot "$LOAD_CORE"); f0=$(frames_of_b); in_b nstat -n >/dev/null 2>&1 || true; t0=$(date +%s.%N)
+        s0=$(proc_ns "$SERVER_PID"); c0=$(cores_snapshot "$SERVER_CORE"); l0=$(cores_snapshot "$LOAD_CORE"); f0=$(frames_of_b); st0=$(steal_ticks); in_b nstat -n >/dev/null 2>&1 || true; t0=$(date +%s.%N)
         # redis-benchmark --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
         line=$(in_b taskset -c "$LOAD_CORE" /usr/bin/time -f '%e %U %S' -o "$OUT/gen.time" redis-benchmark -h "$IPA" -p "$PORT" -t "$test" -n "$n" -c "$CLIENTS" -P "$p" "${THREAD_ARGS[@]}" --csv 2>/dev/null \
           | grep -v '^"test"' | tr -d '"')
-        t1=$(date +%s.%N); s1=$(proc_ns "$SERVER_PID"); c1=$(cores_snapshot "$SERVER_CORE"); l1=$(cores_snapshot "$LOAD_CORE"); f1=$(frames_of_b)
+        t1=$(date +%s.%N); s1=$(proc_ns "$SERVER_PID"); c1=$(cores_snapshot "$SERVER_CORE"); l1=$(cores_snapshot "$LOAD_CORE"); f1=$(frames_of_b); st1=$(steal_ticks)
         # The generator's TCP counters over the test (retransmits, out-of-order, zero windows): why a row stalled.
         in_b nstat -s >"$OUT/nstat-$run-$row-P$p-$test.txt" 2>/dev/null || true
         gen_cpu=$(awk '{printf "%.2f", ($1 > 0 ? ($2 + $3) / $1 : 0)}' "$OUT/gen.time")
         server_cpu=$(awk -v a="$s0" -v b="$s1" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.2f", (b - a) / 1e9 / (t1 - t0)}')
         IFS=, read -r name rps avg min p50 p95 p99 max <<<"$line"
-        echo "$run,$row,$p,$n,$name,$rps,$avg,$min,$p50,$p95,$p99,$max,$gen_cpu,$server_cpu,$(share "$c0" "$c1"),$(share "$l0" "$l1"),$(per_request "$f0" "$f1" "$n")" >>"$CSV"
-        printf 'run %s  %-12s -P %-3s %-4s %12s req/s  p50 %s ms  p99 %s ms  cpu: generator %s server %s, core %s busy %s, core(s) %s busy %s\n' \
-          "$run" "$row" "$p" "$name" "$rps" "$p50" "$p99" "$gen_cpu" "$server_cpu" "$SERVER_CORE" "$(share "$c0" "$c1")" "$LOAD_CORE" "$(share "$l0" "$l1")"
+        echo "$run,$row,$p,$n,$name,$rps,$avg,$min,$p50,$p95,$p99,$max,$gen_cpu,$server_cpu,$(share "$c0" "$c1"),$(share "$l0" "$l1"),$(per_request "$f0" "$f1" "$n"),$(share "$st0" "$st1")" >>"$CSV"
+        printf 'run %s  %-12s -P %-3s %-4s %12s req/s  p50 %s ms  p99 %s ms  cpu: generator %s server %s, core %s busy %s, core(s) %s busy %s, steal %s\n' \
+          "$run" "$row" "$p" "$name" "$rps" "$p50" "$p99" "$gen_cpu" "$server_cpu" "$SERVER_CORE" "$(share "$c0" "$c1")" "$LOAD_CORE" "$(share "$l0" "$l1")" "$(share "$st0" "$st1")"
       done
     done
     stop_server

@@ -40,13 +40,19 @@ print()
 # process's, and the busy share (softirq included) of the server's core and of the generator's core(s).
 has_cpu = all("gen_cpu" in x and x["gen_cpu"] for v in cells.values() for x in v)
 cpu_head = " generator CPU | server CPU | server core busy | generator core busy | requests per server CPU-second |" if has_cpu else ""
-print("| server | -P | test | requests | requests/s | p50 ms | p99 ms |" + cpu_head)
-print("|---|---:|---|---:|---:|---:|---:|" + ("---:|" * 5 if has_cpu else ""))
+# Steal: the machine's share of time the hypervisor gave to other guests during the test (this VM is
+# noisy; a test with a high share measured the neighbours as much as the server).
+has_steal = all(x.get("steal") for v in cells.values() for x in v)
+steal_head = " steal |" if has_steal else ""
+print("| server | -P | test | requests | requests/s | p50 ms | p99 ms |" + cpu_head + steal_head)
+print("|---|---:|---|---:|---:|---:|---:|" + ("---:|" * 5 if has_cpu else "") + ("---:|" if has_steal else ""))
 for key in sorted(order, key=lambda k: (k[1], k[2], k[0])):
     v = cells[key]
     cpu = "".join(f" {fig([float(x[f]) for x in v], '{:.2f}')} |" for f in ("gen_cpu", "server_cpu", "server_core_busy", "load_core_busy")) if has_cpu else ""
     if has_cpu:
         cpu += f" {fig([per_cpu(x) for x in v], '{:,.0f}')} |"
+    if has_steal:
+        cpu += f" {fig([float(x['steal']) for x in v], '{:.2f}')} |"
     print(f"| {key[0]} | {key[1]} | {key[2]} | {int(v[0]['requests']):,} | {fig([float(x['rps']) for x in v], '{:,.0f}')} | "
           f"{fig([float(x['p50_ms']) for x in v], '{:.3f}')} | {fig([float(x['p99_ms']) for x in v], '{:.3f}')} |" + cpu)
 print()
