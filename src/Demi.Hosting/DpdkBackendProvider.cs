@@ -1,4 +1,3 @@
-using Demi.Inet;
 using Demi.Inet.Tcp;
 using Demi.Runtime;
 using Demi.Transport.Dpdk;
@@ -27,7 +26,7 @@ public sealed class DpdkBackendProvider : IDemiBackendProvider
             yield return $"{key}:{nameof(DemiDpdkOptions.Vdev)} is required for the dpdk backend (a virtual device, e.g. net_af_packet0,iface=veth0), unless {key}:{nameof(DemiDpdkOptions.EalArguments)} names one.";
         else if (dpdk.Vdev is { Length: > 0 } vdev && !vdev.StartsWith("net_", StringComparison.Ordinal))
             yield return $"{key}:{nameof(DemiDpdkOptions.Vdev)} '{vdev}' is not a DPDK virtual device (DRIVER[,KEY=VALUE]..., the driver starting with net_).";
-        foreach (var error in XdpBackendProvider.ValidateStackAddress(key, BackendName, dpdk.Address, dpdk.Gateway))
+        foreach (var error in StackAddress.Validate(key, BackendName, dpdk.Address, dpdk.Gateway))
             yield return error;
     }
 
@@ -35,13 +34,7 @@ public sealed class DpdkBackendProvider : IDemiBackendProvider
     public INetworkBackend Create(DemiOptions options, int shardCount, IServiceProvider services)
     {
         var dpdk = options.Dpdk;
-        XdpBackendProvider.TryParseAddress(dpdk.Address!, out var address, out int prefix);
-        var stack = new InetStackOptions
-        {
-            LocalAddress = address,
-            PrefixLength = prefix,
-            Gateway = dpdk.Gateway is { Length: > 0 } g ? Ipv4Address.Parse(g) : default,
-        };
+        var stack = StackAddress.ToStackOptions(dpdk.Address!, dpdk.Gateway);
         var eal = dpdk.EalArguments?.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var backend = DpdkBackend.Create(new DpdkOptions
         {

@@ -1,4 +1,3 @@
-using Demi.Inet;
 using Demi.Inet.Tcp;
 using Demi.Runtime;
 using Demi.Transport.Xdp;
@@ -21,7 +20,7 @@ public sealed class XdpBackendProvider : IDemiBackendProvider
         string key = $"{sectionPath}:{nameof(DemiOptions.Xdp)}";
         if (string.IsNullOrWhiteSpace(xdp.Interface))
             yield return $"{key}:{nameof(DemiXdpOptions.Interface)} is required for the xdp backend (the interface whose queues Demi takes over).";
-        foreach (var error in ValidateStackAddress(key, BackendName, xdp.Address, xdp.Gateway))
+        foreach (var error in StackAddress.Validate(key, BackendName, xdp.Address, xdp.Gateway))
             yield return error;
         if (xdp.Mode is not ("auto" or "native" or "generic"))
             yield return $"{key}:{nameof(DemiXdpOptions.Mode)} must be auto, native or generic (was '{xdp.Mode}').";
@@ -33,13 +32,7 @@ public sealed class XdpBackendProvider : IDemiBackendProvider
     public INetworkBackend Create(DemiOptions options, int shardCount, IServiceProvider services)
     {
         var xdp = options.Xdp;
-        TryParseAddress(xdp.Address!, out var address, out int prefix);
-        var stack = new InetStackOptions
-        {
-            LocalAddress = address,
-            PrefixLength = prefix,
-            Gateway = xdp.Gateway is { Length: > 0 } g ? Ipv4Address.Parse(g) : default,
-        };
+        var stack = StackAddress.ToStackOptions(xdp.Address!, xdp.Gateway);
         var queue = new XdpQueueOptions
         {
             Interface = xdp.Interface!,
@@ -79,28 +72,4 @@ public sealed class XdpBackendProvider : IDemiBackendProvider
 
     /// <inheritdoc />
     public long SteeredFrames(INetworkBackend backend) => (backend as XdpBackend)?.Steering?.ForwardedFrames ?? 0;
-
-    /// <summary>The Address and Gateway keys every user-space-stack backend has ("Demi:Xdp:Address", "Demi:Dpdk:Gateway", ...).</summary>
-    internal static IEnumerable<string> ValidateStackAddress(string key, string backend, string? address, string? gateway)
-    {
-        if (string.IsNullOrWhiteSpace(address))
-            yield return $"{key}:Address is required for the {backend} backend (this stack's IPv4 address, e.g. 10.0.0.1/24).";
-        else if (!TryParseAddress(address, out _, out _))
-            yield return $"{key}:Address '{address}' is not an IPv4 address with an optional /prefix (0-32).";
-        if (gateway is { Length: > 0 } && !Ipv4Address.TryParse(gateway, out _))
-            yield return $"{key}:Gateway '{gateway}' is not an IPv4 address.";
-    }
-
-    internal static bool TryParseAddress(string text, out Ipv4Address address, out int prefix)
-    {
-        prefix = 24;
-        int slash = text.IndexOf('/');
-        var ip = slash < 0 ? text : text[..slash];
-        if (slash >= 0 && (!int.TryParse(text.AsSpan(slash + 1), out prefix) || prefix is < 0 or > 32))
-        {
-            address = default;
-            return false;
-        }
-        return Ipv4Address.TryParse(ip, out address);
-    }
 }
