@@ -183,8 +183,15 @@ public sealed class ProtocolTests
         var gets = Enumerable.Range(0, 400).SelectMany(_ => RawClient.Command("GET", "v")).ToArray();
         var sender = new Thread(() => c.Send(gets));
         sender.Start();
-        Thread.Sleep(1500);
-        long inUse = host.LibOS.Buffers.LargeOutstanding;
+        // Premise: the server has taken GETs and holds replies it cannot send (large buffers of 256 KiB:
+        // the stored value and the pending replies), else the bound below would prove nothing.
+        long inUse = 0;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((inUse = host.LibOS.Buffers.LargeOutstanding) * 256L * 1024 < pendingLimit && waited.Elapsed < TimeSpan.FromSeconds(10))
+            Thread.Sleep(10);
+        Assert.True(inUse * 256L * 1024 >= pendingLimit, $"the server holds only {inUse} large buffers: it took no GETs");
+        Thread.Sleep(1000); // more GETs arrive meanwhile; none may grow what the server holds past its limit
+        inUse = host.LibOS.Buffers.LargeOutstanding;
         // Unsent replies stay near the limit (plus one reply in the making), not 100 MiB.
         Assert.InRange(inUse * 256L * 1024, 0, 4L * pendingLimit + 2 * value.Length);
         int read = 0;
