@@ -26,7 +26,7 @@ internal struct IdleBackoff
 {
     /// <summary>
     /// Spin iterations per <see cref="IdleStep.Spin"/> round: <c>Thread.SpinWait(8)</c> takes 250–270 ns on
-    /// the 2-vCPU Xeon VM of perf/README.md, short beside the poll syscall of a round. No pause at all
+    /// the 2-vCPU AMD EPYC VM of perf/README.md's seventh set of runs, short beside the poll syscall of a round. No pause at all
     /// measured no faster there.
     /// </summary>
     public const int SpinPerRound = 8;
