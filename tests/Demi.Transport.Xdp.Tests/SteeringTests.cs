@@ -119,7 +119,9 @@ public sealed class SteeringTests
         Assert.Equal(0, libOS.Bind(lqd, new Ipv4Endpoint(Ipv4Address.Any, 7100)));
         Assert.Equal(0, libOS.Listen(lqd, 8));
         Assert.Equal(3UL, backend.Inet.Ports.OwnersOf(6, 7100)); // the listener accepts on both shards
-        const int Connections = 8, Bytes = 1 << 20;
+        // Each connection picks a queue at random (its socket's transmit hash) and a shard by its flow
+        // hash: none steered is 1 in 2^Connections (8 connections made that 1 in 256).
+        const int Connections = 16, Bytes = 1 << 19;
         for (int c = 0; c < Connections; c++)
         {
             // Each kernel connection gets its own transmit hash, so connections spread over both queues.
@@ -132,7 +134,7 @@ public sealed class SteeringTests
             Assert.True(server.Wait(DemiOverVeth.Timeout));
             Assert.Equal(Bytes, server.Result);
         }
-        Assert.True(steering.ForwardedFrames > 0, "no segment was steered in 8 connections");
+        Assert.True(steering.ForwardedFrames > 0, $"no segment was steered in {Connections} connections");
         for (int s = 0; s < 2; s++)
             Assert.Equal(0, Demi.Inet.Tcp.TcpTransport.LayerOf(libOS.Shards[s])!.Statistics.ResetsSent); // no segment reached a shard without its connection
         Assert.Equal(0, libOS.Close(lqd));
