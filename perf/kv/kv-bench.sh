@@ -22,7 +22,8 @@
 # tables (demi jits optimized code at once; with DOTNET_TieredCompilation=1 in front, 10 s is not enough for the JIT to finish).
 # Each test (SET, GET) is its own redis-benchmark run, so that its CPU use is its own: the CSV has the
 # generator's CPU (its user+system time / wall time, across threads), the server process's, and each
-# pinned core's busy share from /proc/stat (softirq included: veth delivers a frame in the sender's context).
+# pinned core's busy share from /proc/stat (softirq included: veth delivers a frame in the sender's context;
+# steal, time the hypervisor gave other guests, is not busy: the machine's steal share is a column of its own).
 set -euo pipefail
 
 N=1000000
@@ -57,7 +58,7 @@ while [[ $# -gt 0 ]]; do
     --out) OUT="$2"; shift 2 ;;
     --xdp-mode) XDP_MODE="$2"; shift 2 ;;
     --server-rps) SERVER_RPS=1; shift ;;
-    -h|--help) sed -n 2,25p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,26p "$0"; exit 0 ;;
     *) echo "kv-bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
