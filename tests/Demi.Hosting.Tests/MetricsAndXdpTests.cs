@@ -24,6 +24,10 @@ public sealed class MetricsAndXdpTests
         using var udp = DemiUdpSocket.Create(libOS).Bind(new Ipv4Endpoint(Ipv4Address.Loopback, 0));
         var held = udp.Allocate(100);
         var pendingPop = udp.PopAsync(); // one token in flight
+        // A barrier on every shard: the pop is served first (same poster, FIFO mailbox), so its receive
+        // attempt has given back the buffers it rented for recvmmsg before the gauges are read.
+        foreach (var shard in libOS.Shards)
+            Assert.Equal(0, shard.Invoke(() => 0));
 
         free.RecordObservableInstruments();
         tokens.RecordObservableInstruments();
