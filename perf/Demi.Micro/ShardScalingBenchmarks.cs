@@ -9,7 +9,9 @@ namespace Demi.Micro;
 /// whether adding a shard adds contention: with nothing written by two shards, the cost per
 /// operation at 2 shards stays that at 1 shard. <c>PoolBurst</c>: rent 32 pool buffers and release
 /// them (a receive burst's buffer traffic). <c>TokenCycle</c>: a waited token's life on the shard
-/// (allocate, complete, redeem with a zero-timeout <c>Wait</c>).
+/// (allocate, complete, redeem with a zero-timeout <c>Wait</c>). <c>InlineCycle</c>: the shard-inline
+/// echo cycle of <see cref="RuntimeBenchmarks.ShardInlinePingPong"/> (PostPush + PostPop from the Rx
+/// handler, dispatch, completions, SgaFree), each shard on its own memory queue.
 /// </summary>
 [MemoryDiagnoser]
 [MicroConfig]
@@ -26,6 +28,7 @@ public class ShardScalingBenchmarks
     private QueueActor[] _actors = null!;
     private Func<int>[] _poolLoops = null!;
     private Func<int>[] _tokenLoops = null!;
+    private PingPong[] _pingPongs = null!;
 
     /// <summary>Shards running the path at the same time (1 or 2; pinned to cores 0..Shards-1).</summary>
     [Params(1, 2)]
@@ -47,12 +50,18 @@ public class ShardScalingBenchmarks
         }
         _poolLoops = _actors.Select(a => (Func<int>)PoolLoop).ToArray();
         _tokenLoops = _actors.Select(a => (Func<int>)(() => TokenLoop(a))).ToArray();
-        if (PoolBurst() != 0 || TokenCycle() != 0)
+        _pingPongs = _actors.Select(a => new PingPong(_os, a)).ToArray();
+        if (PoolBurst() != 0 || TokenCycle() != 0 || InlineCycle() != 0)
             throw new InvalidOperationException("A shard loop failed during set-up.");
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _os.Dispose();
+    public void Cleanup()
+    {
+        foreach (var p in _pingPongs)
+            p.Dispose();
+        _os.Dispose();
+    }
 
     /// <summary>Rent 32 buffers, release them, repeated; per buffer.</summary>
     [Benchmark(OperationsPerInvoke = N)]
@@ -61,6 +70,18 @@ public class ShardScalingBenchmarks
     /// <summary>Allocate, complete and redeem a token on each shard; per token.</summary>
     [Benchmark(OperationsPerInvoke = N)]
     public int TokenCycle() => RunOnAllShards(_tokenLoops);
+
+    /// <summary>The shard-inline echo cycle on each shard's own memory queue; per cycle.</summary>
+    [Benchmark(OperationsPerInvoke = N)]
+    public int InlineCycle()
+    {
+        foreach (var p in _pingPongs)
+            p.Start(N);
+        int failures = 0;
+        foreach (var p in _pingPongs)
+            failures += p.Finish();
+        return failures;
+    }
 
     // Every shard runs its loop at the same time; returns the number of failures.
     private int RunOnAllShards(Func<int>[] loops)
@@ -104,5 +125,71 @@ public class ShardScalingBenchmarks
                 failures++;
         }
         return failures;
+    }
+
+    // One shard's ping-pong: every pop completion pushes the popped buffer back, drops the pop's
+    // reference and posts the next pop, all from the Rx handler on the shard's thread.
+    private sealed class PingPong : IDisposable
+    {
+        private readonly LibOS _os;
+        private readonly int _qd;
+        private readonly IDisposable _subscription;
+        private readonly ManualResetEventSlim _done = new(false, spinCount: 1);
+        private Sga _sga;
+        private int _remaining;
+        private int _failures;
+
+        public PingPong(LibOS os, QueueActor actor)
+        {
+            _os = os;
+            _qd = actor.Qd;
+            _subscription = actor.Shard.Completions.Subscribe(OnCompletion);
+            _sga = os.SgaAlloc(64);
+            if (os.PostPop(_qd) != 0)
+                throw new InvalidOperationException("Cannot post the first pop.");
+        }
+
+        public void Start(int cycles)
+        {
+            _remaining = cycles;
+            _failures = 0;
+            _done.Reset();
+            if (_os.PostPush(_qd, _sga) != 0)
+                _failures++;
+        }
+
+        public int Finish()
+        {
+            if (!_done.Wait(TimeSpan.FromSeconds(30)))
+                return 1;
+            return _failures;
+        }
+
+        private void OnCompletion(QResult r)
+        {
+            if (r.Qd != _qd)
+                return;
+            if (r.Opcode == Opcode.Failed)
+            {
+                _failures++;
+                _done.Set();
+                return;
+            }
+            if (r.Opcode != Opcode.Pop)
+                return; // push completions: the memory queue already handed the buffer to the pop
+            if (--_remaining > 0 && _os.PostPush(_qd, r.Sga) != 0)
+                _failures++;
+            _os.SgaFree(r.Sga);
+            if (_os.PostPop(_qd) != 0)
+                _failures++;
+            if (_remaining == 0)
+                _done.Set();
+        }
+
+        public void Dispose()
+        {
+            _subscription.Dispose();
+            _os.SgaFree(_sga);
+        }
     }
 }

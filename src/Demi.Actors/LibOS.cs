@@ -51,9 +51,8 @@ public sealed partial class LibOS : IDisposable
             : new BufferManager(new BufferPool(options.BufferSize, options.BufferCount, options.Headroom), options.MaxSgaSize, ownsPool: true);
         _descriptors = new DescriptorTable(options.MaxDescriptors);
         _tokens = new TokenTable(options.MaxTokens, cores.Length, FreeAbandonedData);
-        var detached = new DetachedOperations(options.MaxTokens);
-        _submitter = new OperationSubmitter(_descriptors, Buffers, _tokens, detached);
-        _publisher = new CompletionPublisher(_tokens, detached, ReportShardFault);
+        _submitter = new OperationSubmitter(_descriptors, Buffers, _tokens);
+        _publisher = new CompletionPublisher(_tokens, ReportShardFault);
         _waiter = new CompletionWaiter(_tokens, options.WaitIdle);
         Options = options;
         if (options.DisposeOnProcessExit)
@@ -63,7 +62,7 @@ public sealed partial class LibOS : IDisposable
         {
             for (int i = 0; i < cores.Length; i++)
             {
-                _shards[i] = new Shard(this, i, cores[i], options.ShardIdle, options.MailboxCapacity, Backend);
+                _shards[i] = new Shard(this, i, cores[i], options.ShardIdle, options.MailboxCapacity, options.MaxTokens, Backend);
                 _shards[i].Start();
             }
         }

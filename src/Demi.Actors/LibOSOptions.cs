@@ -27,7 +27,10 @@ public sealed class LibOSOptions
     /// <summary>Messages a shard's mailbox holds before posting fails with EAGAIN.</summary>
     public int MailboxCapacity { get; set; } = 16_384;
 
-    /// <summary>Operations in flight at once before new ones fail with EAGAIN.</summary>
+    /// <summary>
+    /// Operations in flight at once before new ones fail with EAGAIN: waitable tokens across the
+    /// libOS, and fire-and-forget (Post*) operations on each shard.
+    /// </summary>
     public int MaxTokens { get; set; } = 65_536;
 
     /// <summary>Maximum open queue descriptors.</summary>

@@ -99,6 +99,29 @@ public sealed class ReviewRegressionTests
     }
 
     [Fact]
+    public void FireAndForgetOperationsAreBoundedOnEachShard()
+    {
+        // Each shard counts its own fire-and-forget operations (one shared counter was a cache line
+        // every core wrote per operation): a full shard does not refuse posts to another.
+        using var libOS = new LibOS(new LibOSOptions { ShardCount = 2, MaxTokens = 16 });
+        var onShard = new int[2];
+        for (int made = 0; made < 8 && (onShard[0] == 0 || onShard[1] == 0); made++)
+        {
+            int qd = TestUtil.UdpSocket(libOS);
+            int shard = libOS.GetActor(qd)!.Shard.Id;
+            if (onShard[shard] == 0)
+                onShard[shard] = qd;
+        }
+        Assert.True(onShard[0] != 0 && onShard[1] != 0, "no UDP socket landed on one of the two shards");
+        foreach (int qd in onShard)
+        {
+            for (int i = 0; i < 16; i++)
+                Assert.Equal(0, libOS.PostPop(qd));
+            Assert.Equal(Errno.EAGAIN, libOS.PostPop(qd));
+        }
+    }
+
+    [Fact]
     public void ADoubleFreeDuringAPushIsAShardFaultNotACrash()
     {
         using var libOS = new LibOS();

@@ -30,10 +30,10 @@ public sealed unsafe class BufferPool : IDisposable
     private readonly byte* _region;
     private readonly bool _ownsRegion;
     private readonly IndexStack _free;
-    private readonly int[] _refCounts;
+    // One cache line per buffer: buffers owned by different shards sit side by side in the pool, and
+    // their reference counts are written on every push and free.
+    private readonly BufferState[] _states;
     private readonly int _cacheCapacity;
-    // Bumped on every rent, so a handle from an earlier owner of the buffer no longer matches (HandleOf).
-    private readonly int[] _generations;
     private ShardCache[] _caches = [];
     private long _exhaustions;
     private int _disposed;
@@ -59,8 +59,7 @@ public sealed unsafe class BufferPool : IDisposable
         Count = count;
         Headroom = headroom;
         _free = new IndexStack(count, full: true);
-        _refCounts = new int[count];
-        _generations = new int[count];
+        _states = new BufferState[count];
         BufferRegions.Add(region, (long)bufferSize * count);
         int cacheCapacity = Math.Min(MaxCachedPerShard, count / BuffersPerCachedBuffer);
         _cacheCapacity = cacheCapacity >= 2 ? cacheCapacity : 0; // refills and spills move halves
@@ -107,8 +106,8 @@ public sealed unsafe class BufferPool : IDisposable
             if (cache.Count > 0)
             {
                 index = cache.Pop();
-                _generations[index]++;
-                Volatile.Write(ref _refCounts[index], 1);
+                _states[index].Generation++;
+                Volatile.Write(ref _states[index].RefCount, 1);
                 return true;
             }
         }
@@ -117,8 +116,8 @@ public sealed unsafe class BufferPool : IDisposable
             Interlocked.Increment(ref _exhaustions);
             return false;
         }
-        _generations[index]++;
-        Volatile.Write(ref _refCounts[index], 1);
+        _states[index].Generation++;
+        Volatile.Write(ref _states[index].RefCount, 1);
         return true;
     }
 
@@ -126,7 +125,7 @@ public sealed unsafe class BufferPool : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void AddRef(int index)
     {
-        int after = Interlocked.Increment(ref _refCounts[index]);
+        int after = Interlocked.Increment(ref _states[index].RefCount);
         if (after <= 1)
             ThrowReleased(index);
     }
@@ -134,12 +133,12 @@ public sealed unsafe class BufferPool : IDisposable
     /// <summary>Drops a reference; the buffer returns to the pool when the last one goes. Returns true if it did.</summary>
     public bool Release(int index)
     {
-        int after = Interlocked.Decrement(ref _refCounts[index]);
+        int after = Interlocked.Decrement(ref _states[index].RefCount);
         if (after > 0)
             return false;
         if (after < 0)
         {
-            Interlocked.Increment(ref _refCounts[index]);
+            Interlocked.Increment(ref _states[index].RefCount);
             ThrowReleased(index);
         }
         var cache = CacheOfCurrentShard();
@@ -194,7 +193,7 @@ public sealed unsafe class BufferPool : IDisposable
     }
 
     /// <summary>The current reference count of a buffer (0 when free).</summary>
-    public int RefCount(int index) => Volatile.Read(ref _refCounts[index]);
+    public int RefCount(int index) => Volatile.Read(ref _states[index].RefCount);
 
     /// <summary>Address of the first byte of buffer <paramref name="index"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -205,7 +204,7 @@ public sealed unsafe class BufferPool : IDisposable
     /// inside the buffer that also encodes how many times it was rented (modulo <see cref="BufferSize"/>),
     /// so a handle kept from an earlier owner does not resolve (a stale free is EINVAL, not the new owner's loss).
     /// </summary>
-    public nint HandleOf(int index) => (nint)(Pointer(index) + (uint)Volatile.Read(ref _generations[index]) % (uint)BufferSize);
+    public nint HandleOf(int index) => (nint)(Pointer(index) + (uint)Volatile.Read(ref _states[index].Generation) % (uint)BufferSize);
 
     /// <summary>Offset of buffer <paramref name="index"/> from the region start (the UMEM "address").</summary>
     public long OffsetOf(int index) => (long)index * BufferSize;
@@ -279,5 +278,14 @@ public sealed unsafe class BufferPool : IDisposable
         BufferRegions.Remove((nint)_region);
         if (_ownsRegion)
             NativeMemory.AlignedFree(_region);
+    }
+
+    [StructLayout(LayoutKind.Explicit, Size = 64)]
+    private struct BufferState
+    {
+        [FieldOffset(0)] public int RefCount;
+
+        // Bumped on every rent, so a handle from an earlier owner of the buffer no longer matches (HandleOf).
+        [FieldOffset(4)] public int Generation;
     }
 }

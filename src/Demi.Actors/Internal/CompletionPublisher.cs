@@ -13,13 +13,11 @@ internal sealed class CompletionPublisher : IDisposable
     private readonly Subject<QResult> _all = new();
     private readonly object _allGate = new();
     private readonly TokenTable _tokens;
-    private readonly DetachedOperations _detached;
     private readonly Action<Shard, Exception> _reportFault;
 
-    public CompletionPublisher(TokenTable tokens, DetachedOperations detached, Action<Shard, Exception> reportFault)
+    public CompletionPublisher(TokenTable tokens, Action<Shard, Exception> reportFault)
     {
         _tokens = tokens;
-        _detached = detached;
         _reportFault = reportFault;
     }
 
@@ -35,7 +33,7 @@ internal sealed class CompletionPublisher : IDisposable
         if (perShard.HasObservers || _all.HasObservers || perActor is { HasObservers: true })
             Publish(shard, perShard, perActor, result);
         if (result.Qt == 0)
-            _detached.Release(); // a fire-and-forget operation finished
+            shard.Detached.Release(); // a fire-and-forget operation finished
         else
             _tokens.Complete(result, shard.Id); // wakes the token's waiter, if one is parked
     }

@@ -1,8 +1,9 @@
 namespace Demi.Internal;
 
 /// <summary>
-/// Counts fire-and-forget operations in flight. They take no token (their result only goes to the
-/// Rx streams), but they count against the token limit so that nothing queues without bound.
+/// Counts one shard's fire-and-forget operations in flight. They take no token (their result only
+/// goes to the Rx streams), but each shard bounds them by the token limit so that nothing queues
+/// without bound.
 /// </summary>
 internal sealed class DetachedOperations
 {

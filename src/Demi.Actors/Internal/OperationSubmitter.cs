@@ -13,14 +13,12 @@ internal sealed class OperationSubmitter
     private readonly DescriptorTable _descriptors;
     private readonly BufferManager _buffers;
     private readonly TokenTable _tokens;
-    private readonly DetachedOperations _detached;
 
-    public OperationSubmitter(DescriptorTable descriptors, BufferManager buffers, TokenTable tokens, DetachedOperations detached)
+    public OperationSubmitter(DescriptorTable descriptors, BufferManager buffers, TokenTable tokens)
     {
         _descriptors = descriptors;
         _buffers = buffers;
         _tokens = tokens;
-        _detached = detached;
     }
 
     /// <summary>
@@ -47,7 +45,7 @@ internal sealed class OperationSubmitter
                 return err;
             buffer.AddRef();
         }
-        if (!TryTakeToken(redemption, out slot))
+        if (!TryTakeToken(actor.Shard, redemption, out slot))
         {
             if (kind == MessageKind.Push)
                 buffer.Release();
@@ -66,7 +64,7 @@ internal sealed class OperationSubmitter
         if (slot is not null)
             _tokens.Release(slot);
         else
-            _detached.Release();
+            actor.Shard.Detached.Release();
         qt = 0;
         slot = null;
         return Errno.EAGAIN;
@@ -81,12 +79,12 @@ internal sealed class OperationSubmitter
         _ => 0,
     };
 
-    private bool TryTakeToken(Redemption redemption, out TokenSlot? slot)
+    private bool TryTakeToken(Shard shard, Redemption redemption, out TokenSlot? slot)
     {
         if (redemption == Redemption.Detached)
         {
             slot = null;
-            return _detached.TryAcquire();
+            return shard.Detached.TryAcquire();
         }
         bool taken = _tokens.TryAllocate(asyncOwned: redemption == Redemption.Await, out var allocated);
         slot = taken ? allocated : null;

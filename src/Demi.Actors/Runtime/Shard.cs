@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reactive.Subjects;
+using Demi.Internal;
 using Demi.Internal.Native;
 
 namespace Demi.Runtime;
@@ -39,8 +40,9 @@ public sealed unsafe class Shard : IDisposable
     [ThreadStatic]
     private static Shard? t_current;
 
-    internal Shard(LibOS libOS, int id, int? core, IdleStrategy idle, int mailboxCapacity, INetworkBackend backend)
+    internal Shard(LibOS libOS, int id, int? core, IdleStrategy idle, int mailboxCapacity, int detachedLimit, INetworkBackend backend)
     {
+        Detached = new DetachedOperations(detachedLimit);
         LibOS = libOS;
         Id = id;
         Core = core;
@@ -67,6 +69,13 @@ public sealed unsafe class Shard : IDisposable
 
     /// <summary>The core the shard is pinned to, or null when unpinned.</summary>
     public int? Core { get; }
+
+    /// <summary>
+    /// Fire-and-forget operations in flight on this shard. Per shard, not per libOS, because every
+    /// Post* and every completion writes it: one counter for all shards was a cache line every core
+    /// wrote per operation.
+    /// </summary>
+    internal DetachedOperations Detached { get; }
 
     /// <summary>The backend's per-shard I/O engine.</summary>
     public IShardDriver? Driver { get; private set; }
