@@ -38,7 +38,7 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
         for (int i = 0; i < UdpPopsInFlight; i++)
             Check(os.PostPop(_udp), "pop(udp)");
         if (Environment.GetEnvironmentVariable("DEMI_PERF_SHARDS") is { Length: > 0 })
-            StartScalingReport((backend as Demi.Transport.Xdp.XdpBackend)?.Steering, stop);
+            StartScalingReport(backend as Demi.Transport.Xdp.XdpBackend, stop);
         Check(os.PostAccept(_listenEcho), "accept(tcp)");
         Check(os.PostAccept(_listenSink), "accept(sink)");
     }
@@ -91,19 +91,29 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
 
 
     /// <summary>
-    /// For the scaling benchmark: "STEER forwarded wakeups udp-echoes ring-full-drops parks" on stdout
-    /// every 100 ms (the harness diffs two lines; steering counters are 0 with one shard).
+    /// For the scaling benchmark: "STEER forwarded wakeups udp-echoes ring-full-drops parks
+    /// kernel-rx-drops fill-ring-empty" on stdout every 100 ms (the harness diffs two lines; steering
+    /// counters are 0 with one shard). The last two are the XSKs' XDP_STATISTICS summed over the
+    /// queues: frames the kernel dropped before the server saw them, and how many of those found the
+    /// fill ring empty (the queue's shard did not run to refill it).
     /// </summary>
-    private void StartScalingReport(Demi.Inet.FlowSteering? steering, CancellationToken stop)
+    private void StartScalingReport(Demi.Transport.Xdp.XdpBackend? backend, CancellationToken stop)
     {
+        var steering = backend?.Steering;
         var thread = new Thread(() =>
         {
             while (!stop.WaitHandle.WaitOne(100))
             {
-                long parks = 0;
+                long parks = 0, kernelDrops = 0, fillEmpty = 0;
                 foreach (var shard in _libos!.Shards)
                     parks += shard.Parks;
-                Console.Out.WriteLine($"STEER {steering?.ForwardedFrames ?? 0} {steering?.Wakeups ?? 0} {Interlocked.Read(ref _echoed)} {steering?.DroppedFrames ?? 0} {parks}");
+                foreach (var queue in backend?.Queues ?? [])
+                {
+                    var s = queue.GetStatistics();
+                    kernelDrops += s.KernelRxDropped;
+                    fillEmpty += s.KernelRxFillEmpty;
+                }
+                Console.Out.WriteLine($"STEER {steering?.ForwardedFrames ?? 0} {steering?.Wakeups ?? 0} {Interlocked.Read(ref _echoed)} {steering?.DroppedFrames ?? 0} {parks} {kernelDrops} {fillEmpty}");
                 Console.Out.Flush();
             }
         }) { IsBackground = true, Name = "steer-report" };

@@ -29,7 +29,7 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
     private string _xdpPerf = "", _tcpPerf = "", _tmp = "";
 
     private sealed record Row(int Run, string Scenario, int Shards, double MsgPerSecond, double CpuSecondsPerMillion, double SteeredPerSecond, double WakeupsPerSecond, double ServerCores,
-        double RingDropsPerSecond = 0, double ParksPerSecond = 0);
+        double RingDropsPerSecond = 0, double ParksPerSecond = 0, double KernelDropsPerSecond = 0, double FillRingEmptyPerSecond = 0);
 
     public int Run()
     {
@@ -138,11 +138,11 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
         using var gen = new NsProcess(_net.NamespaceB, o.LoadCore, tool, args);
         Thread.Sleep(TimeSpan.FromSeconds(o.Warmup + 0.2));
         long cpu0 = CpuSampler.ProcessTicks(server.Pid);
-        var (steered0, wakeups0, echoes0, drops0, parks0) = LastSteer(server);
+        var (steered0, wakeups0, echoes0, drops0, parks0, kernel0, fill0) = LastSteer(server);
         var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         Thread.Sleep(TimeSpan.FromSeconds(o.Seconds - 0.4));
         long cpu1 = CpuSampler.ProcessTicks(server.Pid);
-        var (steered1, wakeups1, echoes1, drops1, parks1) = LastSteer(server);
+        var (steered1, wakeups1, echoes1, drops1, parks1, kernel1, fill1) = LastSteer(server);
         double window = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
         gen.WaitExit(TimeSpan.FromSeconds(o.Seconds + o.Warmup + 30));
         var line = gen.StandardOutput.Split('\n').LastOrDefault(l => l.StartsWith('{'))
@@ -152,16 +152,17 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
         return new Row(run, scenario, shards, msgs,
             msgs > 0 ? cpuSeconds / window / msgs * 1e6 : double.NaN,
             (steered1 - steered0) / window, (wakeups1 - wakeups0) / window, cpuSeconds / window,
-            (drops1 - drops0) / window, (parks1 - parks0) / window);
+            (drops1 - drops0) / window, (parks1 - parks0) / window, (kernel1 - kernel0) / window, (fill1 - fill0) / window);
     }
 
-    /// <summary>The server's last "STEER forwarded wakeups udp-echoes ring-full-drops parks" line.</summary>
-    private static (long Forwarded, long Wakeups, long Echoes, long RingDrops, long Parks) LastSteer(NsProcess server)
+    /// <summary>The server's last "STEER forwarded wakeups udp-echoes ring-full-drops parks kernel-rx-drops fill-ring-empty" line.</summary>
+    private static (long Forwarded, long Wakeups, long Echoes, long RingDrops, long Parks, long KernelDrops, long FillEmpty) LastSteer(NsProcess server)
     {
         var last = server.StandardOutput.Split('\n').LastOrDefault(l => l.StartsWith("STEER ", StringComparison.Ordinal))
             ?? throw new PerfException("the server reports no counters");
         var f = last.Trim().Split(' ');
-        return (long.Parse(f[1], Inv), long.Parse(f[2], Inv), long.Parse(f[3], Inv), long.Parse(f[4], Inv), long.Parse(f[5], Inv));
+        return (long.Parse(f[1], Inv), long.Parse(f[2], Inv), long.Parse(f[3], Inv), long.Parse(f[4], Inv), long.Parse(f[5], Inv),
+            long.Parse(f[6], Inv), long.Parse(f[7], Inv));
     }
 
 
@@ -171,10 +172,10 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
         string load = File.ReadAllText("/proc/loadavg").Trim();
         sb.AppendLine(Inv, $"Scaling run {started:yyyy-MM-dd HH:mm zzz}, {runs} run(s) × {o.Seconds} s per figure after {o.Warmup} s warm-up, each server first warmed up unmeasured for {o.ServerWarmup} s; Demi-XDP on a 2-queue veth; load average at the end: {load}.");
         sb.AppendLine();
-        sb.AppendLine("| run | scenario | shards | msg/s | server CPU-s per M msg | server cores busy | steered frames/s | steered per msg | wake-ups/s | parks/s | ring-full drops/s |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        sb.AppendLine("| run | scenario | shards | msg/s | server CPU-s per M msg | server cores busy | steered frames/s | steered per msg | wake-ups/s | parks/s | ring-full drops/s | kernel RX drops/s | of which fill ring empty/s |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in rows)
-            sb.AppendLine(Inv, $"| {r.Run} | {r.Scenario} | {r.Shards} | {r.MsgPerSecond / 1000:F1} k | {r.CpuSecondsPerMillion:F2} | {r.ServerCores:F2} | {r.SteeredPerSecond / 1000:F1} k | {(r.MsgPerSecond > 0 ? r.SteeredPerSecond / r.MsgPerSecond : 0):F2} | {r.WakeupsPerSecond:F0} | {r.ParksPerSecond:F0} | {r.RingDropsPerSecond:F0} |");
+            sb.AppendLine(Inv, $"| {r.Run} | {r.Scenario} | {r.Shards} | {r.MsgPerSecond / 1000:F1} k | {r.CpuSecondsPerMillion:F2} | {r.ServerCores:F2} | {r.SteeredPerSecond / 1000:F1} k | {(r.MsgPerSecond > 0 ? r.SteeredPerSecond / r.MsgPerSecond : 0):F2} | {r.WakeupsPerSecond:F0} | {r.ParksPerSecond:F0} | {r.RingDropsPerSecond:F0} | {r.KernelDropsPerSecond:F0} | {r.FillRingEmptyPerSecond:F0} |");
         sb.AppendLine();
         sb.AppendLine("| scenario | CPU per msg, 2 shards / 1 shard (per run) | median | msg/s 2 / 1 (median) | cost per steered frame (µs, median) |");
         sb.AppendLine("|---|---|---|---|---|");

@@ -326,7 +326,7 @@ public sealed unsafe class Shard : IDisposable
             }
         }
         if (served > 0)
-            Interlocked.Add(ref _messages, served);
+            Volatile.Write(ref _messages, _messages + served); // only this thread writes it: no locked add per round
         return served;
     }
 
