@@ -291,6 +291,7 @@ public sealed unsafe class Shard : IDisposable
             return;
         }
         Interlocked.Increment(ref _parks);
+        _epoll.ArmWakeOnly();
         long deadline = Driver?.NextDeadline ?? long.MaxValue;
         if (deadline == long.MaxValue)
         {
@@ -305,6 +306,7 @@ public sealed unsafe class Shard : IDisposable
             else // microsecond resolution: a NIC queue without a wait fd naps for tens of microseconds
                 _epoll.PollMicroseconds(events, (remaining * 1_000_000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
         }
+        _epoll.DisarmWakeOnly();
         Volatile.Write(ref _parked, 0);
     }
 

@@ -8,6 +8,13 @@ namespace Demi.Runtime;
 /// A shard's epoll set: the fds its actors and driver registered, plus an eventfd that wakes the
 /// shard when it is parked in <c>epoll_wait</c>. Registration is shard-thread only.
 /// </summary>
+/// <remarks>
+/// Wake-only fds (queues the shard's driver polls every round anyway, such as an AF_XDP socket) are
+/// in the set only while the shard is parked (<see cref="ArmWakeOnly"/>). An fd in an epoll set hangs
+/// a wait-queue entry on its socket, and every readiness change walks it: for an AF_XDP socket each
+/// received frame (on the core that delivers it) and each transmit completion took the epoll and
+/// wait-queue locks with interrupts off.
+/// </remarks>
 internal sealed unsafe class ShardEpoll : IDisposable
 {
     private static bool s_noPwait2;
@@ -20,6 +27,8 @@ internal sealed unsafe class ShardEpoll : IDisposable
     private readonly List<IEpollHandler?> _handlers = [];
     private readonly Stack<int> _freeSlots = new();
     private readonly List<bool> _wakeOnly = [];
+    private readonly Dictionary<int, (int Fd, uint Events)> _wakeOnlyFds = [];
+    private bool _armed;
     private readonly Action<Exception> _reportFault;
     private readonly int _epollFd;
     private readonly int _eventFd;
@@ -64,8 +73,17 @@ internal sealed unsafe class ShardEpoll : IDisposable
         while (_wakeOnly.Count <= slot)
             _wakeOnly.Add(false);
         _wakeOnly[slot] = wakeOnly;
-        if (!wakeOnly)
+        if (wakeOnly)
+        {
+            // Added once so that an fd epoll refuses fails here, then out of the set until a park.
+            _wakeOnlyFds[slot] = (fd, events);
+            if (!_armed)
+                Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
+        }
+        else
+        {
             _pollableFds++;
+        }
         return slot;
     }
 
@@ -73,18 +91,52 @@ internal sealed unsafe class ShardEpoll : IDisposable
     public int Modify(int registration, int fd, uint events)
     {
         Debug.Assert(_handlers[registration] is not null, "modifying a removed registration");
+        if (_wakeOnly[registration])
+        {
+            _wakeOnlyFds[registration] = (fd, events);
+            if (!_armed)
+                return 0;
+        }
         var ev = new Libc.EpollEvent { Events = events, Data = (ulong)registration };
         return Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : Libc.LastErrno;
     }
 
     public void Unregister(int registration, int fd)
     {
-        Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
+        bool wakeOnly = _wakeOnly[registration];
+        if (!wakeOnly || _armed)
+            Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
         Debug.Assert(_handlers[registration] is not null, "registration removed twice");
         _handlers[registration] = null;
         _freeSlots.Push(registration);
-        if (!_wakeOnly[registration])
+        if (wakeOnly)
+            _wakeOnlyFds.Remove(registration);
+        else
             _pollableFds--;
+    }
+
+    /// <summary>
+    /// Puts the wake-only fds in the set, before the shard parks. An fd that is ready when added is
+    /// reported by the next wait, so nothing that arrived before this call is slept through.
+    /// </summary>
+    public void ArmWakeOnly()
+    {
+        Debug.Assert(!_armed);
+        _armed = true;
+        foreach (var (slot, (fd, events)) in _wakeOnlyFds)
+        {
+            var ev = new Libc.EpollEvent { Events = events, Data = (ulong)slot };
+            Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_ADD, fd, &ev);
+        }
+    }
+
+    /// <summary>Takes the wake-only fds out of the set again, once the shard is back at work.</summary>
+    public void DisarmWakeOnly()
+    {
+        Debug.Assert(_armed);
+        _armed = false;
+        foreach (var (_, (fd, _)) in _wakeOnlyFds)
+            Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
     }
 
     /// <summary>Makes a parked (or the next) <see cref="Poll"/> return.</summary>
