@@ -27,9 +27,13 @@ internal static class XdpBackendFactory
         int shards = int.TryParse(Environment.GetEnvironmentVariable("DEMI_PERF_SHARDS"), out int n) ? n : queues;
         // A veth MTU above 1500 (--mtu) needs frames bigger than the default 2 KiB UMEM chunk.
         int mtu = int.TryParse(Environment.GetEnvironmentVariable("DEMI_PERF_MTU"), out int m) ? m : 1500;
-        var options = new XdpQueueOptions { Interface = iface };
-        if (mtu > 1500)
-            options = new XdpQueueOptions { Interface = iface, FrameSize = 4096 };
+        int frameSize = mtu > 1500 ? 4096 : 2048;
+        var options = new XdpQueueOptions { Interface = iface, FrameSize = frameSize };
+        // DEMI_PERF_XDP_RING: RX and fill rings of that many entries per queue, and a UMEM that can fill
+        // them all (default 2,048 and 4,096 frames): how many frames a queue holds while its shard is not
+        // running, for a shard that shares its core with the load generator.
+        if (int.TryParse(Environment.GetEnvironmentVariable("DEMI_PERF_XDP_RING"), out int ring) && ring > 0)
+            options = new XdpQueueOptions { Interface = iface, FrameSize = frameSize, RxSize = ring, FillSize = ring, FrameCount = 2 * ring * queues };
         var backend = XdpBackend.Create(options, _ => stack, queues, steering: true, shards);
         backend.StreamTransport = new TcpTransport();
         return backend;
