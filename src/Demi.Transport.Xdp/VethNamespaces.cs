@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Demi.Inet;
@@ -23,6 +24,7 @@ public sealed partial class VethNamespaces : IDisposable
     private static int s_sequence;
     private static readonly ConcurrentDictionary<VethNamespaces, byte> s_live = new();
     private static int s_exitHooked;
+    private static PosixSignalRegistration[]? s_signals;
 
     private readonly ConcurrentBag<Process> _processes = new();
     private int _disposed;
@@ -302,11 +304,22 @@ public sealed partial class VethNamespaces : IDisposable
     {
         if (Interlocked.Exchange(ref s_exitHooked, 1) != 0)
             return;
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            foreach (var f in s_live.Keys)
-                f.Dispose();
-        };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DisposeLive();
+        // A SIGTERM or Ctrl-C ends the process without running ProcessExit's cleanup to completion (the
+        // peers it waits for are not reaped by then, and the namespaces stayed): clean up in the signal
+        // handler first, then let the signal's default action end the process.
+        s_signals =
+        [
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => DisposeLive()),
+            PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => DisposeLive()),
+            PosixSignalRegistration.Create(PosixSignal.SIGHUP, _ => DisposeLive()),
+        ];
+    }
+
+    private static void DisposeLive()
+    {
+        foreach (var f in s_live.Keys)
+            f.Dispose();
     }
 
     /// <summary>Kills started peers and deletes both namespaces (and so the veth). Never throws.</summary>

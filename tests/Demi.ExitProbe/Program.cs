@@ -6,11 +6,25 @@
 //   demi-exit-probe xdp <ip:port> <bytes> return|exit <interface> <local-ip>
 //
 // Prints "pushed <bytes>" once the push completed, then exits (code 0), or a reason on stderr (code 1).
+//
+//   demi-exit-probe veth
+//
+// Builds a VethNamespaces pair, prints "veth <namespace-a> <namespace-b>" and waits (60 s at most) to
+// be killed by a signal: the namespaces must not outlive it.
 using Demi;
 using Demi.Inet;
 using Demi.Inet.Tcp;
 using Demi.Transport.Xdp;
 
+if (args is ["veth"])
+{
+    var net = VethNamespaces.Create();
+    Console.Out.WriteLine($"veth {net.NamespaceA} {net.NamespaceB}");
+    Console.Out.Flush();
+    Thread.Sleep(TimeSpan.FromSeconds(60));
+    net.Dispose();
+    return 3; // not signalled
+}
 if (args.Length < 4 || (args[0] == "xdp" && args.Length < 6))
 {
     Console.Error.WriteLine("usage: demi-exit-probe kernel|xdp <ip:port> <bytes> return|exit [<interface> <local-ip>]");

@@ -133,6 +133,35 @@ public sealed class ProcessExitDrainTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("INT")]
+    public async Task NamespacesOfAProcessEndedByASignalAreDeleted(string signal)
+    {
+        Privileges.RequireRoot();
+        using var probe = StartProcess("dotnet", Probe(), "veth");
+        var line = await probe.StandardOutput.ReadLineAsync().WaitAsync(Limit);
+        var names = line?.Split(' ') ?? [];
+        Assert.True(names is ["veth", _, _], $"the probe printed no namespaces: {line} / {Describe(probe)}");
+        Assert.Contains(names[1], NamespaceList());
+        using (var kill = StartProcess("kill", $"-{signal}", probe.Id.ToString(CultureInfo.InvariantCulture)))
+            Assert.True(kill.WaitForExit(10_000) && kill.ExitCode == 0, "kill failed");
+        Assert.True(probe.WaitForExit(30_000), "the probe did not end on the signal");
+        Assert.NotEqual(3, probe.ExitCode); // it ended by the signal, not by its own timeout
+        var left = NamespaceList();
+        Assert.DoesNotContain(names[1], left);
+        Assert.DoesNotContain(names[2], left);
+        output.WriteLine($"SIG{signal}: exit code {probe.ExitCode}, {names[1]} and {names[2]} deleted");
+    }
+
+    private static string NamespaceList()
+    {
+        using var list = StartProcess("ip", "netns", "list");
+        string text = list.StandardOutput.ReadToEnd();
+        Assert.True(list.WaitForExit(10_000), "ip netns list did not end");
+        return text;
+    }
+
     private static async Task<T?> Within<T>(Task<T> task) where T : class?
     {
         try
