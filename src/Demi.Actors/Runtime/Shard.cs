@@ -21,6 +21,10 @@ public sealed unsafe class Shard : IDisposable
     private const int DrainBudget = 256;
     // A parked shard looks at its driver's timers at least this often.
     private const int MaxParkMs = 1000;
+
+    // Busy rounds in a row after a park before the wake-only fds leave the epoll set again (about a
+    // thousand frames at full bursts).
+    private const int DisarmAfterBusyRounds = 32;
     private const nuint TimerSlackNanoseconds = 5_000;
 
     private readonly ShardMailbox _mailbox;
@@ -36,6 +40,7 @@ public sealed unsafe class Shard : IDisposable
     private Exception? _startupError;
     private long _parks;
     private long _messages;
+    private int _busyRoundsSincePark;
 
     [ThreadStatic]
     private static Shard? t_current;
@@ -240,6 +245,10 @@ public sealed unsafe class Shard : IDisposable
                 work += _epoll.Poll(events, 0);
             if (work > 0)
             {
+                // A shard that parks often keeps its wake-only fds armed (two epoll_ctl per park
+                // would cost more than the wake entries); one that stays busy takes them out.
+                if (_epoll.WakeOnlyArmed && ++_busyRoundsSincePark >= DisarmAfterBusyRounds)
+                    _epoll.DisarmWakeOnly();
                 backoff.Reset();
                 continue;
             }
@@ -291,7 +300,9 @@ public sealed unsafe class Shard : IDisposable
             return;
         }
         Interlocked.Increment(ref _parks);
-        _epoll.ArmWakeOnly();
+        _busyRoundsSincePark = 0;
+        if (!_epoll.WakeOnlyArmed)
+            _epoll.ArmWakeOnly();
         long deadline = Driver?.NextDeadline ?? long.MaxValue;
         if (deadline == long.MaxValue)
         {
@@ -306,7 +317,6 @@ public sealed unsafe class Shard : IDisposable
             else // microsecond resolution: a NIC queue without a wait fd naps for tens of microseconds
                 _epoll.PollMicroseconds(events, (remaining * 1_000_000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
         }
-        _epoll.DisarmWakeOnly();
         Volatile.Write(ref _parked, 0);
     }
 

@@ -45,6 +45,9 @@ internal sealed unsafe class ShardEpoll : IDisposable
         Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_ADD, _eventFd, &ev);
     }
 
+    /// <summary>True while the wake-only fds are in the set (from <see cref="ArmWakeOnly"/> to <see cref="DisarmWakeOnly"/>).</summary>
+    public bool WakeOnlyArmed => _armed;
+
     /// <summary>True when some registered fd must be polled while the shard is busy (not wake-only).</summary>
     public bool HasPollableFds => _pollableFds > 0;
 
@@ -130,7 +133,7 @@ internal sealed unsafe class ShardEpoll : IDisposable
         }
     }
 
-    /// <summary>Takes the wake-only fds out of the set again, once the shard is back at work.</summary>
+    /// <summary>Takes the wake-only fds out of the set again, once the shard is busy.</summary>
     public void DisarmWakeOnly()
     {
         Debug.Assert(_armed);
