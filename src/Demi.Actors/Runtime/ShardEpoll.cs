@@ -10,7 +10,8 @@ namespace Demi.Runtime;
 /// </summary>
 /// <remarks>
 /// Wake-only fds (queues the shard's driver polls every round anyway, such as an AF_XDP socket) are
-/// in the set only while the shard is parked (<see cref="ArmWakeOnly"/>). An fd in an epoll set hangs
+/// in the set only from a park until the shard has been busy for a while (<see cref="ArmWakeOnly"/>,
+/// <see cref="DisarmWakeOnly"/>; the shard decides when). An fd in an epoll set hangs
 /// a wait-queue entry on its socket, and every readiness change walks it: for an AF_XDP socket each
 /// received frame (on the core that delivers it) and each transmit completion took the epoll and
 /// wait-queue locks with interrupts off.
