@@ -307,7 +307,9 @@ public sealed partial class VethNamespaces : IDisposable
         AppDomain.CurrentDomain.ProcessExit += (_, _) => DisposeLive();
         // A SIGTERM or Ctrl-C ends the process without running ProcessExit's cleanup to completion (the
         // peers it waits for are not reaped by then, and the namespaces stayed): clean up in the signal
-        // handler first, then let the signal's default action end the process.
+        // handler first, then let the signal's default action end the process. (A signal the process
+        // was started ignoring, SIGINT in a background job or SIGHUP under nohup, stays ignored: .NET
+        // runs no handler for it.)
         s_signals =
         [
             PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => DisposeLive()),

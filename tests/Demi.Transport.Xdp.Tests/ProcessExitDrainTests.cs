@@ -139,7 +139,10 @@ public sealed class ProcessExitDrainTests(ITestOutputHelper output)
     public async Task NamespacesOfAProcessEndedByASignalAreDeleted(string signal)
     {
         Privileges.RequireRoot();
-        using var probe = StartProcess("dotnet", Probe(), "veth");
+        // Through python, which resets both signals to their default: a test runner started in the
+        // background passes SIGINT on as ignored, and a signal the probe was started ignoring stays
+        // ignored (the next test).
+        using var probe = StartProcess("python3", "-c", ResetSignalsAndExec, "dotnet", Probe(), "veth");
         var line = await probe.StandardOutput.ReadLineAsync().WaitAsync(Limit);
         var names = line?.Split(' ') ?? [];
         Assert.True(names is ["veth", _, _], $"the probe printed no namespaces: {line} / {Describe(probe)}");
@@ -153,6 +156,34 @@ public sealed class ProcessExitDrainTests(ITestOutputHelper output)
         Assert.DoesNotContain(names[2], left);
         output.WriteLine($"SIG{signal}: exit code {probe.ExitCode}, {names[1]} and {names[2]} deleted");
     }
+
+    [Fact]
+    public async Task ASignalTheProcessWasStartedIgnoringLeavesItsNamespacesAlone()
+    {
+        Privileges.RequireRoot();
+        using var probe = StartProcess("python3", "-c", IgnoreIntAndExec, "dotnet", Probe(), "veth");
+        var line = await probe.StandardOutput.ReadLineAsync().WaitAsync(Limit);
+        var names = line?.Split(' ') ?? [];
+        Assert.True(names is ["veth", _, _], $"the probe printed no namespaces: {line} / {Describe(probe)}");
+        try
+        {
+            using (var kill = StartProcess("kill", "-INT", probe.Id.ToString(CultureInfo.InvariantCulture)))
+                Assert.True(kill.WaitForExit(10_000) && kill.ExitCode == 0, "kill failed");
+            Thread.Sleep(1000);
+            Assert.False(probe.HasExited, "an ignored SIGINT ended the probe");
+            Assert.Contains(names[1], NamespaceList()); // still running, still with its namespaces
+        }
+        finally
+        {
+            using var term = StartProcess("kill", "-TERM", probe.Id.ToString(CultureInfo.InvariantCulture));
+            term.WaitForExit(10_000);
+            probe.WaitForExit(30_000);
+        }
+        Assert.DoesNotContain(names[1], NamespaceList());
+    }
+
+    private const string ResetSignalsAndExec = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); signal.signal(signal.SIGTERM, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])";
+    private const string IgnoreIntAndExec = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])";
 
     private static string NamespaceList()
     {
