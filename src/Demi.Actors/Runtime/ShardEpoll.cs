@@ -27,7 +27,7 @@ internal sealed unsafe class ShardEpoll : IDisposable
 
     private readonly List<IEpollHandler?> _handlers = [];
     private readonly Stack<int> _freeSlots = new();
-    private readonly List<bool> _wakeOnly = [];
+    // Registrations that are wake-only, by slot: what ArmWakeOnly adds to the set.
     private readonly Dictionary<int, (int Fd, uint Events)> _wakeOnlyFds = [];
     private bool _armed;
     private readonly Action<Exception> _reportFault;
@@ -74,9 +74,6 @@ internal sealed unsafe class ShardEpoll : IDisposable
             _freeSlots.Push(slot);
             throw new DemiException(errno, $"epoll_ctl ADD failed: {Errno.Name(errno)}");
         }
-        while (_wakeOnly.Count <= slot)
-            _wakeOnly.Add(false);
-        _wakeOnly[slot] = wakeOnly;
         if (wakeOnly)
         {
             // Added once so that an fd epoll refuses fails here, then out of the set until a park.
@@ -95,7 +92,7 @@ internal sealed unsafe class ShardEpoll : IDisposable
     public int Modify(int registration, int fd, uint events)
     {
         Debug.Assert(_handlers[registration] is not null, "modifying a removed registration");
-        if (_wakeOnly[registration])
+        if (_wakeOnlyFds.ContainsKey(registration))
         {
             _wakeOnlyFds[registration] = (fd, events);
             if (!_armed)
@@ -107,15 +104,13 @@ internal sealed unsafe class ShardEpoll : IDisposable
 
     public void Unregister(int registration, int fd)
     {
-        bool wakeOnly = _wakeOnly[registration];
+        bool wakeOnly = _wakeOnlyFds.Remove(registration);
         if (!wakeOnly || _armed)
             Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
         Debug.Assert(_handlers[registration] is not null, "registration removed twice");
         _handlers[registration] = null;
         _freeSlots.Push(registration);
-        if (wakeOnly)
-            _wakeOnlyFds.Remove(registration);
-        else
+        if (!wakeOnly)
             _pollableFds--;
     }
 
