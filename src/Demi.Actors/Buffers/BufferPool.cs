@@ -12,29 +12,20 @@ namespace Demi.Buffers;
 /// </summary>
 /// <remarks>
 /// The shared free list is one compare-and-swap word. So that shards do not all write it per packet,
-/// each shard thread keeps a small cache of free indices in front of it (refilled and spilled in
-/// halves): a buffer rented and released on the same shard never touches the shared list. App threads
-/// use the shared list directly. <see cref="Available"/> counts cached buffers too.
+/// each shard thread keeps a small cache of free indices in front of it (<see cref="ShardCachedFreeList"/>):
+/// a buffer rented and released on the same shard never touches the shared list. App threads use the
+/// shared list directly. <see cref="Available"/> counts cached buffers too.
 /// </remarks>
 public sealed unsafe class BufferPool : IDisposable
 {
     private const int Empty = IndexStack.Empty;
-    // A shard caches at most this many free buffers, and at most one per this many in the pool, so a
-    // small pool is not stranded in the caches of shards that do not use it.
-    private const int MaxCachedPerShard = 32;
-    private const int BuffersPerCachedBuffer = 64;
-
-    [ThreadStatic]
-    private static ShardCache[]? t_caches;
 
     private readonly byte* _region;
     private readonly bool _ownsRegion;
-    private readonly IndexStack _free;
+    private readonly ShardCachedFreeList _free;
     // One cache line per buffer: buffers owned by different shards sit side by side in the pool, and
     // their reference counts are written on every push and free.
     private readonly BufferState[] _states;
-    private readonly int _cacheCapacity;
-    private ShardCache[] _caches = [];
     private long _exhaustions;
     private int _disposed;
 
@@ -58,11 +49,9 @@ public sealed unsafe class BufferPool : IDisposable
         BufferSize = bufferSize;
         Count = count;
         Headroom = headroom;
-        _free = new IndexStack(count, full: true);
+        _free = new ShardCachedFreeList(count);
         _states = new BufferState[count];
         BufferRegions.Add(region, (long)bufferSize * count);
-        int cacheCapacity = Math.Min(MaxCachedPerShard, count / BuffersPerCachedBuffer);
-        _cacheCapacity = cacheCapacity >= 2 ? cacheCapacity : 0; // refills and spills move halves
     }
 
     /// <summary>Start of the native region.</summary>
@@ -81,16 +70,7 @@ public sealed unsafe class BufferPool : IDisposable
     public int Capacity => BufferSize - Headroom;
 
     /// <summary>Buffers currently free.</summary>
-    public int Available
-    {
-        get
-        {
-            int available = _free.Count;
-            foreach (var cache in Volatile.Read(ref _caches))
-                available += Volatile.Read(ref cache.Count);
-            return available;
-        }
-    }
+    public int Available => _free.Count;
 
     /// <summary>How many times a rent found the pool empty.</summary>
     public long Exhaustions => Volatile.Read(ref _exhaustions);
@@ -98,19 +78,6 @@ public sealed unsafe class BufferPool : IDisposable
     /// <summary>Takes a free buffer with a reference count of 1; false when the pool is empty.</summary>
     public bool TryRent(out int index)
     {
-        var cache = CacheOfCurrentShard();
-        if (cache is not null)
-        {
-            if (cache.Count == 0)
-                cache.Refill(_free);
-            if (cache.Count > 0)
-            {
-                index = cache.Pop();
-                _states[index].Generation++;
-                Volatile.Write(ref _states[index].RefCount, 1);
-                return true;
-            }
-        }
         if (!_free.TryPop(out index))
         {
             Interlocked.Increment(ref _exhaustions);
@@ -141,55 +108,8 @@ public sealed unsafe class BufferPool : IDisposable
             Interlocked.Increment(ref _states[index].RefCount);
             ThrowReleased(index);
         }
-        var cache = CacheOfCurrentShard();
-        if (cache is null)
-            _free.Push(index);
-        else
-            cache.Push(index, _free);
+        _free.Push(index);
         return true;
-    }
-
-    // The calling shard thread's cache for this pool (created on first use); null on app threads.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ShardCache? CacheOfCurrentShard()
-    {
-        if (_cacheCapacity == 0)
-            return null;
-        var caches = t_caches;
-        if (caches is not null)
-        {
-            foreach (var cache in caches)
-            {
-                if (cache.Pool == this)
-                    return cache;
-            }
-        }
-        return Runtime.Shard.Current is null ? null : CreateCache();
-    }
-
-    private ShardCache CreateCache()
-    {
-        var cache = new ShardCache(this, _cacheCapacity);
-        t_caches = [.. t_caches ?? [], cache];
-        lock (_free)
-            Volatile.Write(ref _caches, [.. _caches, cache]);
-        return cache;
-    }
-
-    /// <summary>Gives the calling thread's cached buffers back to their pools (a shard calls this as it stops).</summary>
-    internal static void ReturnThreadCaches()
-    {
-        var caches = t_caches;
-        t_caches = null;
-        if (caches is null)
-            return;
-        foreach (var cache in caches)
-        {
-            var pool = cache.Pool;
-            cache.SpillAll(pool._free);
-            lock (pool._free)
-                Volatile.Write(ref pool._caches, pool._caches.Where(c => c != cache).ToArray());
-        }
     }
 
     /// <summary>The current reference count of a buffer (0 when free).</summary>
@@ -218,54 +138,6 @@ public sealed unsafe class BufferPool : IDisposable
 
     /// <summary>The whole buffer <paramref name="index"/>, headroom included.</summary>
     public Span<byte> Whole(int index) => new(Pointer(index), BufferSize);
-
-    /// <summary>One shard thread's free indices for one pool; only that thread touches <see cref="Items"/>.</summary>
-    private sealed class ShardCache
-    {
-        public readonly BufferPool Pool;
-        public readonly int[] Items;
-        // Written by the owning thread, read by Available from any thread.
-        public int Count;
-
-        public ShardCache(BufferPool pool, int capacity)
-        {
-            Pool = pool;
-            Items = new int[capacity];
-        }
-
-        public int Pop()
-        {
-            int index = Items[Count - 1];
-            Volatile.Write(ref Count, Count - 1);
-            return index;
-        }
-
-        public void Push(int index, IndexStack shared)
-        {
-            if (Count == Items.Length)
-                Spill(shared, Items.Length / 2);
-            Items[Count] = index;
-            Volatile.Write(ref Count, Count + 1);
-        }
-
-        public void Refill(IndexStack shared)
-        {
-            // One compare-and-swap for the whole half: the shared head is the line other shards write too.
-            int count = Count;
-            count += shared.TryPopMany(Items.AsSpan(count, Math.Max(0, Items.Length / 2 - count)));
-            Volatile.Write(ref Count, count);
-        }
-
-        public void SpillAll(IndexStack shared) => Spill(shared, Count);
-
-        private void Spill(IndexStack shared, int howMany)
-        {
-            // Count first, so Available never counts a buffer twice while it moves.
-            int count = Count;
-            Volatile.Write(ref Count, count - howMany);
-            shared.PushMany(Items.AsSpan(count - howMany, howMany));
-        }
-    }
 
     private static void ThrowReleased(int index)
         => throw new InvalidOperationException($"Buffer {index} was already returned to its pool (double free or use after free).");

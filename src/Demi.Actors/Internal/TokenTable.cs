@@ -11,7 +11,10 @@ namespace Demi.Internal;
 /// <remarks>
 /// Completing a token writes only that token's slot and the completing shard's own counter: the
 /// completion order WaitNextN needs is kept per shard, and only threads registered on the slot (or in
-/// WaitNextN) are woken. Nothing on the completion path is written by two shards.
+/// WaitNextN) are woken. Nothing on the completion path is written by two shards, and a slot freed on a
+/// shard goes to that shard's cache of free slots (<see cref="ShardCachedFreeList"/>), so allocation is
+/// shard-local too. The caches hold at most 32 slots per shard; slots cached by other shards do not count
+/// as free to the caller (EAGAIN once the rest are taken) nor as in use in <see cref="InUse"/>.
 /// <para>
 /// Results nobody collects: a completed result stays until it is redeemed, with two exceptions made
 /// only when the table is full (the alternative being EAGAIN): results of operations cancelled by a
@@ -24,7 +27,8 @@ namespace Demi.Internal;
 internal sealed class TokenTable
 {
     private readonly TokenSlot?[] _slots;
-    private readonly IndexStack _free;
+    // Slots freed and taken again on one shard stay in that shard's cache (the shared head would be a write per operation from every core).
+    private readonly ShardCachedFreeList _free;
     private readonly ShardCompletions[] _shards;
     private readonly object _waitersGate = new();
     // Threads in WaitNextN, woken by any completion; written only when such a thread parks or leaves.
@@ -48,7 +52,7 @@ internal sealed class TokenTable
     {
         _onAbandoned = onAbandoned;
         _slots = new TokenSlot?[capacity];
-        _free = new IndexStack(capacity, full: true);
+        _free = new ShardCachedFreeList(capacity);
         _shards = new ShardCompletions[Math.Max(1, shards)];
         for (int i = 0; i < _shards.Length; i++)
             _shards[i] = new ShardCompletions();

@@ -274,7 +274,7 @@ public sealed unsafe class Shard : IDisposable
         {
         }
         Driver?.Dispose();
-        Buffers.BufferPool.ReturnThreadCaches();
+        ShardCachedFreeList.ReturnThreadCaches(); // buffers and token slots
     }
 
     private int PollDriver()
