@@ -118,7 +118,23 @@ public sealed partial class LibOS : IDisposable
     // ---------------------------------------------------------------- descriptors
 
     /// <summary>Creates a socket queue: AF_INET with SOCK_STREAM or SOCK_DGRAM; anything else is ENOTSUP.</summary>
-    public int Socket(out int qd, int domain, int type, int protocol)
+    /// <remarks>Sockets are placed on the shards in turn; <see cref="Socket(out int, int, int, int, int)"/> picks the shard.</remarks>
+    public int Socket(out int qd, int domain, int type, int protocol) => CreateSocket(out qd, domain, type, protocol, shard: null);
+
+    /// <summary>
+    /// Creates a socket queue on shard <paramref name="shard"/> (an index into <see cref="Shards"/>), as
+    /// <see cref="Socket(out int, int, int, int)"/> does otherwise; EINVAL for a shard that does not exist.
+    /// A UDP server that serves one port on every core opens a socket per shard, each with SO_REUSEPORT.
+    /// </summary>
+    public int Socket(out int qd, int domain, int type, int protocol, int shard)
+    {
+        qd = -1;
+        if ((uint)shard >= (uint)_shards.Length)
+            return Errno.EINVAL;
+        return CreateSocket(out qd, domain, type, protocol, _shards[shard]);
+    }
+
+    private int CreateSocket(out int qd, int domain, int type, int protocol, Shard? shard)
     {
         qd = -1;
         if (IsDisposed)
@@ -129,8 +145,7 @@ public sealed partial class LibOS : IDisposable
             return Errno.ENOTSUP;
         if (protocol != 0 && protocol != (type == SocketConstants.SOCK_STREAM ? SocketConstants.IPPROTO_TCP : SocketConstants.IPPROTO_UDP))
             return Errno.ENOTSUP;
-        var shard = NextShard();
-        int err = Backend.CreateSocket(shard, type, out var socket);
+        int err = Backend.CreateSocket(shard ?? NextShard(), type, out var socket);
         if (err != 0)
             return err;
         return Register(socket!, out qd);

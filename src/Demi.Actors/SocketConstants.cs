@@ -23,6 +23,11 @@ public static class SocketConstants
     public const int SOL_SOCKET = 1;
     /// <summary>Allow reusing a local address (for example one still in TIME_WAIT).</summary>
     public const int SO_REUSEADDR = 2;
+    /// <summary>
+    /// Let several UDP sockets bind one address and port, each receiving a share of the datagrams (one
+    /// per shard serves a port on every core; Linux's SO_REUSEPORT).
+    /// </summary>
+    public const int SO_REUSEPORT = 15;
     /// <summary>Read and clear the socket's pending error.</summary>
     public const int SO_ERROR = 4;
     /// <summary>Enable TCP keep-alive probes.</summary>

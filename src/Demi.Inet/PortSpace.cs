@@ -15,7 +15,10 @@ namespace Demi.Inet;
 /// Bind rules (Linux <c>inet_csk_bind_conflict</c>, simplified to one local address): two sockets of
 /// one protocol on one port conflict when their addresses overlap (equal, or either the wildcard),
 /// unless both set SO_REUSEADDR and neither listens (TCP; for UDP both setting it is enough). A TCP
-/// bind to a port that connections still use (TIME_WAIT included) needs SO_REUSEADDR.
+/// bind to a port that connections still use (TIME_WAIT included) needs SO_REUSEADDR. UDP sockets that
+/// all set SO_REUSEPORT share a port whatever their addresses, and form a group: a port whose newest
+/// binding is in a group belongs to every shard with a member (Linux <c>reuseport</c> groups; the same
+/// user is implied, there being one per libOS).
 /// </remarks>
 public sealed class PortSpace
 {
@@ -40,12 +43,13 @@ public sealed class PortSpace
     private readonly ulong[]? _udpOwners;
     private readonly ulong _allShards;
 
-    private sealed class Binding(object owner, Ipv4Address address, int shard, bool reuseAddress)
+    private sealed class Binding(object owner, Ipv4Address address, int shard, bool reuseAddress, bool reusePort)
     {
         public readonly object Owner = owner;
         public readonly Ipv4Address Address = address;
         public readonly int Shard = shard;
         public readonly bool ReuseAddress = reuseAddress;
+        public readonly bool ReusePort = reusePort;
         public bool Listening;
         public bool AllShards;
     }
@@ -69,7 +73,8 @@ public sealed class PortSpace
 
     /// <summary>
     /// The shards a received frame to local <paramref name="port"/> belongs to, as a bit mask: the
-    /// shards of the sockets bound there (every shard for a listener), 0 when none (then the port's
+    /// shards of the sockets bound there (every shard for a listener, every member's for a UDP
+    /// SO_REUSEPORT group), 0 when none (then the port's
     /// shard is <c>port % ShardCount</c>: an ephemeral port of a connection). Always 0 with one shard.
     /// </summary>
     public ulong OwnersOf(byte protocol, ushort port)
@@ -94,13 +99,15 @@ public sealed class PortSpace
     /// <summary>
     /// Binds <paramref name="owner"/> (a socket of shard <paramref name="shard"/>) to
     /// <paramref name="address"/>:<paramref name="port"/>; port 0 picks a free ephemeral port of
-    /// [<paramref name="first"/>, <paramref name="last"/>] that names the shard. Returns 0 with the
+    /// [<paramref name="first"/>, <paramref name="last"/>] that names the shard. <paramref name="reusePort"/>
+    /// (UDP only) joins the port's SO_REUSEPORT group. Returns 0 with the
     /// port in <paramref name="bound"/>, EADDRINUSE on a conflict or when no ephemeral port is free.
     /// </summary>
-    internal int Bind(byte protocol, object owner, Ipv4Address address, ushort port, int shard, bool reuseAddress,
+    internal int Bind(byte protocol, object owner, Ipv4Address address, ushort port, int shard, bool reuseAddress, bool reusePort,
         int first, int last, Random random, out ushort bound)
     {
         Debug.Assert(shard >= 0 && shard < ShardCount);
+        Debug.Assert(!reusePort || protocol == ProtocolUdp);
         bound = 0;
         lock (_gate)
         {
@@ -113,7 +120,7 @@ public sealed class PortSpace
             }
             else
             {
-                if (Conflicts(protocol, port, address, reuseAddress, except: null))
+                if (Conflicts(protocol, port, address, reuseAddress, reusePort, except: null))
                     return Errno.EADDRINUSE;
                 if (protocol == ProtocolTcp && !reuseAddress && _tcpConnections[port] > 0)
                     return Errno.EADDRINUSE; // connections (e.g. TIME_WAIT) still use the port
@@ -121,7 +128,7 @@ public sealed class PortSpace
             int key = Key(protocol, port);
             if (!_bindings.TryGetValue(key, out var list))
                 _bindings.Add(key, list = new List<Binding>(1));
-            list.Add(new Binding(owner, address, shard, reuseAddress));
+            list.Add(new Binding(owner, address, shard, reuseAddress, reusePort));
             UpdateOwners(protocol, port, list);
             bound = port;
             return 0;
@@ -140,7 +147,7 @@ public sealed class PortSpace
             var binding = Find(ProtocolTcp, port, owner);
             if (binding is null)
                 return Errno.EINVAL;
-            if (!binding.Listening && Conflicts(ProtocolTcp, port, binding.Address, binding.ReuseAddress, except: binding))
+            if (!binding.Listening && Conflicts(ProtocolTcp, port, binding.Address, binding.ReuseAddress, reusePort: false, except: binding))
                 return Errno.EADDRINUSE;
             binding.Listening = true;
             binding.AllShards |= allShards;
@@ -205,7 +212,7 @@ public sealed class PortSpace
         }
     }
 
-    private bool Conflicts(byte protocol, ushort port, Ipv4Address address, bool reuseAddress, Binding? except)
+    private bool Conflicts(byte protocol, ushort port, Ipv4Address address, bool reuseAddress, bool reusePort, Binding? except)
     {
         if (!_bindings.TryGetValue(Key(protocol, port), out var list))
             return false;
@@ -218,7 +225,8 @@ public sealed class PortSpace
                 continue;
             // Linux: SO_REUSEADDR on both shares the port unless the other one listens (so the first
             // of two such sockets may listen, the second may not).
-            bool shared = reuseAddress && other.ReuseAddress && (protocol != ProtocolTcp || !other.Listening);
+            bool shared = (reuseAddress && other.ReuseAddress && (protocol != ProtocolTcp || !other.Listening))
+                || (reusePort && other.ReusePort); // both in the port's SO_REUSEPORT group
             if (!shared)
                 return true;
         }
@@ -240,7 +248,12 @@ public sealed class PortSpace
         if (table is null)
             return;
         ulong mask = 0;
-        if (list is { Count: > 0 } && protocol == ProtocolUdp)
+        if (list is { Count: > 0 } && protocol == ProtocolUdp && list[^1].ReusePort)
+        {
+            foreach (var b in list)
+                mask |= b.ReusePort ? 1UL << b.Shard : 0; // a SO_REUSEPORT group: every member's shard serves the port
+        }
+        else if (list is { Count: > 0 } && protocol == ProtocolUdp)
             mask = 1UL << list[^1].Shard; // UDP sharers (SO_REUSEADDR): unicast goes to the newest, as on Linux
         else if (list is not null)
             foreach (var b in list)

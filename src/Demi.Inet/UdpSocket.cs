@@ -64,6 +64,13 @@ public sealed class UdpSocket : ISendCompletion
     /// </summary>
     public bool ReuseAddress { get; set; }
 
+    /// <summary>
+    /// <c>SO_REUSEPORT</c>, set before bind: sockets that all set it may bind the same port on any shards,
+    /// and a datagram goes to the one on the shard whose NIC queue received it (no steering), else to one
+    /// picked by a hash of its source (see <see cref="FlowSteering"/>). On one shard the newest gets them.
+    /// </summary>
+    public bool ReusePort { get; set; }
+
     /// <summary>The next older socket of this stack bound to the same port (SO_REUSEADDR), or null.</summary>
     internal UdpSocket? NextOnPort { get; set; }
 

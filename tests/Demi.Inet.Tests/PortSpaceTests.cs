@@ -97,6 +97,38 @@ public sealed class PortSpaceTests
         Assert.Equal(Errno.EADDRINUSE, os.Bind(c, new Ipv4Endpoint(Local, 6000)));
     }
 
+    private static void ReusePort(LibOS os, int qd) => Assert.Equal(0, os.SetSockOpt(qd, SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEPORT, BitConverter.GetBytes(1)));
+
+    [Fact]
+    public void Udp_SO_REUSEPORT_puts_a_socket_on_every_shard_in_one_group_that_every_member_must_join()
+    {
+        using var wire = new VirtualWire(new VirtualWireOptions { Clock = InetClock.System });
+        using var os = TwoShardLibOS(wire, out var backend);
+        Assert.Equal(0, os.Socket(out int a, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0, shard: 0));
+        Assert.Equal(0, os.Socket(out int b, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0, shard: 1));
+        Assert.Equal(0, os.GetActor(a)!.Shard.Id);
+        Assert.Equal(1, os.GetActor(b)!.Shard.Id);
+        Assert.Equal(Errno.EINVAL, os.Socket(out _, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0, shard: 2));
+        ReusePort(os, a);
+        Assert.Equal(0, os.Bind(a, new Ipv4Endpoint(Ipv4Address.Any, 6100)));
+        Assert.Equal(Errno.EADDRINUSE, os.Bind(b, new Ipv4Endpoint(Local, 6100))); // b is not in the group yet
+        ReusePort(os, b);
+        Span<byte> value = stackalloc byte[4];
+        Assert.Equal(0, os.GetSockOpt(b, SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEPORT, value, out int length));
+        Assert.Equal((4, 1), (length, BitConverter.ToInt32(value)));
+        Assert.Equal(0, os.Bind(b, new Ipv4Endpoint(Local, 6100)));
+        Assert.Equal(0b11UL, backend.Ports.OwnersOf(PortSpace.ProtocolUdp, 6100)); // both shards serve the port
+        // SO_REUSEADDR alone does not join a SO_REUSEPORT group.
+        Assert.Equal(0, os.Socket(out int c, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0, shard: 0));
+        ReuseAddress(os, c);
+        Assert.Equal(Errno.EADDRINUSE, os.Bind(c, new Ipv4Endpoint(Ipv4Address.Any, 6100)));
+        Assert.Equal(0, os.Close(a));
+        Assert.Equal(0b10UL, backend.Ports.OwnersOf(PortSpace.ProtocolUdp, 6100));
+        // TCP listeners already accept on every shard; SO_REUSEPORT is not a TCP option here.
+        Assert.Equal(0, os.Socket(out int t, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0));
+        Assert.Equal(Errno.ENOPROTOOPT, os.SetSockOpt(t, SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEPORT, BitConverter.GetBytes(1)));
+    }
+
     [Fact]
     public void Tcp_binds_conflict_across_shards_as_on_linux_with_and_without_SO_REUSEADDR()
     {

@@ -138,6 +138,34 @@ print('refused', refused, 'connected', connected, 'other', other, flush=True)
     }
 
     [Fact]
+    public void A_udp_SO_REUSEPORT_socket_on_each_shard_echoes_300_kernel_sockets_with_nothing_steered()
+    {
+        Privileges.RequireRoot();
+        using var veth = VethNamespaces.Create(new VethOptions { QueueCount = 2 });
+        using var libOS = DemiOverVeth.Create(veth, VethSide.A, out var backend, queues: 2, shards: 2);
+        var udp = new int[2];
+        for (int shard = 0; shard < udp.Length; shard++)
+        {
+            Assert.Equal(0, libOS.Socket(out udp[shard], SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0, shard));
+            Assert.Equal(0, libOS.SetSockOpt(udp[shard], SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEPORT, BitConverter.GetBytes(1)));
+            Assert.Equal(0, libOS.Bind(udp[shard], new Ipv4Endpoint(Ipv4Address.Any, 7)));
+        }
+        using var echo = new ShardInlineEcho(libOS, udp, -1);
+        const int Sockets = 300;
+        var client = veth.RunPython(VethSide.B, TimeSpan.FromSeconds(60), UdpManySocketsClient, veth.AddressA, "7", Sockets.ToString(), "20");
+        client.EnsureSuccess("udp client");
+        output.WriteLine($"udp: {client.StandardOutput.Trim()}; echoed on shard 0: {echo.UdpEchoesOn(udp[0])}, shard 1: {echo.UdpEchoesOn(udp[1])}; steered {backend.Steering!.ForwardedFrames}");
+        Assert.StartsWith($"ok {Sockets} wrong 0", client.StandardOutput.Trim());
+        // The kernel spread its sockets over both queues, and each shard's socket served its own queue's datagrams.
+        Assert.True(echo.UdpEchoesOn(udp[0]) > 0 && echo.UdpEchoesOn(udp[1]) > 0,
+            $"echoed on shard 0: {echo.UdpEchoesOn(udp[0])}, shard 1: {echo.UdpEchoesOn(udp[1])}");
+        Assert.Equal(0, backend.Steering.ForwardedFrames); // no datagram moved between shards (ARP replies are copies, counted apart)
+        Assert.Empty(echo.Errors);
+        foreach (int qd in udp)
+            Assert.Equal(0, libOS.Close(qd));
+    }
+
+    [Fact]
     public void A_listener_on_two_shards_accepts_on_both_and_closing_it_cancels_accepts_and_refuses_everywhere()
     {
         Privileges.RequireRoot();

@@ -60,10 +60,10 @@ public sealed class SteeringUnitTests
         }
 
         /// <summary>A socket of <paramref name="shard"/> bound to <paramref name="port"/>; returns its owner token.</summary>
-        public object Bind(byte protocol, ushort port, int shard)
+        public object Bind(byte protocol, ushort port, int shard, bool reusePort = false)
         {
             var owner = new object();
-            Assert.Equal(0, Ports.Bind(protocol, owner, Ipv4Address.Any, port, shard, false, 49152, 65535, new Random(1), out _));
+            Assert.Equal(0, Ports.Bind(protocol, owner, Ipv4Address.Any, port, shard, false, reusePort, 49152, 65535, new Random(1), out _));
             return owner;
         }
 
@@ -114,6 +114,35 @@ public sealed class SteeringUnitTests
         foreach (var f in burst[..2])
             f.Release();
         Assert.Equal(rig.Pool.Count, rig.Pool.Available);
+    }
+
+    [Fact]
+    public void A_udp_SO_REUSEPORT_group_with_a_member_on_every_shard_is_served_without_steering()
+    {
+        using var rig = new Rig();
+        rig.Bind(17, 7, 0, reusePort: true);
+        rig.Bind(17, 7, 1, reusePort: true);
+        for (ushort src = 4000; src < 4016; src++)
+        {
+            rig.Nics[0].Incoming.Enqueue(rig.Udp(7, srcPort: src));
+            rig.Nics[1].Incoming.Enqueue(rig.Udp(7, srcPort: src));
+        }
+        var burst = new PacketBuffer[32];
+        Assert.Equal(16, rig.Queues[0].Receive(burst));
+        foreach (var f in burst[..16])
+            f.Release();
+        Assert.Equal(16, rig.Queues[1].Receive(burst));
+        foreach (var f in burst[..16])
+            f.Release();
+        Assert.Equal(0, rig.Steering.ForwardedFrames); // every datagram stayed on the shard that received it
+        // A group with its only member on shard 1: shard 0 steers the datagrams there.
+        using var other = new Rig();
+        other.Bind(17, 9, 1, reusePort: true);
+        other.Nics[0].Incoming.Enqueue(other.Udp(9));
+        Assert.Equal(0, other.Queues[0].Receive(burst));
+        Assert.Equal(1, other.Queues[1].Receive(burst));
+        burst[0].Release();
+        Assert.Equal(other.Pool.Count, other.Pool.Available);
     }
 
     [Fact]

@@ -14,20 +14,30 @@ internal sealed class ShardInlineEcho : IDisposable
 
     private readonly LibOS _os;
     private readonly List<IDisposable> _subscriptions = [];
-    private readonly int _udp, _listener;
+    private readonly int[] _udp;
+    private readonly int _listener;
+    // Echoes per UDP descriptor (its index in _udp), for servers with a socket per shard.
+    private readonly long[] _udpEchoesOn;
     private readonly ConcurrentDictionary<int, int> _acceptedPerShard = new();
     private readonly ConcurrentQueue<string> _errors = new();
     private long _udpEchoes, _tcpEchoes, _accepted, _endOfStreams;
 
     /// <summary>Serves <paramref name="udpQd"/> (a bound UDP socket, or -1) and <paramref name="listenQd"/> (a listening TCP socket, or -1).</summary>
     public ShardInlineEcho(LibOS os, int udpQd, int listenQd, int acceptsInFlight = 16)
+        : this(os, udpQd >= 0 ? [udpQd] : [], listenQd, acceptsInFlight)
+    {
+    }
+
+    /// <summary>Serves every socket of <paramref name="udpQds"/> (bound UDP sockets, for example one per shard) and <paramref name="listenQd"/> (or -1).</summary>
+    public ShardInlineEcho(LibOS os, int[] udpQds, int listenQd, int acceptsInFlight = 16)
     {
         _os = os;
-        _udp = udpQd;
+        _udp = udpQds;
+        _udpEchoesOn = new long[udpQds.Length];
         _listener = listenQd;
         foreach (var shard in os.Shards)
             _subscriptions.Add(shard.Completions.Subscribe(OnCompletion));
-        if (udpQd >= 0)
+        foreach (int udpQd in udpQds)
             for (int i = 0; i < UdpPopsInFlight; i++)
                 Check(os.PostPop(udpQd), "pop(udp)");
         if (listenQd >= 0)
@@ -38,6 +48,9 @@ internal sealed class ShardInlineEcho : IDisposable
     public long UdpEchoes => Interlocked.Read(ref _udpEchoes);
 
     public long TcpEchoes => Interlocked.Read(ref _tcpEchoes);
+
+    /// <summary>Datagrams echoed on <paramref name="udpQd"/>.</summary>
+    public long UdpEchoesOn(int udpQd) => Interlocked.Read(ref _udpEchoesOn[Array.IndexOf(_udp, udpQd)]);
 
     public long Accepted => Interlocked.Read(ref _accepted);
 
@@ -59,11 +72,12 @@ internal sealed class ShardInlineEcho : IDisposable
         var os = _os;
         switch (r.Opcode)
         {
-            case Opcode.Pop when r.Qd == _udp:
-                if (os.PostPushTo(_udp, r.Sga, r.Sga.Address.Endpoint) != 0)
+            case Opcode.Pop when Array.IndexOf(_udp, r.Qd) is int udp and >= 0:
+                if (os.PostPushTo(r.Qd, r.Sga, r.Sga.Address.Endpoint) != 0)
                     os.SgaFree(r.Sga);
                 Interlocked.Increment(ref _udpEchoes);
-                Check(os.PostPop(_udp), "pop(udp)");
+                Interlocked.Increment(ref _udpEchoesOn[udp]);
+                Check(os.PostPop(r.Qd), "pop(udp)");
                 break;
             case Opcode.Pop:
                 if (r.Sga.Length == 0)
@@ -98,8 +112,8 @@ internal sealed class ShardInlineEcho : IDisposable
                 if (r.Ret == Errno.ECANCELED)
                     break; // a descriptor closed under its pending operations
                 _errors.Enqueue($"qd {r.Qd}: {Errno.Name(r.Ret)}");
-                if (r.Qd == _udp)
-                    os.PostPop(_udp);
+                if (Array.IndexOf(_udp, r.Qd) >= 0)
+                    os.PostPop(r.Qd);
                 else if (r.Qd != _listener)
                     os.Close(r.Qd);
                 break;

@@ -144,6 +144,7 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
         (SocketConstants.SOL_SOCKET, SocketConstants.SO_LINGER) => 8,
         (SocketConstants.SOL_SOCKET, SocketConstants.SO_KEEPALIVE) => sizeof(int),
         (SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEADDR) => sizeof(int),
+        (SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEPORT) when SocketType == SocketConstants.SOCK_DGRAM => sizeof(int),
         (SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY) when SocketType == SocketConstants.SOCK_STREAM => sizeof(int),
         _ => -1,
     };

@@ -49,26 +49,31 @@ internal sealed class InetUdpSocketActor : SocketActor, IUdpSocketObserver
             CompleteConnect(qt);
     }
 
-    /// <summary>SO_REUSEADDR (before bind, as on Linux); other options as <see cref="SocketActor"/> says.</summary>
+    /// <summary>SO_REUSEADDR and SO_REUSEPORT (before bind, as on Linux); other options as <see cref="SocketActor"/> says.</summary>
     protected internal override int SetOption(int level, int name, ReadOnlySpan<byte> value)
     {
-        if (level != SocketConstants.SOL_SOCKET || name != SocketConstants.SO_REUSEADDR)
+        if (level != SocketConstants.SOL_SOCKET || name is not (SocketConstants.SO_REUSEADDR or SocketConstants.SO_REUSEPORT))
             return base.SetOption(level, name, value);
         if (value.Length < sizeof(int))
             return Errno.EINVAL;
-        _socket!.ReuseAddress = BitConverter.ToInt32(value) != 0;
+        bool on = BitConverter.ToInt32(value) != 0;
+        if (name == SocketConstants.SO_REUSEADDR)
+            _socket!.ReuseAddress = on;
+        else
+            _socket!.ReusePort = on;
         return 0;
     }
 
     /// <inheritdoc cref="SetOption"/>
     protected internal override int GetOption(int level, int name, Span<byte> value, out int length)
     {
-        if (level != SocketConstants.SOL_SOCKET || name != SocketConstants.SO_REUSEADDR)
+        if (level != SocketConstants.SOL_SOCKET || name is not (SocketConstants.SO_REUSEADDR or SocketConstants.SO_REUSEPORT))
             return base.GetOption(level, name, value, out length);
         length = 0;
         if (value.Length < sizeof(int))
             return Errno.EINVAL;
-        BitConverter.TryWriteBytes(value, _socket!.ReuseAddress ? 1 : 0);
+        bool on = name == SocketConstants.SO_REUSEADDR ? _socket!.ReuseAddress : _socket!.ReusePort;
+        BitConverter.TryWriteBytes(value, on ? 1 : 0);
         length = sizeof(int);
         return 0;
     }

@@ -49,7 +49,7 @@ internal sealed class UdpLayer : IIpProtocolHandler
             return Errno.EINVAL;
         if (!local.Address.IsAny && local.Address != _stack.LocalAddress)
             return Errno.EADDRNOTAVAIL;
-        int rc = _stack.Ports.Bind(PortSpace.ProtocolUdp, socket, local.Address, local.Port, _stack.PortShard, socket.ReuseAddress,
+        int rc = _stack.Ports.Bind(PortSpace.ProtocolUdp, socket, local.Address, local.Port, _stack.PortShard, socket.ReuseAddress, socket.ReusePort,
             EphemeralFirst, EphemeralFirst + EphemeralCount - 1, _random, out ushort port);
         if (rc != 0)
             return rc;

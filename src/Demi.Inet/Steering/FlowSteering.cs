@@ -20,7 +20,8 @@ namespace Demi.Inet;
 /// (destination) port, with no per-flow table: a port with sockets bound on one shard belongs to
 /// that shard; a port bound on several (a TCP listener accepts on every shard) is spread by a hash
 /// of the remote address and port, the same for every frame of a flow, so a connection lives where
-/// its SYN was steered; an unbound port is an ephemeral port of an active open, which names its
+/// its SYN was steered; a UDP port bound by a SO_REUSEPORT group is served by the member on the
+/// receiving shard, else spread by the same hash; an unbound port is an ephemeral port of an active open, which names its
 /// shard (<c>port % shards</c>). ICMP, ARP requests, fragments and malformed frames stay where they
 /// land (the stack there drops and counts the malformed ones); ARP replies are copied to every
 /// shard, since any of them may be waiting for the address.</para>

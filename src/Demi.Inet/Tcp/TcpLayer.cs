@@ -312,7 +312,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IMeteredProtocol
     {
         if (!endpoint.Address.IsAny && endpoint.Address != Ip.LocalAddress)
             return Errno.EADDRNOTAVAIL;
-        int rc = Ports.Bind(PortSpace.ProtocolTcp, socket, endpoint.Address, endpoint.Port, PortShard, socket.ReuseAddress,
+        int rc = Ports.Bind(PortSpace.ProtocolTcp, socket, endpoint.Address, endpoint.Port, PortShard, socket.ReuseAddress, reusePort: false,
             Config.EphemeralPortFirst, Config.EphemeralPortLast, _random, out ushort port);
         if (rc != 0)
             return rc;
