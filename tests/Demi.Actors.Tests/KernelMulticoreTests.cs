@@ -92,15 +92,27 @@ public sealed class KernelMulticoreTests
         Assert.Equal(0, os.Close(lqd));
     }
 
-    [Fact]
-    public void Two_shards_echo_300_udp_sockets_on_distinct_source_ports()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Two_shards_echo_300_udp_sockets_on_distinct_source_ports(bool socketPerShard)
     {
         using var os = new LibOS(new LibOSOptions { ShardCount = 2 });
-        Assert.Equal(0, os.Socket(out int uqd, SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
-        Assert.Equal(0, os.Bind(uqd, new Ipv4Endpoint(Ipv4Address.Loopback, 0)));
-        Assert.Equal(0, os.GetSockName(uqd, out var local));
+        // One socket, or one per shard in a SO_REUSEPORT group (Linux spreads the flows over them).
+        var udp = new int[socketPerShard ? 2 : 1];
+        var local = new Ipv4Endpoint(Ipv4Address.Loopback, 0);
+        for (int i = 0; i < udp.Length; i++)
+        {
+            Assert.Equal(0, socketPerShard
+                ? os.Socket(out udp[i], SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0, shard: i)
+                : os.Socket(out udp[i], SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0));
+            if (socketPerShard)
+                Assert.Equal(0, os.SetSockOpt(udp[i], SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEPORT, BitConverter.GetBytes(1)));
+            Assert.Equal(0, os.Bind(udp[i], local));
+            Assert.Equal(0, os.GetSockName(udp[i], out local));
+        }
         var server = new IPEndPoint(IPAddress.Loopback, local.Port);
-        using var echo = new ShardInlineEcho(os, uqd, -1);
+        using var echo = new ShardInlineEcho(os, udp, -1);
         const int Sockets = 300;
         var sockets = Enumerable.Range(0, Sockets).Select(_ =>
         {
@@ -140,8 +152,11 @@ public sealed class KernelMulticoreTests
         foreach (var s in sockets)
             s.Dispose();
         Assert.True(echo.UdpEchoes >= Sockets, $"{echo.UdpEchoes} echoes");
+        if (socketPerShard)
+            Assert.All(udp, qd => Assert.True(echo.UdpEchoesOn(qd) > 0, $"echoes per shard's socket: {string.Join(", ", udp.Select(echo.UdpEchoesOn))}"));
         Assert.Empty(echo.Errors);
-        Assert.Equal(0, os.Close(uqd));
+        foreach (int qd in udp)
+            Assert.Equal(0, os.Close(qd));
     }
 
     [Fact]

@@ -4,6 +4,8 @@ namespace Demi.Cli.Echo;
 /// An echo server written the fast way for Demi: it runs inside the completion handlers on the
 /// shard threads (fire-and-forget Post* operations, Rx completions), so a message never crosses a
 /// thread. Each popped buffer is pushed straight back (zero copy) and freed when the push completes.
+/// TCP: one listener, which accepts on every shard. UDP on several shards: one socket per shard, all
+/// bound with SO_REUSEPORT, so each shard echoes what its own NIC queue receives.
 /// </summary>
 internal sealed class DemiEchoServer : IDisposable
 {
@@ -13,45 +15,76 @@ internal sealed class DemiEchoServer : IDisposable
     private readonly bool _tcp;
     private readonly List<IDisposable> _subscriptions = [];
     private int _listenerQd = -1;
-    private long _echoed;
+    // UDP: the socket of each shard (the first is _listenerQd).
+    private int[] _udpQds = [];
+    // Echoes per shard, each on its own cache line (index shard * CounterStride): no write shared by cores per message.
+    private const int CounterStride = 16;
+    private readonly long[] _echoed;
 
     public DemiEchoServer(LibOS libOS, string protocol)
     {
         _libOS = libOS;
         _tcp = protocol == "tcp";
+        _echoed = new long[libOS.Shards.Count * CounterStride];
     }
 
     /// <summary>Messages (UDP) or segments (TCP) echoed so far.</summary>
-    public long Echoed => Interlocked.Read(ref _echoed);
+    public long Echoed
+    {
+        get
+        {
+            long total = 0;
+            for (int i = 0; i < _echoed.Length; i += CounterStride)
+                total += Volatile.Read(ref _echoed[i]);
+            return total;
+        }
+    }
 
     public Ipv4Endpoint LocalEndPoint { get; private set; }
 
     public void Start(Ipv4Endpoint bind)
     {
         foreach (var shard in _libOS.Shards)
-            _subscriptions.Add(shard.Completions.Subscribe(OnCompletion));
-        Check(_libOS.Socket(out _listenerQd, SocketConstants.AF_INET, _tcp ? SocketConstants.SOCK_STREAM : SocketConstants.SOCK_DGRAM, 0), "socket");
-        Check(_libOS.Bind(_listenerQd, bind), $"bind {bind}");
-        Check(_libOS.GetSockName(_listenerQd, out var local), "getsockname");
-        LocalEndPoint = local;
+        {
+            int id = shard.Id;
+            _subscriptions.Add(shard.Completions.Subscribe(r => OnCompletion(r, id)));
+        }
         if (_tcp)
         {
+            Check(_libOS.Socket(out _listenerQd, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0), "socket");
+            Check(_libOS.Bind(_listenerQd, bind), $"bind {bind}");
+            Check(_libOS.GetSockName(_listenerQd, out var local), "getsockname");
+            LocalEndPoint = local;
             Check(_libOS.Listen(_listenerQd, 1024), "listen");
             Check(_libOS.PostAccept(_listenerQd), "accept");
+            return;
         }
-        else
+        bool group = _libOS.Shards.Count > 1;
+        _udpQds = new int[_libOS.Shards.Count];
+        for (int shard = 0; shard < _udpQds.Length; shard++)
         {
+            Check(_libOS.Socket(out _udpQds[shard], SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0, shard), "socket");
+            if (group)
+                Check(_libOS.SetSockOpt(_udpQds[shard], SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEPORT, BitConverter.GetBytes(1)), "SO_REUSEPORT");
+            // Port 0: the first socket picks the port, the others join it.
+            Check(_libOS.Bind(_udpQds[shard], shard == 0 ? bind : LocalEndPoint), $"bind {(shard == 0 ? bind : LocalEndPoint)}");
+            if (shard == 0)
+            {
+                Check(_libOS.GetSockName(_udpQds[0], out var local), "getsockname");
+                LocalEndPoint = local;
+            }
             for (int i = 0; i < UdpPopsInFlight; i++)
-                Check(_libOS.PostPop(_listenerQd), "pop");
+                Check(_libOS.PostPop(_udpQds[shard]), "pop");
         }
+        _listenerQd = _udpQds[0];
     }
 
-    private void OnCompletion(QResult result)
+    private void OnCompletion(QResult result, int shard)
     {
         switch (result.Opcode)
         {
             case Opcode.Pop:
-                OnPop(result);
+                OnPop(result, shard);
                 break;
             case Opcode.Push:
                 _libOS.SgaFree(result.Sga);
@@ -70,23 +103,17 @@ internal sealed class DemiEchoServer : IDisposable
                     _libOS.SgaFree(result.Sga); // a failed push still hands back its buffer
                 if (result.Ret == Errno.ECANCELED)
                     break;
-                if (result.Qd == _listenerQd)
-                {
-                    // A failed accept (EMFILE, ENOBUFS, ...) or pop must not stop the server from serving.
-                    if (_tcp)
-                        _libOS.PostAccept(_listenerQd);
-                    else
-                        _libOS.PostPop(_listenerQd);
-                }
-                else if (_tcp)
-                {
+                if (result.Qd == _listenerQd && _tcp)
+                    _libOS.PostAccept(_listenerQd); // a failed accept (EMFILE, ENOBUFS, ...) must not stop the server
+                else if (!_tcp)
+                    _libOS.PostPop(result.Qd); // nor a failed pop
+                else
                     _libOS.Close(result.Qd); // reset or error on a connection: drop it
-                }
                 break;
         }
     }
 
-    private void OnPop(in QResult result)
+    private void OnPop(in QResult result, int shard)
     {
         var sga = result.Sga;
         if (_tcp)
@@ -114,7 +141,8 @@ internal sealed class DemiEchoServer : IDisposable
                 _libOS.SgaFree(sga);
             _libOS.PostPop(result.Qd);
         }
-        Interlocked.Increment(ref _echoed);
+        ref long echoed = ref _echoed[shard * CounterStride];
+        Volatile.Write(ref echoed, echoed + 1); // this shard's counter: it is the only writer
     }
 
     private static void Check(int errno, string what)
@@ -127,7 +155,9 @@ internal sealed class DemiEchoServer : IDisposable
     {
         foreach (var s in _subscriptions)
             s.Dispose();
-        if (_listenerQd >= 0)
+        if (_tcp && _listenerQd >= 0)
             _libOS.Close(_listenerQd);
+        foreach (int qd in _udpQds)
+            _libOS.Close(qd);
     }
 }
