@@ -5,6 +5,10 @@
 //   tcpperf rr IP PORT CONNS SIZE SECONDS WARMUP SAMPLES_FILE
 //       CONNS connections, each with one SIZE-byte request in flight; writes each RTT (uint64 ns)
 //       measured after WARMUP to SAMPLES_FILE; prints transactions/s.
+//   tcpperf udprr IP PORT SOCKETS SIZE SECONDS WARMUP SAMPLES_FILE
+//       the same over connected UDP sockets (each its own source port, so the kernel spreads them
+//       over a multi-queue device's queues); a request unanswered for 100 ms is sent again and counted
+//       as lost.
 //   tcpperf bulk IP PORT SECONDS WARMUP
 //       one connection writing 64 KiB chunks; after SECONDS it half-closes and waits for the
 //       server's FIN, so the figure counts bytes the server actually read.
@@ -52,15 +56,16 @@ static struct sockaddr_in addr_of(const char *ip, int port)
     return a;
 }
 
-static int connect_to(const char *ip, int port)
+static int connect_to(const char *ip, int port, int type)
 {
     struct sockaddr_in a = addr_of(ip, port);
     for (int attempt = 0; attempt < 50; attempt++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        int fd = socket(AF_INET, type, 0);
         if (fd < 0)
             die("socket");
         int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (type == SOCK_STREAM)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
             return fd;
         close(fd);
@@ -140,7 +145,9 @@ static int run_server(const char *ip, int echo_port, int sink_port, double secon
 
 struct conn { int fd; uint32_t got; uint64_t t_sent; };
 
-static int run_rr(const char *ip, int port, int conns, int size, double seconds, double warmup, const char *file)
+#define UDP_RESEND_NS 100000000ull
+
+static int run_rr(const char *ip, int port, int type, int conns, int size, double seconds, double warmup, const char *file)
 {
     if (conns < 1 || conns > 1024 || size < 1 || size > 65536)
         return 1;
@@ -149,12 +156,12 @@ static int run_rr(const char *ip, int port, int conns, int size, double seconds,
     memset(req, 0x5a, (size_t)size);
     int ep = epoll_create1(0);
     for (int i = 0; i < conns; i++) {
-        cs[i].fd = connect_to(ip, port);
+        cs[i].fd = connect_to(ip, port, type);
         fcntl(cs[i].fd, F_SETFL, O_NONBLOCK);
         struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
         epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
     }
-    uint64_t cap = 4000000, n = 0, tx = 0, errors = 0;
+    uint64_t cap = 4000000, n = 0, tx = 0, errors = 0, lost = 0, next_scan = 0;
     uint64_t *samples = malloc(cap * sizeof(uint64_t));
     uint64_t t0 = now_ns(), t_meas = t0 + (uint64_t)(warmup * 1e9), t_end = t_meas + (uint64_t)(seconds * 1e9);
     for (int i = 0; i < conns; i++) {
@@ -165,7 +172,19 @@ static int run_rr(const char *ip, int port, int conns, int size, double seconds,
     struct epoll_event evs[64];
     uint64_t now = t0;
     while (!g_stop && (now = now_ns()) < t_end) {
-        int k = epoll_wait(ep, evs, 64, 100);
+        int k = epoll_wait(ep, evs, 64, type == SOCK_DGRAM ? 10 : 100);
+        if (type == SOCK_DGRAM && now >= next_scan) {
+            // A datagram (request or echo) can be lost: resend what has waited too long.
+            next_scan = now + UDP_RESEND_NS / 10;
+            for (int i = 0; i < conns; i++) {
+                if (now - cs[i].t_sent > UDP_RESEND_NS) {
+                    lost++;
+                    cs[i].t_sent = now;
+                    if (write(cs[i].fd, req, (size_t)size) != size)
+                        errors++;
+                }
+            }
+        }
         for (int e = 0; e < k; e++) {
             struct conn *c = &cs[evs[e].data.u32];
             ssize_t r = read(c->fd, rbuf, 65536);
@@ -198,8 +217,8 @@ static int run_rr(const char *ip, int port, int conns, int size, double seconds,
             die("write samples");
         fclose(f);
     }
-    printf("{\"mode\":\"rr\",\"conns\":%d,\"size\":%d,\"seconds\":%.6f,\"transactions\":%lu,\"tps\":%.1f,"
-           "\"samples\":%lu,\"errors\":%lu}\n", conns, size, secs, tx, tx / secs, n, errors);
+    printf("{\"mode\":\"%s\",\"conns\":%d,\"size\":%d,\"seconds\":%.6f,\"transactions\":%lu,\"tps\":%.1f,"
+           "\"samples\":%lu,\"errors\":%lu,\"lost\":%lu}\n", type == SOCK_DGRAM ? "udprr" : "rr", conns, size, secs, tx, tx / secs, n, errors, lost);
     fflush(stdout);
     for (int i = 0; i < conns; i++)
         close(cs[i].fd);
@@ -210,7 +229,7 @@ static int run_rr(const char *ip, int port, int conns, int size, double seconds,
 
 static int run_bulk(const char *ip, int port, double seconds, double warmup)
 {
-    int fd = connect_to(ip, port);
+    int fd = connect_to(ip, port, SOCK_STREAM);
     static char buf[65536];
     memset(buf, 0x5a, sizeof(buf));
     uint64_t t0 = now_ns(), t_meas = t0 + (uint64_t)(warmup * 1e9), t_end = t_meas + (uint64_t)(seconds * 1e9);
@@ -253,11 +272,14 @@ int main(int argc, char **argv)
     if (argc >= 5 && strcmp(argv[1], "server") == 0)
         return run_server(argv[2], atoi(argv[3]), atoi(argv[4]), argc >= 7 ? atof(argv[6]) : 600);
     if (argc >= 9 && strcmp(argv[1], "rr") == 0)
-        return run_rr(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atof(argv[6]), atof(argv[7]), argv[8]);
+        return run_rr(argv[2], atoi(argv[3]), SOCK_STREAM, atoi(argv[4]), atoi(argv[5]), atof(argv[6]), atof(argv[7]), argv[8]);
+    if (argc >= 9 && strcmp(argv[1], "udprr") == 0)
+        return run_rr(argv[2], atoi(argv[3]), SOCK_DGRAM, atoi(argv[4]), atoi(argv[5]), atof(argv[6]), atof(argv[7]), argv[8]);
     if (argc >= 6 && strcmp(argv[1], "bulk") == 0)
         return run_bulk(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]));
     fprintf(stderr, "usage: tcpperf server IP ECHO_PORT SINK_PORT [--seconds N]\n"
                     "       tcpperf rr IP PORT CONNS SIZE SECONDS WARMUP SAMPLES_FILE\n"
+                    "       tcpperf udprr IP PORT SOCKETS SIZE SECONDS WARMUP SAMPLES_FILE\n"
                     "       tcpperf bulk IP PORT SECONDS WARMUP\n");
     return 1;
 }

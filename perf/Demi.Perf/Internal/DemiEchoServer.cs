@@ -19,9 +19,14 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
     // Indexed by qd - 500 (Demi's first descriptor); written on accept, read per message without a lock.
     private readonly bool[] _isSink = new bool[65_536];
     private int _udp, _listenEcho, _listenSink;
+    // The scaling benchmark's UDP port served on every shard: one SO_REUSEPORT socket per shard (qd - 500 -> true).
+    private readonly bool[] _isGroupUdp = new bool[65_536];
     // Allocation is counted from the WarmupMessages-th echo on, so JIT tiering and start-up are excluded.
     private const long WarmupMessages = 50_000;
-    private long _echoed;
+    // UDP echoes per shard, each on a cache line of its own (index shard * CounterStride): one shared
+    // counter would be a write from every core per message, which the scaling benchmark would measure.
+    private const int CounterStride = 16;
+    private long[] _echoed = [];
     private long _allocatedAtWarm = -1;
 
     public void Start(CancellationToken stop)
@@ -32,28 +37,43 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
         var shardIdle = IdleStrategy.Parse(Environment.GetEnvironmentVariable("DEMI_PERF_SHARD_IDLE") ?? "default");
         _libos = new LibOS(new LibOSOptions { Backend = backend, Cores = string.IsNullOrEmpty(cores) ? null : cores, ShardIdle = shardIdle });
         var os = _libos;
+        _echoed = new long[(os.Shards.Count + 1) * CounterStride];
         foreach (var shard in os.Shards)
-            _subscriptions.Add(shard.Completions.Subscribe(OnCompletion));
+        {
+            int id = shard.Id;
+            _subscriptions.Add(shard.Completions.Subscribe(r => OnCompletion(r, id)));
+        }
         (_udp, _listenEcho, _listenSink) = DemiEchoSockets.Open(os, ip, udpPort, tcpPort, sinkPort);
         for (int i = 0; i < UdpPopsInFlight; i++)
             Check(os.PostPop(_udp), "pop(udp)");
+        if (int.TryParse(Environment.GetEnvironmentVariable("DEMI_PERF_UDP_GROUP_PORT"), out int groupPort))
+        {
+            foreach (int qd in DemiEchoSockets.OpenUdpGroup(os, ip, groupPort))
+            {
+                _isGroupUdp[qd - 500] = true;
+                for (int i = 0; i < UdpPopsInFlight; i++)
+                    Check(os.PostPop(qd), "pop(udp group)");
+            }
+        }
         if (Environment.GetEnvironmentVariable("DEMI_PERF_SHARDS") is { Length: > 0 })
             StartScalingReport(backend as Demi.Transport.Xdp.XdpBackend, stop);
         Check(os.PostAccept(_listenEcho), "accept(tcp)");
         Check(os.PostAccept(_listenSink), "accept(sink)");
     }
 
-    private void OnCompletion(QResult r)
+    private void OnCompletion(QResult r, int shard)
     {
         var os = _libos!;
         switch (r.Opcode)
         {
-            case Opcode.Pop when r.Qd == _udp:
-                if (os.PostPushTo(_udp, r.Sga, r.Sga.Address.Endpoint) != 0)
+            case Opcode.Pop when r.Qd == _udp || _isGroupUdp[r.Qd - 500]:
+                if (os.PostPushTo(r.Qd, r.Sga, r.Sga.Address.Endpoint) != 0)
                     os.SgaFree(r.Sga);
-                os.PostPop(_udp);
-                if (Interlocked.Increment(ref _echoed) == WarmupMessages)
-                    Volatile.Write(ref _allocatedAtWarm, GC.GetTotalAllocatedBytes(precise: true));
+                os.PostPop(r.Qd);
+                ref long echoed = ref _echoed[shard * CounterStride];
+                Volatile.Write(ref echoed, echoed + 1); // this shard's own counter: no other writer
+                if (echoed == WarmupMessages)
+                    Interlocked.CompareExchange(ref _allocatedAtWarm, GC.GetTotalAllocatedBytes(precise: true), -1);
                 break;
             case Opcode.Pop:
                 if (r.Sga.Length == 0)
@@ -79,8 +99,8 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
             case Opcode.Failed:
                 if (r.Sga.IsAllocated)
                     os.SgaFree(r.Sga);
-                if (r.Qd == _udp && r.Ret != Errno.ECANCELED)
-                    os.PostPop(_udp);
+                if ((r.Qd == _udp || _isGroupUdp[r.Qd - 500]) && r.Ret != Errno.ECANCELED)
+                    os.PostPop(r.Qd);
                 else if (r.Qd != _listenEcho && r.Qd != _listenSink && r.Ret != Errno.ECANCELED)
                     os.Close(r.Qd);
                 break;
@@ -113,7 +133,7 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
                     kernelDrops += s.KernelRxDropped;
                     fillEmpty += s.KernelRxFillEmpty;
                 }
-                Console.Out.WriteLine($"STEER {steering?.ForwardedFrames ?? 0} {steering?.Wakeups ?? 0} {Interlocked.Read(ref _echoed)} {steering?.DroppedFrames ?? 0} {parks} {kernelDrops} {fillEmpty}");
+                Console.Out.WriteLine($"STEER {steering?.ForwardedFrames ?? 0} {steering?.Wakeups ?? 0} {Echoed()} {steering?.DroppedFrames ?? 0} {parks} {kernelDrops} {fillEmpty}");
                 Console.Out.Flush();
             }
         }) { IsBackground = true, Name = "steer-report" };
@@ -124,10 +144,18 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
     {
         stop.WaitHandle.WaitOne();
         // Managed bytes allocated per UDP echo after warm-up (whole server process), for the harness.
-        long echoed = Interlocked.Read(ref _echoed) - WarmupMessages, before = Volatile.Read(ref _allocatedAtWarm);
+        long echoed = Echoed() - WarmupMessages, before = Volatile.Read(ref _allocatedAtWarm);
         if (echoed > 0 && before >= 0)
             Console.Out.WriteLine($"STATS {{\"echoed\":{echoed},\"allocated\":{GC.GetTotalAllocatedBytes(precise: true) - before}}}");
         Console.Out.Flush();
+    }
+
+    private long Echoed()
+    {
+        long total = 0;
+        for (int i = 0; i < _echoed.Length; i += CounterStride)
+            total += Volatile.Read(ref _echoed[i]);
+        return total;
     }
 
     public void Dispose()

@@ -13,6 +13,20 @@ internal static class DemiEchoSockets
         return (udp, Listen(os, addr, tcpPort, "tcp"), Listen(os, addr, sinkPort, "sink"));
     }
 
+    /// <summary>One UDP socket per shard on <paramref name="port"/>, all with SO_REUSEPORT: each shard echoes the datagrams its own NIC queue receives.</summary>
+    public static int[] OpenUdpGroup(LibOS os, IPAddress ip, int port)
+    {
+        var addr = Ipv4Address.Parse(ip.ToString());
+        var qds = new int[os.Shards.Count];
+        for (int shard = 0; shard < qds.Length; shard++)
+        {
+            Check(os.Socket(out qds[shard], SocketConstants.AF_INET, SocketConstants.SOCK_DGRAM, 0, shard), "socket(udp group)");
+            Check(os.SetSockOpt(qds[shard], SocketConstants.SOL_SOCKET, SocketConstants.SO_REUSEPORT, BitConverter.GetBytes(1)), "SO_REUSEPORT");
+            Check(os.Bind(qds[shard], new Ipv4Endpoint(addr, (ushort)port)), "bind(udp group)");
+        }
+        return qds;
+    }
+
     private static int Listen(LibOS os, Ipv4Address addr, int port, string what)
     {
         Check(os.Socket(out int qd, SocketConstants.AF_INET, SocketConstants.SOCK_STREAM, 0), $"socket({what})");

@@ -13,7 +13,9 @@ namespace Demi.Perf.Internal;
 /// worst case for steering; the figure is the server's echoes per second, since echoes sent from shard
 /// 1 leave on queue 1, which the generator does not read) and TCP 64 B request/response over many
 /// kernel connections (spread over both queues by the kernel; a listener on every shard; the figure is
-/// the client's transactions per second). Per figure: messages/s, the server process's CPU-seconds per
+/// the client's transactions per second), and UDP 64 B request/response over as many kernel sockets to a
+/// port served by a SO_REUSEPORT socket per shard (spread over both queues like TCP; nothing to steer).
+/// Per figure: messages/s, the server process's CPU-seconds per
 /// million messages (from /proc/PID/stat over the measured window), steered frames/s (the server's
 /// FlowSteering counters). A third scenario paces the same UDP generator at a rate both configurations
 /// serve without loss (<c>--paced-rate</c>), so that CPU per message is compared at equal load: at the
@@ -22,7 +24,7 @@ namespace Demi.Perf.Internal;
 /// </summary>
 internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, int pacedRate)
 {
-    private const int UdpPort = 7, TcpPort = 7001, SinkPort = 7002, GenPort = 9000;
+    private const int UdpPort = 7, TcpPort = 7001, SinkPort = 7002, UdpGroupPort = 7003, GenPort = 9000;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     private VethNamespaces _net = null!;
@@ -67,6 +69,9 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
                     rows.Add(Measure(run, $"tcp-rr-{connections}", shards, server, _tcpPerf,
                         ["rr", _net.AddressA, $"{TcpPort}", connections.ToString(Inv), "64", S(o.Seconds), S(o.Warmup), Path.Combine(_tmp, "rr.bin")],
                         r => r.GetProperty("tps").GetDouble()));
+                    Console.Error.WriteLine($"run {run}/{runs}: {shards} shard(s), udp request/response");
+                    rows.Add(Measure(run, $"udp-rr-{connections}", shards, server, _tcpPerf, UdpRr(o.Seconds, o.Warmup, "udprr.bin"),
+                        r => r.GetProperty("tps").GetDouble()));
                     server.Stop(TimeSpan.FromSeconds(3));
                 }
             }
@@ -83,6 +88,11 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
     }
 
     private static string S(double v) => v.ToString(Inv);
+
+    // Kernel UDP sockets in the peer namespace, one 64 B request each in flight, to the port the server
+    // serves with a SO_REUSEPORT socket per shard: the kernel spreads the sockets over both queues.
+    private string[] UdpRr(double seconds, double warmup, string samples)
+        => ["udprr", _net.AddressA, $"{UdpGroupPort}", connections.ToString(Inv), "64", S(seconds), S(warmup), Path.Combine(_tmp, samples)];
 
     /// <summary>
     /// Unmeasured UDP and TCP load on a freshly started server (<see cref="PerfOptions.ServerWarmup"/>),
@@ -102,6 +112,7 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
         {
             (_xdpPerf, udp),
             (_tcpPerf, new[] { "rr", _net.AddressA, $"{TcpPort}", connections.ToString(Inv), "64", half, "0", Path.Combine(_tmp, "warm.bin") }),
+            (_tcpPerf, UdpRr(o.ServerWarmup / 2, 0, "warm-udp.bin")),
         })
         {
             using var gen = new NsProcess(_net.NamespaceB, o.LoadCore, tool, args);
@@ -121,6 +132,7 @@ internal sealed class ScalingRunner(PerfOptions o, int runs, int connections, in
                 ["DEMI_PERF_CORES"] = cores,
                 ["DEMI_PERF_QUEUES"] = "2",
                 ["DEMI_PERF_SHARDS"] = shards.ToString(Inv),
+                ["DEMI_PERF_UDP_GROUP_PORT"] = UdpGroupPort.ToString(Inv),
                 ["DEMI_PERF_IFACE"] = _net.InterfaceA,
                 ["DEMI_PERF_SHARD_IDLE"] = o.ShardIdle,
                 ["DEMI_PERF_PEER_IP"] = _net.AddressB,
