@@ -39,10 +39,7 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
         var os = _libos;
         _echoed = new long[(os.Shards.Count + 1) * CounterStride];
         foreach (var shard in os.Shards)
-        {
-            int id = shard.Id;
-            _subscriptions.Add(shard.Completions.Subscribe(r => OnCompletion(r, id)));
-        }
+            _subscriptions.Add(shard.Completions.Subscribe(new ShardObserver(this, shard.Id)));
         (_udp, _listenEcho, _listenSink) = DemiEchoSockets.Open(os, ip, udpPort, tcpPort, sinkPort);
         for (int i = 0; i < UdpPopsInFlight; i++)
             Check(os.PostPop(_udp), "pop(udp)");
@@ -108,6 +105,20 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
     }
 
     private static void Check(int err, string what) => DemiEchoSockets.Check(err, what);
+
+    /// <summary>A shard's completions into <see cref="OnCompletion"/> with the shard's id, one call per completion (no delegate in between).</summary>
+    private sealed class ShardObserver(DemiEchoServer server, int shard) : IObserver<QResult>
+    {
+        public void OnNext(QResult value) => server.OnCompletion(value, shard);
+
+        public void OnError(Exception error)
+        {
+        }
+
+        public void OnCompleted()
+        {
+        }
+    }
 
 
     /// <summary>
