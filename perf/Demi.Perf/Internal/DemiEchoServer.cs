@@ -23,10 +23,9 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
     private readonly bool[] _isGroupUdp = new bool[65_536];
     // Allocation is counted from the WarmupMessages-th echo on, so JIT tiering and start-up are excluded.
     private const long WarmupMessages = 50_000;
-    // UDP echoes per shard, each on a cache line of its own (index shard * CounterStride): one shared
-    // counter would be a write from every core per message, which the scaling benchmark would measure.
-    private const int CounterStride = 16;
-    private long[] _echoed = [];
+    // UDP echoes per shard: one shared counter would be a write from every core per message, which the
+    // scaling benchmark would measure.
+    private ShardCounter _echoed = null!;
     private long _allocatedAtWarm = -1;
 
     public void Start(CancellationToken stop)
@@ -37,7 +36,7 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
         var shardIdle = IdleStrategy.Parse(Environment.GetEnvironmentVariable("DEMI_PERF_SHARD_IDLE") ?? "default");
         _libos = new LibOS(new LibOSOptions { Backend = backend, Cores = string.IsNullOrEmpty(cores) ? null : cores, ShardIdle = shardIdle });
         var os = _libos;
-        _echoed = new long[(os.Shards.Count + 1) * CounterStride];
+        _echoed = new ShardCounter(os.Shards.Count);
         foreach (var shard in os.Shards)
             _subscriptions.Add(shard.Completions.Subscribe(new ShardObserver(this, shard.Id)));
         (_udp, _listenEcho, _listenSink) = DemiEchoSockets.Open(os, ip, udpPort, tcpPort, sinkPort);
@@ -67,9 +66,7 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
                 if (os.PostPushTo(r.Qd, r.Sga, r.Sga.Address.Endpoint) != 0)
                     os.SgaFree(r.Sga);
                 os.PostPop(r.Qd);
-                ref long echoed = ref _echoed[shard * CounterStride];
-                Volatile.Write(ref echoed, echoed + 1); // this shard's own counter: no other writer
-                if (echoed == WarmupMessages)
+                if (_echoed.Increment(shard) == WarmupMessages)
                     Interlocked.CompareExchange(ref _allocatedAtWarm, GC.GetTotalAllocatedBytes(precise: true), -1);
                 break;
             case Opcode.Pop:
@@ -144,7 +141,7 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
                     kernelDrops += s.KernelRxDropped;
                     fillEmpty += s.KernelRxFillEmpty;
                 }
-                Console.Out.WriteLine($"STEER {steering?.ForwardedFrames ?? 0} {steering?.Wakeups ?? 0} {Echoed()} {steering?.DroppedFrames ?? 0} {parks} {kernelDrops} {fillEmpty}");
+                Console.Out.WriteLine($"STEER {steering?.ForwardedFrames ?? 0} {steering?.Wakeups ?? 0} {_echoed.Total} {steering?.DroppedFrames ?? 0} {parks} {kernelDrops} {fillEmpty}");
                 Console.Out.Flush();
             }
         }) { IsBackground = true, Name = "steer-report" };
@@ -155,18 +152,10 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
     {
         stop.WaitHandle.WaitOne();
         // Managed bytes allocated per UDP echo after warm-up (whole server process), for the harness.
-        long echoed = Echoed() - WarmupMessages, before = Volatile.Read(ref _allocatedAtWarm);
+        long echoed = _echoed.Total - WarmupMessages, before = Volatile.Read(ref _allocatedAtWarm);
         if (echoed > 0 && before >= 0)
             Console.Out.WriteLine($"STATS {{\"echoed\":{echoed},\"allocated\":{GC.GetTotalAllocatedBytes(precise: true) - before}}}");
         Console.Out.Flush();
-    }
-
-    private long Echoed()
-    {
-        long total = 0;
-        for (int i = 0; i < _echoed.Length; i += CounterStride)
-            total += Volatile.Read(ref _echoed[i]);
-        return total;
     }
 
     public void Dispose()

@@ -1,3 +1,5 @@
+using Demi.Runtime;
+
 namespace Demi.Cli.Echo;
 
 /// <summary>
@@ -17,28 +19,17 @@ internal sealed class DemiEchoServer : IDisposable
     private int _listenerQd = -1;
     // UDP: the socket of each shard (the first is _listenerQd).
     private int[] _udpQds = [];
-    // Echoes per shard, each on its own cache line (index shard * CounterStride): no write shared by cores per message.
-    private const int CounterStride = 16;
-    private readonly long[] _echoed;
+    private readonly ShardCounter _echoed;
 
     public DemiEchoServer(LibOS libOS, string protocol)
     {
         _libOS = libOS;
         _tcp = protocol == "tcp";
-        _echoed = new long[libOS.Shards.Count * CounterStride];
+        _echoed = new ShardCounter(libOS.Shards.Count);
     }
 
     /// <summary>Messages (UDP) or segments (TCP) echoed so far.</summary>
-    public long Echoed
-    {
-        get
-        {
-            long total = 0;
-            for (int i = 0; i < _echoed.Length; i += CounterStride)
-                total += Volatile.Read(ref _echoed[i]);
-            return total;
-        }
-    }
+    public long Echoed => _echoed.Total;
 
     public Ipv4Endpoint LocalEndPoint { get; private set; }
 
@@ -141,8 +132,7 @@ internal sealed class DemiEchoServer : IDisposable
                 _libOS.SgaFree(sga);
             _libOS.PostPop(result.Qd);
         }
-        ref long echoed = ref _echoed[shard * CounterStride];
-        Volatile.Write(ref echoed, echoed + 1); // this shard's counter: it is the only writer
+        _echoed.Increment(shard);
     }
 
     private static void Check(int errno, string what)

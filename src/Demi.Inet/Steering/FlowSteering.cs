@@ -94,13 +94,27 @@ public sealed class FlowSteering : IDisposable
 
     /// <summary>
     /// The shard a frame from <paramref name="remoteAddress"/>:<paramref name="remotePort"/> to local
-    /// <paramref name="localPort"/> belongs to (<paramref name="protocol"/> 6 TCP or 17 UDP).
+    /// <paramref name="localPort"/> belongs to (<paramref name="protocol"/> 6 TCP or 17 UDP), received on
+    /// shard <paramref name="receivedOn"/> (-1: not said; it matters only to a UDP SO_REUSEPORT group,
+    /// whose member on the receiving shard takes the datagram).
     /// </summary>
-    public int OwnerOf(byte protocol, ushort localPort, Ipv4Address remoteAddress, ushort remotePort)
+    public int OwnerOf(byte protocol, ushort localPort, Ipv4Address remoteAddress, ushort remotePort, int receivedOn = -1)
     {
         var table = Ports.OwnerTable(protocol);
         ulong owners = table is null ? 0 : Volatile.Read(ref table[localPort]);
-        return Pick(owners, localPort, FlowHash(remoteAddress.Value, remotePort));
+        return Owner(protocol, owners, localPort, FlowHash(remoteAddress.Value, remotePort), receivedOn);
+    }
+
+    /// <summary>The owner of a frame to a port whose owner mask is <paramref name="owners"/>, received on shard <paramref name="receivedOn"/> (or -1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int Owner(byte protocol, ulong owners, ushort localPort, uint flowHash, int receivedOn)
+    {
+        // A UDP port with several owners is a SO_REUSEPORT group: a member on the receiving shard takes
+        // the datagram, so a group with a socket on every shard is served without steering (datagrams
+        // carry no connection state). A TCP listener's flows must hash the same wherever they land.
+        if (protocol == PortSpace.ProtocolUdp && receivedOn >= 0 && (owners & (1UL << receivedOn)) != 0)
+            return receivedOn;
+        return Pick(owners, localPort, flowHash);
     }
 
     /// <summary>
@@ -131,7 +145,7 @@ public sealed class FlowSteering : IDisposable
 
     /// <summary>The owner among <paramref name="owners"/> (a port's mask; 0 means the port names its shard).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal int Pick(ulong owners, ushort localPort, uint flowHash)
+    private int Pick(ulong owners, ushort localPort, uint flowHash)
     {
         if (owners == 0)
             return localPort % ShardCount;

@@ -154,11 +154,7 @@ internal sealed class SteeringNicQueue : INicQueue
     {
         var table = protocol == PortSpace.ProtocolUdp ? _udpOwners : _tcpOwners;
         ulong owners = table is null ? 0 : Volatile.Read(ref table[localPort]);
-        // A UDP port with several owners is a SO_REUSEPORT group: a member here takes the datagram, so a
-        // group with a socket on every shard is served without steering (datagrams carry no connection state).
-        if (protocol == PortSpace.ProtocolUdp && (owners & (1UL << _shard)) != 0)
-            return -1;
-        int target = _steering.Pick(owners, localPort, FlowSteering.FlowHash(remoteAddress, remotePort));
+        int target = _steering.Owner(protocol, owners, localPort, FlowSteering.FlowHash(remoteAddress, remotePort), _shard);
         return target == _shard ? -1 : target;
     }
 
