@@ -14,6 +14,7 @@ dotnet build Demi.sln -c Release -nologo -v q
 # One test project at a time: the datapath tests pin threads and time things on a 2-core machine,
 # and parallel test hosts would only make each other flaky.
 failed=()
+failures=$(mktemp /tmp/demi-test-failures.XXXXXX)
 for project in tests/*/*.csproj; do
   name=$(basename "$project" .csproj)
   # A helper program the tests start (tests/Demi.ExitProbe) is not a test project: nothing to run.
@@ -29,6 +30,8 @@ for project in tests/*/*.csproj; do
     grep -B2 -A40 -E '^\s*Failed [A-Za-z]|error' "$log" | head -400 >&2 || true
     echo "test.sh: $name failed (full log: $log)" >&2
     failed+=("$name")
+    # Repeated at the very end: a CI system that keeps only the tail of the output still names the failing tests.
+    { echo "== $name"; grep -A12 -E '^\s*Failed [A-Za-z]' "$log" | head -120; } >> "$failures" || true
   fi
 done
 
@@ -39,6 +42,8 @@ echo "== C ABI programs (tests/c)"
 tests/c/run.sh || failed+=("tests/c")
 
 if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "== the failed tests again (details above)" >&2
+  cat "$failures" >&2
   echo "test.sh: FAILED: ${failed[*]}" >&2
   exit 1
 fi
