@@ -18,7 +18,7 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
         Fd = fd;
     }
 
-    protected int Fd { get; private set; }
+    protected internal int Fd { get; private set; }
 
     protected bool IsBound { get; set; }
 

@@ -203,6 +203,9 @@ public sealed unsafe class Shard : IDisposable
         return _epoll.Modify(registration, fd, events);
     }
 
+    /// <summary>The shard's epoll fd (tests read its set from <c>/proc/self/fdinfo</c>).</summary>
+    internal int EpollFd => _epoll.EpollFd;
+
     /// <summary>Removes a registration made with <see cref="RegisterFd"/> (before closing the fd).</summary>
     public void UnregisterFd(int registration, int fd) => _epoll.Unregister(registration, fd);
 
@@ -243,6 +246,8 @@ public sealed unsafe class Shard : IDisposable
                 work += PollDriver();
             if (_epoll.HasPollableFds)
                 work += _epoll.Poll(events, 0);
+            if (_epoll.HasBusyPolled)
+                work += _epoll.PollBusyPolled();
             if (work > 0)
             {
                 // A shard that parks often keeps its wake-only fds armed (two epoll_ctl per park
