@@ -8,7 +8,7 @@ using Demi.Runtime;
 namespace Demi.Actors.Tests;
 
 /// <summary>
-/// Issue 15: a busy shard polls its first few kernel UDP sockets itself (no wake callback per datagram),
+/// Issue 15: a busy shard polls its first few kernel UDP and connected TCP sockets itself (no wake callback per datagram),
 /// and they are in its epoll set only while it parks. Which fds are in the set is read from the kernel
 /// (<c>/proc/self/fdinfo</c> of the shard's epoll fd).
 /// </summary>
@@ -54,6 +54,42 @@ public sealed partial class BusyPolledSocketTests
         var result = TestUtil.WaitOk(libOS, qt);
         Assert.Equal("wake up", TestUtil.Text(result.Sga));
         libOS.SgaFree(result.Sga);
+    }
+
+    [Fact]
+    public void A_busy_spinning_shard_moves_4_MB_over_its_busy_polled_tcp_connection_and_keeps_watching_the_listener()
+    {
+        using var libOS = new LibOS(new LibOSOptions { ShardIdle = IdleStrategy.BusySpin });
+        var (client, server, listener) = TestUtil.TcpPair(libOS);
+        var watched = FdsInEpollSet(libOS.Shards[0].EpollFd);
+        Assert.Contains(FdOf(libOS, listener), watched); // listening: accepts are found through epoll
+        Assert.DoesNotContain(FdOf(libOS, client), watched); // connected: polled by the shard while busy
+        Assert.DoesNotContain(FdOf(libOS, server), watched);
+        // More than the kernel's socket buffers hold: the sender meets EAGAIN and resumes on its own polling.
+        const int Chunk = 64 * 1024, Chunks = 64;
+        var sent = new byte[Chunk * Chunks];
+        new Random(15).NextBytes(sent);
+        var pushes = new ulong[Chunks];
+        for (int i = 0; i < Chunks; i++)
+        {
+            var sga = libOS.SgaAlloc(Chunk);
+            sent.AsSpan(i * Chunk, Chunk).CopyTo(sga.Span);
+            Assert.Equal(0, libOS.Push(out pushes[i], client, sga));
+            libOS.SgaFree(sga); // the push keeps its own reference
+        }
+        var received = new MemoryStream();
+        while (received.Length < sent.Length)
+        {
+            Assert.Equal(0, libOS.Pop(out var qt, server));
+            var result = TestUtil.WaitOk(libOS, qt);
+            Assert.True(result.Sga.Length > 0, "end of stream before all bytes arrived");
+            received.Write(result.Sga.Span);
+            libOS.SgaFree(result.Sga);
+        }
+        foreach (var qt in pushes)
+            TestUtil.WaitOk(libOS, qt);
+        Assert.Equal(sent, received.ToArray());
+        Assert.Equal(0, libOS.Shards[0].Parks);
     }
 
     private static int FdOf(LibOS libOS, int qd) => ((KernelSocket)libOS.GetActor(qd)!).Fd;

@@ -157,6 +157,9 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
     }
 
     /// <inheritdoc />
+    public bool BusyPollable => true;
+
+    /// <inheritdoc />
     public bool PollWhileBusy()
     {
         int pushes = PendingPushes.Count, received = _received.Count, pops = PendingPops.Count;

@@ -36,6 +36,12 @@ public interface IEpollHandler
 /// </summary>
 internal interface IBusyPolledHandler : IEpollHandler
 {
+    /// <summary>
+    /// False while the fd must be watched through epoll (a TCP socket that is listening or connecting);
+    /// such a socket asks again with <see cref="Shard.BusyPollFd"/> once it can be polled.
+    /// </summary>
+    bool BusyPollable { get; }
+
     /// <summary>Does what the fd's readiness would trigger (receive, resume a blocked flush); true when that did work.</summary>
     bool PollWhileBusy();
 }

@@ -203,6 +203,17 @@ public sealed unsafe class Shard : IDisposable
         return _epoll.Modify(registration, fd, events);
     }
 
+    /// <summary>
+    /// Lets the shard poll a registered socket itself while busy, now that its handler is
+    /// <see cref="IBusyPolledHandler.BusyPollable"/> (shard thread only; a no-op once the shard polls
+    /// <see cref="ShardEpoll.MaxBusyPolled"/> sockets).
+    /// </summary>
+    internal bool BusyPollFd(int registration, int fd, uint events)
+    {
+        Debug.Assert(IsCurrentThread || !_thread.IsAlive);
+        return _epoll.BusyPoll(registration, fd, events);
+    }
+
     /// <summary>The shard's epoll fd (tests read its set from <c>/proc/self/fdinfo</c>).</summary>
     internal int EpollFd => _epoll.EpollFd;
 

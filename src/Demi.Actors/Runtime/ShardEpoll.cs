@@ -85,7 +85,7 @@ internal sealed unsafe class ShardEpoll : IDisposable
             slot = _handlers.Count;
             _handlers.Add(handler);
         }
-        if (!wakeOnly && handler is IBusyPolledHandler busyPolled && _busyPolled.Count < MaxBusyPolled)
+        if (!wakeOnly && handler is IBusyPolledHandler { BusyPollable: true } busyPolled && _busyPolled.Count < MaxBusyPolled)
         {
             _busyPolled.Add((slot, busyPolled));
             wakeOnly = true;
@@ -186,6 +186,24 @@ internal sealed unsafe class ShardEpoll : IDisposable
             }
         }
         return work;
+    }
+
+    /// <summary>
+    /// Makes a registered fd one the busy shard polls itself (when fewer than <see cref="MaxBusyPolled"/>
+    /// are), once its handler became <see cref="IBusyPolledHandler.BusyPollable"/>; true if it now is.
+    /// </summary>
+    public bool BusyPoll(int registration, int fd, uint events)
+    {
+        if (_handlers[registration] is not IBusyPolledHandler handler || _wakeOnlyFds.ContainsKey(registration))
+            return false;
+        if (_busyPolled.Count >= MaxBusyPolled)
+            return false;
+        _busyPolled.Add((registration, handler));
+        _wakeOnlyFds[registration] = (fd, events);
+        _pollableFds--;
+        if (!_armed)
+            Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
+        return true;
     }
 
     private void RemoveBusyPolled(int slot)
