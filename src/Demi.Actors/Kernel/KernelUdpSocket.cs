@@ -5,7 +5,7 @@ using Demi.Runtime;
 namespace Demi.Kernel;
 
 /// <summary>A UDP kernel socket: each pop is one datagram with its source address; each push one datagram.</summary>
-internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
+internal sealed unsafe class KernelUdpSocket : KernelSocket
 {
     /// <summary>Datagrams per sendmmsg call.</summary>
     private const int Batch = 32;
@@ -154,23 +154,6 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
         }
         while (PendingPops.TryPeek(out var qt) && TryServe(qt))
             PendingPops.Dequeue();
-    }
-
-    /// <inheritdoc />
-    public bool BusyPollable => true;
-
-    /// <inheritdoc />
-    public bool PollWhileBusy()
-    {
-        int pushes = PendingPushes.Count, received = _received.Count, pops = PendingPops.Count;
-        if (_waitingForRoom)
-            OnWritable();
-        if (_received.Count < ReadAheadLimit && _receiveError == 0)
-        {
-            MayBeReadable = true; // no edge to wait for: the fd is not in the epoll set while the shard is busy
-            OnReadable();
-        }
-        return PendingPushes.Count != pushes || _received.Count != received || PendingPops.Count != pops;
     }
 
     /// <summary>Completes pop <paramref name="qt"/> with the oldest datagram read ahead (or the error the kernel reported); false when there is none.</summary>
