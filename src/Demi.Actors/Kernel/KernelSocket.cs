@@ -18,7 +18,7 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
         Fd = fd;
     }
 
-    protected int Fd { get; private set; }
+    protected internal int Fd { get; private set; }
 
     protected bool IsBound { get; set; }
 
@@ -46,6 +46,13 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
 
     protected internal override void OnAttached()
         => _registration = Shard.RegisterFd(Fd, EpollEvents, this);
+
+    /// <summary>Asks the shard to poll this socket itself while busy (see <see cref="IBusyPolledHandler"/>), now that it may be.</summary>
+    protected void BusyPollSocket()
+    {
+        if (_registration >= 0)
+            Shard.BusyPollFd(_registration, Fd, EpollEvents);
+    }
 
     /// <summary>
     /// Watches (or stops watching) the fd for room to send, for a socket whose <see cref="EpollEvents"/>

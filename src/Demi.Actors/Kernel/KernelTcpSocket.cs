@@ -5,7 +5,7 @@ using Demi.Runtime;
 namespace Demi.Kernel;
 
 /// <summary>A TCP kernel socket: listener or connection. A pop returns what bytes are there; end of stream is a zero-length pop.</summary>
-internal sealed unsafe class KernelTcpSocket : KernelSocket
+internal sealed unsafe class KernelTcpSocket : KernelSocket, IBusyPolledHandler
 {
     private readonly Queue<ulong> _pendingAccepts = new();
     private bool _listening;
@@ -150,6 +150,7 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
         if (Libc.connect(Fd, &addr, SockAddrIn.Size) == 0)
         {
             _connected = true;
+            BusyPollSocket();
             IsBound = true;
             CompleteConnect(qt);
             return;
@@ -239,9 +240,29 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket
                 return;
             }
             _connected = true;
+            BusyPollSocket();
             CompleteConnect(qt);
         }
         SendPending();
+    }
+
+    /// <inheritdoc />
+    public bool BusyPollable => _connected;
+
+    /// <inheritdoc />
+    public bool PollWhileBusy()
+    {
+        if (!_connected)
+            return false;
+        int pops = PendingPops.Count, pushes = PendingPushes.Count, headSent = _headSent;
+        if (pops > 0)
+        {
+            MayBeReadable = true; // no edge to wait for: the fd is not in the epoll set while the shard is busy
+            OnReadable();
+        }
+        if (PendingPushes.Count > 0)
+            SendPending();
+        return PendingPops.Count != pops || PendingPushes.Count != pushes || _headSent != headSent;
     }
 
     protected internal override void OnPop(ulong qt)

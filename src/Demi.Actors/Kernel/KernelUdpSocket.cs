@@ -5,7 +5,7 @@ using Demi.Runtime;
 namespace Demi.Kernel;
 
 /// <summary>A UDP kernel socket: each pop is one datagram with its source address; each push one datagram.</summary>
-internal sealed unsafe class KernelUdpSocket : KernelSocket
+internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
 {
     /// <summary>Datagrams per sendmmsg call.</summary>
     private const int Batch = 32;
@@ -23,6 +23,10 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
     private readonly PacketBuffer[] _packets = new PacketBuffer[ReceiveBatch];
     private int _receiveError;
     private int _burstGuess = 2;
+    // Set by a busy poll that found the socket empty: the next one probes with one datagram into the
+    // shard's overflow area and rents nothing (an idle socket polled every round would otherwise rent
+    // and return receive buffers ~10 times per datagram, and the pool would never read as at rest).
+    private bool _probeNext;
 
     private bool _connected;
     private bool _flushScheduled;
@@ -156,6 +160,24 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
             PendingPops.Dequeue();
     }
 
+    /// <inheritdoc />
+    public bool BusyPollable => true;
+
+    /// <inheritdoc />
+    public bool PollWhileBusy()
+    {
+        int pushes = PendingPushes.Count, received = _received.Count, pops = PendingPops.Count;
+        if (_waitingForRoom)
+            OnWritable();
+        if (_received.Count < ReadAheadLimit && _receiveError == 0)
+        {
+            MayBeReadable = true; // no edge to wait for: the fd is not in the epoll set while the shard is busy
+            OnReadable();
+            _probeNext = _received.Count == received;
+        }
+        return PendingPushes.Count != pushes || _received.Count != received || PendingPops.Count != pops;
+    }
+
     /// <summary>Completes pop <paramref name="qt"/> with the oldest datagram read ahead (or the error the kernel reported); false when there is none.</summary>
     private bool TryServe(ulong qt)
     {
@@ -178,7 +200,8 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
     // Fewer datagrams than asked means the socket is drained: no second call just to hear EAGAIN.
     private int ReceiveBurst()
     {
-        int want = Math.Min(_burstGuess, ReadAheadLimit - _received.Count);
+        int want = _probeNext ? 0 : Math.Min(_burstGuess, ReadAheadLimit - _received.Count);
+        _probeNext = false;
         var messages = stackalloc Libc.MMsgHdr[ReceiveBatch];
         var iovs = stackalloc Libc.IoVec[2 * ReceiveBatch];
         var addresses = stackalloc SockAddrIn[ReceiveBatch];
@@ -186,7 +209,7 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
         int rented = 0;
         while (rented < want && TryRentReceiveBuffer(out packets[rented]))
             rented++;
-        int count = Math.Max(rented, 1); // an empty pool still receives one datagram, into the overflow area
+        int count = Math.Max(rented, 1); // a probe or an empty pool still receives one datagram, into the overflow area
         for (int i = 0; i < count; i++)
         {
             byte* overflow = Driver.OverflowArea(i);
@@ -233,6 +256,12 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket
             var received = packet;
             received.Length = length;
             return BufferManager.ToSga(received, from);
+        }
+        if (!pooled && length <= Buffers.Pool.Capacity && TryRentReceiveBuffer(out var copy))
+        {
+            new Span<byte>(overflow, length).CopyTo(new Span<byte>((void*)copy.Address, length));
+            copy.Length = length;
+            return BufferManager.ToSga(copy, from);
         }
         var large = Buffers.AllocateLarge(Math.Max(length, 1));
         var destination = new Span<byte>((void*)large.Pointer, length);

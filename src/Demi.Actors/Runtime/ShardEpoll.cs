@@ -15,6 +15,12 @@ namespace Demi.Runtime;
 /// a wait-queue entry on its socket, and every readiness change walks it: for an AF_XDP socket each
 /// received frame (on the core that delivers it) and each transmit completion took the epoll and
 /// wait-queue locks with interrupts off.
+/// <para>
+/// A few kernel sockets (<see cref="IBusyPolledHandler"/>, at most <see cref="MaxBusyPolled"/>) are
+/// treated the same way: while the shard is busy it polls them itself each round (one receive call,
+/// as the <c>epoll_wait</c> it replaces) instead of letting every received datagram and every freed send
+/// run the epoll wake callback; parked, they are in the set like any fd.
+/// </para>
 /// </remarks>
 internal sealed unsafe class ShardEpoll : IDisposable
 {
@@ -23,12 +29,19 @@ internal sealed unsafe class ShardEpoll : IDisposable
     /// <summary>Events taken per <c>epoll_wait</c>.</summary>
     public const int MaxEvents = 64;
 
+    /// <summary>
+    /// Sockets a busy shard polls itself: one call each per round, so only a few, where it replaces the
+    /// round's one <c>epoll_wait</c>; beyond them, sockets are ordinary pollable fds.
+    /// </summary>
+    public const int MaxBusyPolled = 2;
+
     private const ulong WakeToken = ulong.MaxValue;
 
     private readonly List<IEpollHandler?> _handlers = [];
     private readonly Stack<int> _freeSlots = new();
     // Registrations that are wake-only, by slot: what ArmWakeOnly adds to the set.
     private readonly Dictionary<int, (int Fd, uint Events)> _wakeOnlyFds = [];
+    private readonly List<(int Slot, IBusyPolledHandler Handler)> _busyPolled = [];
     private bool _armed;
     private readonly Action<Exception> _reportFault;
     private readonly int _epollFd;
@@ -46,11 +59,17 @@ internal sealed unsafe class ShardEpoll : IDisposable
         Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_ADD, _eventFd, &ev);
     }
 
+    /// <summary>The epoll fd (for tests that read its set from <c>/proc/self/fdinfo</c>).</summary>
+    internal int EpollFd => _epollFd;
+
     /// <summary>True while the wake-only fds are in the set (from <see cref="ArmWakeOnly"/> to <see cref="DisarmWakeOnly"/>).</summary>
     public bool WakeOnlyArmed => _armed;
 
     /// <summary>True when some registered fd must be polled while the shard is busy (not wake-only).</summary>
     public bool HasPollableFds => _pollableFds > 0;
+
+    /// <summary>True when some registered socket is polled by the shard itself while busy (<see cref="PollBusyPolled"/>).</summary>
+    public bool HasBusyPolled => _busyPolled.Count > 0;
 
     /// <summary>Adds <paramref name="fd"/>; returns the registration id. A wake-only fd is only watched while parked.</summary>
     public int Register(int fd, uint events, IEpollHandler handler, bool wakeOnly)
@@ -66,12 +85,18 @@ internal sealed unsafe class ShardEpoll : IDisposable
             slot = _handlers.Count;
             _handlers.Add(handler);
         }
+        if (!wakeOnly && handler is IBusyPolledHandler { BusyPollable: true } busyPolled && _busyPolled.Count < MaxBusyPolled)
+        {
+            _busyPolled.Add((slot, busyPolled));
+            wakeOnly = true;
+        }
         var ev = new Libc.EpollEvent { Events = events, Data = (ulong)slot };
         if (Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_ADD, fd, &ev) != 0)
         {
             int errno = Libc.LastErrno;
             _handlers[slot] = null;
             _freeSlots.Push(slot);
+            RemoveBusyPolled(slot);
             throw new DemiException(errno, $"epoll_ctl ADD failed: {Errno.Name(errno)}");
         }
         if (wakeOnly)
@@ -105,6 +130,7 @@ internal sealed unsafe class ShardEpoll : IDisposable
     public void Unregister(int registration, int fd)
     {
         bool wakeOnly = _wakeOnlyFds.Remove(registration);
+        RemoveBusyPolled(registration);
         if (!wakeOnly || _armed)
             Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
         Debug.Assert(_handlers[registration] is not null, "registration removed twice");
@@ -136,6 +162,60 @@ internal sealed unsafe class ShardEpoll : IDisposable
         _armed = false;
         foreach (var (_, (fd, _)) in _wakeOnlyFds)
             Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
+    }
+
+    /// <summary>
+    /// Polls the sockets the shard polls itself while busy (<see cref="IBusyPolledHandler"/>); returns
+    /// how many did work. Called every busy round, armed or not: a socket's edge may have been taken by
+    /// the park that armed it.
+    /// </summary>
+    public int PollBusyPolled()
+    {
+        int work = 0;
+        var busyPolled = _busyPolled;
+        for (int i = 0; i < busyPolled.Count; i++)
+        {
+            try
+            {
+                if (busyPolled[i].Handler.PollWhileBusy())
+                    work++;
+            }
+            catch (Exception ex)
+            {
+                _reportFault(ex);
+            }
+        }
+        return work;
+    }
+
+    /// <summary>
+    /// Makes a registered fd one the busy shard polls itself (when fewer than <see cref="MaxBusyPolled"/>
+    /// are), once its handler became <see cref="IBusyPolledHandler.BusyPollable"/>; true if it now is.
+    /// </summary>
+    public bool BusyPoll(int registration, int fd, uint events)
+    {
+        if (_handlers[registration] is not IBusyPolledHandler handler || _wakeOnlyFds.ContainsKey(registration))
+            return false;
+        if (_busyPolled.Count >= MaxBusyPolled)
+            return false;
+        _busyPolled.Add((registration, handler));
+        _wakeOnlyFds[registration] = (fd, events);
+        _pollableFds--;
+        if (!_armed)
+            Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
+        return true;
+    }
+
+    private void RemoveBusyPolled(int slot)
+    {
+        for (int i = 0; i < _busyPolled.Count; i++)
+        {
+            if (_busyPolled[i].Slot == slot)
+            {
+                _busyPolled.RemoveAt(i);
+                return;
+            }
+        }
     }
 
     /// <summary>Makes a parked (or the next) <see cref="Poll"/> return.</summary>
