@@ -86,4 +86,53 @@ public sealed class IdleBackoffTests
         Assert.Equal(0, park.SpinRounds);
         Assert.Equal(IdleStep.Park, park.Next());
     }
+
+    private static readonly IdleStrategy Timed = new() { SpinTime = TimeSpan.FromMilliseconds(2), YieldIterations = 2 };
+
+    // Runs one idle episode of a timed strategy until it stops spinning, each round costing spinWait; returns how long it spun.
+    private static TimeSpan TimedSpin(ref IdleBackoff backoff, int spinWait)
+    {
+        long start = Stopwatch.GetTimestamp();
+        while (backoff.Next() == IdleStep.Spin)
+            Thread.SpinWait(spinWait);
+        return Stopwatch.GetElapsedTime(start);
+    }
+
+    [Theory]
+    [InlineData(1)]      // a ring peek
+    [InlineData(2000)]   // a syscall's worth and more
+    public void A_timed_spin_phase_lasts_its_time_whatever_a_round_costs(int spinWait)
+    {
+        var backoff = new IdleBackoff(Timed);
+        Assert.Equal(Timed.SpinTime, backoff.SpinTime);
+        var spun = TimedSpin(ref backoff, spinWait);
+        Assert.True(spun >= Timed.SpinTime, $"spun {spun.TotalMicroseconds:F0} µs of {Timed.SpinTime.TotalMicroseconds:F0}");
+        Assert.Equal(IdleStep.Yield, backoff.Next());
+        Assert.Equal(IdleStep.Park, backoff.Next());
+    }
+
+    [Fact]
+    public void A_timed_spin_phase_halves_after_long_parks_to_its_floor_and_doubles_back_after_short_ones()
+    {
+        var backoff = new IdleBackoff(Timed);
+        for (int i = 0; i < 10; i++)
+        {
+            TimedSpin(ref backoff, 1);
+            long parked = Stopwatch.GetTimestamp();
+            backoff.Parked(parked, parked + Stopwatch.Frequency); // slept a second: the spin was wasted
+        }
+        var floor = Timed.SpinTime / IdleBackoff.MinSpinTimeDivisor;
+        Assert.InRange(backoff.SpinTime, floor * 0.99, floor * 1.01);
+        var spun = TimedSpin(ref backoff, 1);
+        Assert.True(spun < Timed.SpinTime, $"the shortened phase spun {spun.TotalMicroseconds:F0} µs");
+        long at = Stopwatch.GetTimestamp();
+        backoff.Parked(at, at + Stopwatch.Frequency);
+        for (int i = 0; i < 10; i++)
+        {
+            TimedSpin(ref backoff, 1);
+            long parked = Stopwatch.GetTimestamp();
+            backoff.Parked(parked, parked); // woke at once: a longer spin would have caught the work
+        }
+        Assert.Equal(Timed.SpinTime, backoff.SpinTime);
+    }
 }

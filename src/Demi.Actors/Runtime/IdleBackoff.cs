@@ -11,14 +11,17 @@ internal enum IdleStep : byte
 }
 
 /// <summary>
-/// The spin, then yield, then park progression of an <see cref="IdleStrategy"/>, counted in idle
-/// rounds. Shared by the shard loop and app threads waiting for tokens so both idle the same way.
+/// The spin, then yield, then park progression of an <see cref="IdleStrategy"/>: a spin phase timed
+/// (<see cref="IdleStrategy.SpinTime"/>) or counted in idle rounds, then yield rounds. Shared by the
+/// shard loop and app threads waiting for tokens so both idle the same way.
 /// </summary>
 /// <remarks>
 /// A thread that reports its parks (<see cref="Parked"/>, the shard loop does) spins adaptively, as
 /// KVM's halt polling does: when work came back soon after parking, a longer spin would have caught
-/// it, so the spin phase doubles (up to <see cref="IdleStrategy.SpinIterations"/>); when the park was
-/// longer than a full spin phase, the spin was wasted and halves (down to <see cref="MinSpinRounds"/>).
+/// it, so the spin phase doubles (up to <see cref="IdleStrategy.SpinTime"/>, or
+/// <see cref="IdleStrategy.SpinIterations"/> rounds); when the park was longer than a full spin phase,
+/// the spin was wasted and halves (down to 1/<see cref="MinSpinTimeDivisor"/> of it, or
+/// <see cref="MinSpinRounds"/> rounds).
 /// Work found while spinning leaves it as it is. Bursty arrivals (steered frames, a lightly loaded
 /// server) then cost a short spin per burst instead of a full one.
 /// </remarks>
@@ -31,29 +34,50 @@ internal struct IdleBackoff
     /// </summary>
     public const int SpinPerRound = 8;
 
-    /// <summary>The adaptive spin phase never gets shorter than this many rounds.</summary>
+    /// <summary>The adaptive spin phase never gets shorter than this many rounds (counted strategies).</summary>
     public const int MinSpinRounds = 4;
 
+    /// <summary>The adaptive spin phase never gets shorter than this share of <see cref="IdleStrategy.SpinTime"/> (timed strategies).</summary>
+    public const int MinSpinTimeDivisor = 16;
+
     private readonly IdleStrategy _strategy;
+    private readonly long _fullSpinTicks;
     private int _rounds;
     private int _spinRounds;
+    private long _spinTicks;
+    private bool _spinOver;
+    private int _yields;
     private long _idleSince;
     private long _spinEnded;
 
     public IdleBackoff(IdleStrategy strategy)
     {
         _strategy = strategy;
+        _fullSpinTicks = strategy.NeverParks ? 0 : (long)(strategy.SpinTime.TotalSeconds * Stopwatch.Frequency);
         _rounds = 0;
         _spinRounds = strategy.SpinIterations;
+        _spinTicks = _fullSpinTicks;
+        _spinOver = false;
+        _yields = 0;
         _idleSince = 0;
         _spinEnded = 0;
     }
 
-    /// <summary>Rounds the spin phase lasts now (diagnostics and tests).</summary>
+    /// <summary>Rounds the spin phase lasts now, for a counted strategy (diagnostics and tests).</summary>
     public readonly int SpinRounds => _spinRounds;
 
+    /// <summary>How long the spin phase lasts now, for a timed strategy (diagnostics and tests).</summary>
+    public readonly TimeSpan SpinTime => TimeSpan.FromSeconds(_spinTicks / (double)Stopwatch.Frequency);
+
+    private readonly bool Timed => _fullSpinTicks > 0;
+
     /// <summary>Work was found: start over with spinning.</summary>
-    public void Reset() => _rounds = 0;
+    public void Reset()
+    {
+        _rounds = 0;
+        _spinOver = false;
+        _yields = 0;
+    }
 
     /// <summary>Counts one idle round and says what to do in it.</summary>
     public IdleStep Next()
@@ -62,15 +86,20 @@ internal struct IdleBackoff
             return IdleStep.Spin;
         if (_rounds == 0)
             _idleSince = Stopwatch.GetTimestamp();
-        if (_rounds < _spinRounds)
+        if (!_spinOver)
         {
-            _rounds++;
-            return IdleStep.Spin;
-        }
-        if (_rounds == _spinRounds)
+            bool spin = Timed ? Stopwatch.GetTimestamp() - _idleSince < _spinTicks : _rounds < _spinRounds;
+            if (spin)
+            {
+                _rounds++;
+                return IdleStep.Spin;
+            }
+            _spinOver = true;
             _spinEnded = Stopwatch.GetTimestamp();
-        if (_rounds < _spinRounds + _strategy.YieldIterations)
+        }
+        if (_yields < _strategy.YieldIterations)
         {
+            _yields++;
             _rounds++;
             return IdleStep.Yield;
         }
@@ -83,15 +112,25 @@ internal struct IdleBackoff
     /// </summary>
     public void Parked(long parkedAt, long wokeAt)
     {
-        int full = _strategy.SpinIterations;
-        if (_spinRounds > 0 && full > MinSpinRounds)
+        if (Timed)
         {
-            // What a full-length spin phase takes, from what this (possibly shorter) one took.
-            long fullSpin = (_spinEnded - _idleSince) * full / _spinRounds;
-            _spinRounds = wokeAt - parkedAt < fullSpin
-                ? Math.Min(full, _spinRounds * 2)
-                : Math.Max(MinSpinRounds, _spinRounds / 2);
+            // A park shorter than a full spin phase would have been covered by one: spin longer.
+            _spinTicks = wokeAt - parkedAt < _fullSpinTicks
+                ? Math.Min(_fullSpinTicks, _spinTicks * 2)
+                : Math.Max(_fullSpinTicks / MinSpinTimeDivisor, _spinTicks / 2);
         }
-        _rounds = 0;
+        else
+        {
+            int full = _strategy.SpinIterations;
+            if (_spinRounds > 0 && full > MinSpinRounds)
+            {
+                // What a full-length spin phase takes, from what this (possibly shorter) one took.
+                long fullSpin = (_spinEnded - _idleSince) * full / _spinRounds;
+                _spinRounds = wokeAt - parkedAt < fullSpin
+                    ? Math.Min(full, _spinRounds * 2)
+                    : Math.Max(MinSpinRounds, _spinRounds / 2);
+            }
+        }
+        Reset();
     }
 }

@@ -10,14 +10,31 @@ public sealed record IdleStrategy
     /// <summary>Never sleep: lowest latency, one core at 100%.</summary>
     public static readonly IdleStrategy BusySpin = new() { SpinIterations = int.MaxValue, YieldIterations = 0 };
 
-    /// <summary>The default: spin briefly, yield a little, then park until woken.</summary>
-    public static readonly IdleStrategy SpinThenPark = new() { SpinIterations = 100, YieldIterations = 10 };
+    /// <summary>
+    /// The default: spin up to 100 µs (less after parks that the spin did not catch), yield a little,
+    /// then park until woken. The spin phase is timed, not counted in rounds, because a round's cost
+    /// depends on the backend: an AF_XDP or DPDK round peeks at rings in user space, a kernel-socket round
+    /// makes a syscall, and the 100 rounds this strategy used to count spun for much less time on the
+    /// first (perf/README.md, "Eleventh set of runs"). KVM's halt polling makes the same trade in time
+    /// (<c>halt_poll_ns</c>).
+    /// </summary>
+    public static readonly IdleStrategy SpinThenPark = new() { SpinTime = TimeSpan.FromMicroseconds(100), YieldIterations = 10 };
 
     /// <summary>Park at once (lowest CPU use).</summary>
     public static readonly IdleStrategy Park = new() { SpinIterations = 0, YieldIterations = 0 };
 
-    /// <summary>Idle rounds spent spinning (<see cref="Thread.SpinWait"/>) before yielding.</summary>
+    /// <summary>
+    /// Idle rounds spent spinning (<see cref="Thread.SpinWait"/>) before yielding, when <see cref="SpinTime"/>
+    /// is zero.
+    /// </summary>
     public int SpinIterations { get; init; }
+
+    /// <summary>
+    /// How long the spin phase lasts at most, whatever an idle round costs (zero: count
+    /// <see cref="SpinIterations"/> rounds instead). A shard that reports its parks shortens it after
+    /// parks that outlast it and lengthens it again after parks it would have covered.
+    /// </summary>
+    public TimeSpan SpinTime { get; init; }
 
     /// <summary>Idle rounds spent in <see cref="Thread.Yield"/> before parking.</summary>
     public int YieldIterations { get; init; }
