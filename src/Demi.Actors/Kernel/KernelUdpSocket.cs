@@ -27,6 +27,7 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
     // shard's overflow area and rents nothing (an idle socket polled every round would otherwise rent
     // and return receive buffers ~10 times per datagram, and the pool would never read as at rest).
     private bool _probeNext;
+    private bool _busyPolling;
 
     private bool _connected;
     private bool _flushScheduled;
@@ -153,7 +154,10 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
         // that outruns the app's pops would overflow it; here it waits in pool buffers instead.
         while (MayBeReadable && _receiveError == 0 && _received.Count < ReadAheadLimit)
         {
-            if (ReceiveBurst() == 0)
+            bool probe = _probeNext;
+            // A busy poll's probe that found a datagram stops there: it is served (and its echo sent) this
+            // round, and the next round's poll reads on; an edge from epoll must read until drained.
+            if (ReceiveBurst() == 0 || (probe && _busyPolling))
                 break;
         }
         while (PendingPops.TryPeek(out var qt) && TryServe(qt))
@@ -172,7 +176,15 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
         if (_received.Count < ReadAheadLimit && _receiveError == 0)
         {
             MayBeReadable = true; // no edge to wait for: the fd is not in the epoll set while the shard is busy
-            OnReadable();
+            _busyPolling = true;
+            try
+            {
+                OnReadable();
+            }
+            finally
+            {
+                _busyPolling = false;
+            }
             _probeNext = _received.Count == received;
         }
         return PendingPushes.Count != pushes || _received.Count != received || PendingPops.Count != pops;
