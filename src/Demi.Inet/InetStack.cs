@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using Demi.Buffers;
 using Demi.Inet.Headers;
 using Demi.Inet.Internal;
@@ -219,10 +220,14 @@ public sealed class InetStack : IIpLayer, IDisposable
         _inRound = true;
         try
         {
+            if (received > 0)
+                Prefetch(_rx[0]);
             for (int i = 0; i < received; i++)
             {
                 var frame = _rx[i];
                 _rx[i] = default;
+                if (i + 1 < received)
+                    Prefetch(_rx[i + 1]);
                 ProcessFrame(frame, now);
             }
             work += received;
@@ -295,6 +300,22 @@ public sealed class InetStack : IIpLayer, IDisposable
         }
         return count;
     }
+
+    /// <summary>
+    /// Asks for a received frame's cache lines ahead of its turn: another core wrote them (the kernel's
+    /// copy into the ring), and the headers' parse and the checksum verification would otherwise stall on
+    /// them one after the other (1400 B: 22 lines, most of the cost of the verification pass).
+    /// </summary>
+    private static unsafe void Prefetch(in PacketBuffer frame)
+    {
+        if (!Sse.IsSupported)
+            return;
+        byte* start = (byte*)frame.Address;
+        for (int offset = 0; offset < frame.Length; offset += CacheLineSize)
+            Sse.Prefetch0(start + offset);
+    }
+
+    private const int CacheLineSize = 64;
 
     private void ProcessFrame(PacketBuffer frame, long now)
     {
