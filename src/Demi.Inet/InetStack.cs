@@ -301,6 +301,8 @@ public sealed class InetStack : IIpLayer, IDisposable
         return count;
     }
 
+    private const int CacheLineSize = 64;
+
     /// <summary>
     /// Asks for a received frame's cache lines ahead of its turn: another core wrote them (the kernel's
     /// copy into the ring), and the headers' parse and the checksum verification would otherwise stall on
@@ -314,8 +316,6 @@ public sealed class InetStack : IIpLayer, IDisposable
         for (int offset = 0; offset < frame.Length; offset += CacheLineSize)
             Sse.Prefetch0(start + offset);
     }
-
-    private const int CacheLineSize = 64;
 
     private void ProcessFrame(PacketBuffer frame, long now)
     {

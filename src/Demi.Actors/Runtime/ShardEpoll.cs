@@ -85,11 +85,8 @@ internal sealed unsafe class ShardEpoll : IDisposable
             slot = _handlers.Count;
             _handlers.Add(handler);
         }
-        if (!wakeOnly && handler is IBusyPolledHandler { BusyPollable: true } busyPolled && _busyPolled.Count < MaxBusyPolled)
-        {
-            _busyPolled.Add((slot, busyPolled));
-            wakeOnly = true;
-        }
+        if (!wakeOnly && handler is IBusyPolledHandler { BusyPollable: true } busyPolled)
+            wakeOnly = TryAddBusyPolled(slot, busyPolled);
         var ev = new Libc.EpollEvent { Events = events, Data = (ulong)slot };
         if (Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_ADD, fd, &ev) != 0)
         {
@@ -194,15 +191,22 @@ internal sealed unsafe class ShardEpoll : IDisposable
     /// </summary>
     public bool BusyPoll(int registration, int fd, uint events)
     {
-        if (_handlers[registration] is not IBusyPolledHandler handler || _wakeOnlyFds.ContainsKey(registration))
+        if (_handlers[registration] is not IBusyPolledHandler handler || _wakeOnlyFds.ContainsKey(registration)
+            || !TryAddBusyPolled(registration, handler))
             return false;
-        if (_busyPolled.Count >= MaxBusyPolled)
-            return false;
-        _busyPolled.Add((registration, handler));
         _wakeOnlyFds[registration] = (fd, events);
         _pollableFds--;
         if (!_armed)
             Libc.epoll_ctl(_epollFd, Libc.EPOLL_CTL_DEL, fd, null);
+        return true;
+    }
+
+    // The one place the cap is applied: true when the slot is now polled by the busy shard.
+    private bool TryAddBusyPolled(int slot, IBusyPolledHandler handler)
+    {
+        if (_busyPolled.Count >= MaxBusyPolled)
+            return false;
+        _busyPolled.Add((slot, handler));
         return true;
     }
 
