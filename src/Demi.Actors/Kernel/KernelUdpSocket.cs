@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Demi.Buffers;
 using Demi.Internal.Native;
 using Demi.Runtime;
@@ -83,6 +84,7 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
     }
 
     /// <summary>Sends queued datagrams, up to <see cref="Batch"/> per sendmmsg call, until done or the kernel says EAGAIN.</summary>
+    [SkipLocalsInit] // every header, iovec and address sent is written first: no 3 KB of zeroing per flush
     internal void Flush()
     {
         _flushScheduled = false;
@@ -142,7 +144,7 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
     {
         if (PendingPops.Count == 0)
         {
-            if (_received.Count == 0 && _receiveError == 0 && MayBeReadable)
+            if (_received.Count == 0 && _receiveError == 0 && MayBeReadable && !PolledEveryRound)
                 ReceiveBurst();
             if (TryServe(qt))
                 return;
@@ -172,6 +174,7 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
     /// <inheritdoc />
     public bool PollWhileBusy()
     {
+        PolledEveryRound = true;
         int pushes = PendingPushes.Count, received = _received.Count, pops = PendingPops.Count;
         if (_waitingForRoom)
             OnWritable();
@@ -212,6 +215,7 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
     // One recvmmsg into pool buffers, up to ReceiveBatch datagrams. A datagram bigger than a pool buffer
     // spills into its own overflow area of the shard's scratch and is then copied into a large buffer.
     // Fewer datagrams than asked means the socket is drained: no second call just to hear EAGAIN.
+    [SkipLocalsInit] // every header and iovec is written first and the kernel fills the addresses it returns: no 1.8 KB of zeroing per receive
     private int ReceiveBurst()
     {
         int want = _probeNext ? 0 : Math.Min(_burstGuess, ReadAheadLimit - _received.Count);
