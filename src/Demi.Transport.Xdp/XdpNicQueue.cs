@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Demi.Buffers;
@@ -29,6 +31,8 @@ public sealed unsafe class XdpNicQueue : INicQueue
     private readonly BufferPool _pool;
     private readonly (string, int) _liveKey;
     private readonly int _frameSize;
+    // Aligned-mode frames are 2048 or 4096 bytes (XdpUmem): a UMEM address to its frame is a shift, not a division per frame.
+    private readonly int _frameShift;
     private readonly int _frameCount;
     private readonly uint _fillTarget;
     private readonly bool _needWakeup;
@@ -56,6 +60,8 @@ public sealed unsafe class XdpNicQueue : INicQueue
         _ownsUmem = ownsUmem;
         _pool = umem.Pool;
         _frameSize = umem.FrameSize;
+        Debug.Assert(BitOperations.IsPow2(_frameSize));
+        _frameShift = BitOperations.Log2((uint)_frameSize);
         _frameCount = umem.FrameCount;
         _kernelRefs = new int[umem.FrameCount];
         _needWakeup = options.NeedWakeup;
@@ -282,7 +288,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
         {
             XdpDesc* d = Rings.Desc(_rx, idx + i);
             ulong addr = d->Addr;
-            ulong index = addr / (ulong)_frameSize;
+            ulong index = addr >> _frameShift;
             if (index >= (ulong)_frameCount)
             {
                 // Cannot happen with a sane kernel; never trust it blindly though.
@@ -291,7 +297,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
             }
             _kernelRefs[index]--;
             _inFill--;
-            var frame = new PacketBuffer(_pool, (int)index, (int)(addr - index * (ulong)_frameSize), (int)d->Len);
+            var frame = new PacketBuffer(_pool, (int)index, (int)(addr & (ulong)(_frameSize - 1)), (int)d->Len);
             if (_completePartial && PartialChecksum.TryComplete(frame.Span))
                 _partialCompleted++;
             frames[taken++] = frame;
@@ -418,7 +424,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
                 return;
             for (uint i = 0; i < n; i++)
             {
-                ulong index = *Rings.FillAddr(_comp, idx + i) / (ulong)_frameSize;
+                ulong index = *Rings.FillAddr(_comp, idx + i) >> _frameShift;
                 if (index >= (ulong)_frameCount)
                     continue;
                 _kernelRefs[index]--;

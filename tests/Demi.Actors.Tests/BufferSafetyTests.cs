@@ -19,6 +19,41 @@ public sealed class BufferSafetyTests
         Assert.Equal(0, libOS.SgaFree(second));
     }
 
+    [Theory]
+    [InlineData(2048, 64)]
+    [InlineData(2176, 97)] // a DPDK mbuf's element size: not a power of two
+    [InlineData(4095, 33)]
+    public void IndexOfFindsTheBufferOfEveryAddressInsideIt(int bufferSize, int count)
+    {
+        using var pool = new Demi.Buffers.BufferPool(bufferSize, count, headroom: 0);
+        for (int i = 0; i < count; i++)
+        {
+            foreach (int offset in new[] { 0, 1, bufferSize / 2, bufferSize - 1 })
+                Assert.Equal(i, pool.IndexOf(pool.BaseAddress + (nint)i * bufferSize + offset));
+        }
+        Assert.Equal(-1, pool.IndexOf(pool.BaseAddress + (nint)count * bufferSize)); // just past the region
+    }
+
+    [Fact]
+    public void AHandleFromEveryEarlierRentOfABufferIsStaleUntilTheGenerationWraps()
+    {
+        const int bufferSize = 64;
+        using var pool = new Demi.Buffers.BufferPool(bufferSize, 1, headroom: 0);
+        var handles = new List<nint>();
+        for (int rent = 0; rent < bufferSize; rent++)
+        {
+            Assert.True(pool.TryRent(out int index));
+            nint handle = pool.HandleOf(index);
+            Assert.Equal(0, pool.IndexOf(handle)); // a handle stays inside its buffer
+            Assert.DoesNotContain(handle, handles);
+            handles.Add(handle);
+            Assert.True(pool.Release(index));
+        }
+        // The 65th rent reuses the first rent's handle: the generation counts modulo the buffer size.
+        Assert.True(pool.TryRent(out int again));
+        Assert.Equal(handles[0], pool.HandleOf(again));
+    }
+
     [Fact]
     public void AStaleLargeSgaFreeIsEinval()
     {

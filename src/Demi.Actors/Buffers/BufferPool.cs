@@ -28,6 +28,8 @@ public sealed unsafe class BufferPool : IDisposable
     private readonly BufferState[] _states;
     private long _exhaustions;
     private int _disposed;
+    // ceil(2^64 / BufferSize), for IndexOf; 0 when the region is too large for it to be exact.
+    private readonly ulong _divideMultiplier;
 
     /// <summary>Allocates a pool of <paramref name="count"/> buffers of <paramref name="bufferSize"/> bytes in pinned native memory.</summary>
     public BufferPool(int bufferSize, int count, int headroom)
@@ -48,6 +50,8 @@ public sealed unsafe class BufferPool : IDisposable
         _ownsRegion = ownsRegion;
         BufferSize = bufferSize;
         Count = count;
+        if ((ulong)bufferSize * (ulong)count <= uint.MaxValue)
+            _divideMultiplier = ulong.MaxValue / (uint)bufferSize + 1;
         Headroom = headroom;
         _free = new ShardCachedFreeList(count);
         _states = new BufferState[count];
@@ -83,7 +87,9 @@ public sealed unsafe class BufferPool : IDisposable
             Interlocked.Increment(ref _exhaustions);
             return false;
         }
-        _states[index].Generation++;
+        // Kept below BufferSize so that HandleOf adds it without a division.
+        int generation = _states[index].Generation + 1;
+        _states[index].Generation = generation == BufferSize ? 0 : generation;
         Volatile.Write(ref _states[index].RefCount, 1);
         return true;
     }
@@ -124,7 +130,7 @@ public sealed unsafe class BufferPool : IDisposable
     /// inside the buffer that also encodes how many times it was rented (modulo <see cref="BufferSize"/>),
     /// so a handle kept from an earlier owner does not resolve (a stale free is EINVAL, not the new owner's loss).
     /// </summary>
-    public nint HandleOf(int index) => (nint)(Pointer(index) + (uint)Volatile.Read(ref _states[index].Generation) % (uint)BufferSize);
+    public nint HandleOf(int index) => (nint)(Pointer(index) + (uint)Volatile.Read(ref _states[index].Generation));
 
     /// <summary>Offset of buffer <paramref name="index"/> from the region start (the UMEM "address").</summary>
     public long OffsetOf(int index) => (long)index * BufferSize;
@@ -134,7 +140,13 @@ public sealed unsafe class BufferPool : IDisposable
 
     /// <summary>The index of the buffer holding <paramref name="address"/>; -1 if outside the region.</summary>
     public int IndexOf(nint address)
-        => Contains(address) ? (int)(((byte*)address - _region) / BufferSize) : Empty;
+    {
+        if (!Contains(address))
+            return Empty;
+        ulong offset = (ulong)((byte*)address - _region);
+        // Lemire's division by a constant (exact for 32-bit dividends): a multiply instead of a divide on every free and push.
+        return _divideMultiplier != 0 ? (int)Math.BigMul(_divideMultiplier, offset, out _) : (int)(offset / (ulong)BufferSize);
+    }
 
     /// <summary>The whole buffer <paramref name="index"/>, headroom included.</summary>
     public Span<byte> Whole(int index) => new(Pointer(index), BufferSize);
