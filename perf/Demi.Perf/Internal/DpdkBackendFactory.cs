@@ -27,7 +27,7 @@ internal static class DpdkBackendFactory
         var cache = Environment.GetEnvironmentVariable("DEMI_PERF_DPDK_CACHE");
         var options = new DpdkOptions
         {
-            Vdev = $"net_af_packet0,iface={iface}",
+            Vdev = $"net_af_packet0,iface={iface}{Environment.GetEnvironmentVariable("DEMI_PERF_AF_PACKET_ARGS")}",
             MainCore = core,
             MempoolCacheSize = cache is null ? new DpdkOptions().MempoolCacheSize : int.Parse(cache, System.Globalization.CultureInfo.InvariantCulture),
         };

@@ -112,7 +112,7 @@ internal sealed class Runner(PerfOptions o)
         string script = string.Join(' ',
             "stdbuf", "-oL", "dpdk-testpmd", "-l", $"{o.LoadCore},{o.ServerCore}", "--main-lcore", $"{o.LoadCore}", "--no-huge", "--no-shconf", "-m", "256",
             "--no-pci", "--iova-mode=va", "--no-telemetry", $"--file-prefix=demi-testpmd-{Environment.ProcessId}",
-            $"--vdev=net_af_packet0,iface={_net.InterfaceA}", "--", "--forward-mode=5tswap", "--nb-cores=1", "--rxq=1", "--txq=1", "--total-num-mbufs=8192")
+            $"--vdev=net_af_packet0,iface={_net.InterfaceA}{Environment.GetEnvironmentVariable("DEMI_PERF_AF_PACKET_ARGS")}", "--", "--forward-mode=5tswap", "--nb-cores=1", "--rxq=1", "--txq=1", "--total-num-mbufs=8192")
             + " 2>&1 | { grep -m1 -q 'Press enter to exit' && echo READY; cat >/dev/null; }";
         var p = new NsProcess(_net.NamespaceA, o.ServerCore, "/bin/sh", ["-c", script]);
         p.WaitFirstLine(TimeSpan.FromSeconds(30));
