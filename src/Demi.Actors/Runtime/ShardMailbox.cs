@@ -61,11 +61,14 @@ internal sealed class ShardMailbox
             message = _local.Dequeue();
             return true;
         }
-        if (_reader.TryRead(out message))
+        // A poster counts its message before writing it: at 0 there is nothing to read, and the
+        // channel (whose state other cores write) is not touched in the shard's every round.
+        if (Volatile.Read(ref _remoteCount) > 0 && _reader.TryRead(out message))
         {
             Interlocked.Decrement(ref _remoteCount);
             return true;
         }
+        message = default;
         return false;
     }
 
