@@ -73,14 +73,6 @@ internal abstract unsafe class KernelSocket : SocketActor, IEpollHandler
     /// </summary>
     protected bool MayBeReadable { get; set; } = true;
 
-    /// <summary>
-    /// True once the shard polls this socket every round it runs (<see cref="IBusyPolledHandler.PollWhileBusy"/>
-    /// has been called; a socket stays busy-polled until it closes). A pop then leaves the receive to
-    /// that poll, which comes later in the same round: a receive at the pop would precede the round's
-    /// flush of the pushes posted with it (an echo client's request) and, mostly, find nothing.
-    /// </summary>
-    protected bool PolledEveryRound { get; set; }
-
     public void OnReady(uint events)
     {
         if ((events & (Libc.EPOLLOUT | Libc.EPOLLERR | Libc.EPOLLHUP)) != 0)

@@ -254,7 +254,6 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket, IBusyPolledHandler
     {
         if (!_connected)
             return false;
-        PolledEveryRound = true;
         int pops = PendingPops.Count, pushes = PendingPushes.Count, headSent = _headSent;
         if (pops > 0)
         {
@@ -273,7 +272,7 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket, IBusyPolledHandler
             Fail(qt, _listening ? Errno.EINVAL : Errno.ENOTCONN);
             return;
         }
-        if (PendingPops.Count > 0 || !MayBeReadable || PolledEveryRound || !TryReceive(qt))
+        if (PendingPops.Count > 0 || !MayBeReadable || !TryReceive(qt))
             PendingPops.Enqueue(qt);
     }
 

@@ -31,6 +31,8 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
     // message in flight that is every one, measured as a net gain (perf/README.md, eleventh set).
     private bool _probeNext;
     private bool _busyPolling;
+    // Set by the first busy poll: the shard polls this socket every round it runs until it closes.
+    private bool _polledEveryRound;
 
     private bool _connected;
     private bool _flushScheduled;
@@ -144,7 +146,10 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
     {
         if (PendingPops.Count == 0)
         {
-            if (_received.Count == 0 && _receiveError == 0 && MayBeReadable && !PolledEveryRound)
+            // A pop posted with a push (an echo client's next request and its reply's pop) on a socket the
+            // busy shard polls every round leaves the receive to that poll, later in this round: read here,
+            // it would come before the round's flush sent the request, and find nothing.
+            if (_received.Count == 0 && _receiveError == 0 && MayBeReadable && !(_polledEveryRound && _flushScheduled))
                 ReceiveBurst();
             if (TryServe(qt))
                 return;
@@ -174,7 +179,7 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
     /// <inheritdoc />
     public bool PollWhileBusy()
     {
-        PolledEveryRound = true;
+        _polledEveryRound = true;
         int pushes = PendingPushes.Count, received = _received.Count, pops = PendingPops.Count;
         if (_waitingForRoom)
             OnWritable();
