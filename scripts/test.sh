@@ -21,18 +21,23 @@ for project in tests/*/*.csproj; do
   grep -q "Microsoft.NET.Test.Sdk" "$project" || continue
   log=/tmp/demi-test-$name.log
   echo "== $name"
+  started=$(mktemp)
   set +e
-  dotnet test "$project" -c Release --no-build --blame-hang-timeout 300s --logger "console;verbosity=normal" > "$log" 2>&1
+  # --blame-crash: a test host that dies (an intermittent AF_XDP test-host crash has been seen twice) leaves a
+  # minidump under the project's TestResults, named below, for whoever investigates.
+  dotnet test "$project" -c Release --no-build --blame-hang-timeout 300s --blame-crash --blame-crash-dump-type mini --logger "console;verbosity=normal" > "$log" 2>&1
   status=$?
   set -e
   grep -E 'Total tests|Passed:|Failed:|Skipped:|^\s*Skipped ' "$log" || true
   if [[ $status -ne 0 ]]; then
     grep -B2 -A40 -E '^\s*Failed [A-Za-z]|error' "$log" | head -400 >&2 || true
+    find "$(dirname "$project")/TestResults" -name "*.dmp" -newer "$started" -printf "test.sh: crash dump %p\n" 2>/dev/null >&2 || true
     echo "test.sh: $name failed (full log: $log)" >&2
     failed+=("$name")
     # Repeated at the very end: a CI system that keeps only the tail of the output still names the failing tests.
     { echo "== $name"; grep -A12 -E '^\s*Failed [A-Za-z]' "$log" | head -120; } >> "$failures" || true
   fi
+  rm -f "$started"
 done
 
 echo "== fuzzing: a short coverage-guided run per parser (fuzz/run.sh; fuzz/README.md has the long run)"
