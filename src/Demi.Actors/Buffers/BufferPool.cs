@@ -87,7 +87,6 @@ public sealed unsafe class BufferPool : IDisposable
             Interlocked.Increment(ref _exhaustions);
             return false;
         }
-        // Kept below BufferSize so that HandleOf adds it without a division.
         int generation = _states[index].Generation + 1;
         _states[index].Generation = generation == BufferSize ? 0 : generation;
         Volatile.Write(ref _states[index].RefCount, 1);
@@ -169,7 +168,8 @@ public sealed unsafe class BufferPool : IDisposable
     {
         [FieldOffset(0)] public int RefCount;
 
-        // Bumped on every rent, so a handle from an earlier owner of the buffer no longer matches (HandleOf).
+        // Bumped on every rent, so a handle from an earlier owner of the buffer no longer matches (HandleOf);
+        // it wraps at BufferSize, so that HandleOf adds it to the buffer's address without a division.
         [FieldOffset(4)] public int Generation;
     }
 }
