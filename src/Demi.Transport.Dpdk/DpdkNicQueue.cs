@@ -45,7 +45,7 @@ public sealed unsafe class DpdkNicQueue : INicQueue
     private int _lendDebt;
     private int _disposed;
     private int _lcore = -1; // the polling thread's lcore id while it is registered for the mempool cache
-    private long _rxFrames, _rxCopied, _rxDropped, _txFrames, _txCopiedFrames, _txInvalid, _txRingFull;
+    private long _rxFrames, _rxBursts, _rxCopied, _rxDropped, _txFrames, _txBursts, _txCopiedFrames, _txInvalid, _txRingFull;
 
     internal DpdkNicQueue(DpdkPort port, int queueId, DpdkMbufPool mbufs, int mtu)
     {
@@ -106,6 +106,8 @@ public sealed unsafe class DpdkNicQueue : INicQueue
             return 0;
         uint dropped = 0;
         int n = DpdkNative.demi_dpdk_rx(_portId, _queueId, _mempool, _region, _bufferSize, _rxScratch, _rxDescs, (ushort)want, &dropped);
+        if (n > 0)
+            _rxBursts++;
         int taken = 0, inPlace = 0, toFree = 0;
         for (int i = 0; i < n; i++)
         {
@@ -195,6 +197,7 @@ public sealed unsafe class DpdkNicQueue : INicQueue
             if (count == 0)
                 continue;
             int sent = DpdkNative.demi_dpdk_tx(_portId, _queueId, _table, _copyPool, _txDescs, (ushort)count, _checksumOffload, _txCopied);
+            _txBursts++;
             for (int i = 0; i < sent; i++)
             {
                 if (_txCopied[i] != 0)
@@ -241,9 +244,11 @@ public sealed unsafe class DpdkNicQueue : INicQueue
     public DpdkQueueStatistics GetStatistics() => new()
     {
         RxFrames = _rxFrames,
+        RxBursts = _rxBursts,
         RxCopied = _rxCopied,
         RxDropped = _rxDropped,
         TxFrames = _txFrames,
+        TxBursts = _txBursts,
         TxCopied = _txCopiedFrames,
         TxDroppedInvalid = _txInvalid,
         TxRingFull = _txRingFull,
@@ -293,12 +298,16 @@ public sealed record DpdkQueueStatistics
 {
     /// <summary>Frames handed to the stack.</summary>
     public long RxFrames { get; init; }
+    /// <summary>Receive bursts that brought at least one frame (<see cref="RxFrames"/> / this = the mean burst).</summary>
+    public long RxBursts { get; init; }
     /// <summary>Received frames that had to be copied (not a lent mbuf of this pool).</summary>
     public long RxCopied { get; init; }
     /// <summary>Received frames dropped (multi-segment, or no buffer to copy into).</summary>
     public long RxDropped { get; init; }
     /// <summary>Frames handed to the device.</summary>
     public long TxFrames { get; init; }
+    /// <summary>Transmit bursts handed to the PMD (on af_packet, one kick of the kernel each).</summary>
+    public long TxBursts { get; init; }
     /// <summary>Transmitted frames copied into a fresh mbuf because their buffer was already in flight.</summary>
     public long TxCopied { get; init; }
     /// <summary>Frames refused (not of the pool, or of an impossible length) and released.</summary>

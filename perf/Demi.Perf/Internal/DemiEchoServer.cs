@@ -155,6 +155,12 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
         long echoed = _echoed.Total - WarmupMessages, before = Volatile.Read(ref _allocatedAtWarm);
         if (echoed > 0 && before >= 0)
             Console.Out.WriteLine($"STATS {{\"echoed\":{echoed},\"allocated\":{GC.GetTotalAllocatedBytes(precise: true) - before}}}");
+        if (backend is Demi.Transport.Dpdk.DpdkBackend dpdk)
+        {
+            // Bursts and misses of the DPDK queue, whole run: how full the PMD's bursts were, and what the kernel dropped before the PMD saw it.
+            var q = dpdk.Queues[0].GetStatistics();
+            Console.Out.WriteLine($"DPDK {{\"rx_frames\":{q.RxFrames},\"rx_bursts\":{q.RxBursts},\"tx_frames\":{q.TxFrames},\"tx_bursts\":{q.TxBursts},\"rx_missed\":{q.Port.RxMissed},\"rx_nombuf\":{q.Port.RxNoMbuf},\"stack\":\"{Demi.Inet.InetBackend.StackOf(_libos!.Shards[0])?.Counters}\"}}");
+        }
         Console.Out.Flush();
     }
 

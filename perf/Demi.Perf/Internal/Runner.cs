@@ -211,6 +211,7 @@ internal sealed class Runner(PerfOptions o)
                         Guard($"udp-{size}-tput{suffix}", name, () => UdpThroughput(name, size, suffix));
                     }
                     server.Stop(TimeSpan.FromSeconds(3));
+                    NoteDpdkBursts(server, name, suffix);
                 }
             }
         }
@@ -297,6 +298,21 @@ internal sealed class Runner(PerfOptions o)
         double perMessage = stats.GetProperty("allocated").GetDouble() / Math.Max(1, stats.GetProperty("echoed").GetDouble());
         foreach (var f in _figures.Where(f => f.Backend == backend && f.Scenario.EndsWith("-tput", StringComparison.Ordinal) && f.Scenario.StartsWith("udp-", StringComparison.Ordinal)))
             f.Notes += string.Create(Inv, $"; server allocated {perMessage:F3} B/echo over {stats.GetProperty("echoed").GetDouble():F0} echoes (all UDP phases)");
+        NoteDpdkBursts(server, backend, "");
+    }
+
+    // Demi-DPDK's server also prints "DPDK {bursts, misses}" on exit: frames per PMD burst each way and the kernel's drops before the PMD.
+    private void NoteDpdkBursts(NsProcess server, string backend, string suffix)
+    {
+        var line = server.StandardOutput.Split('\n').LastOrDefault(l => l.StartsWith("DPDK ", StringComparison.Ordinal));
+        if (line is null)
+            return;
+        var d = JsonDocument.Parse(line["DPDK ".Length..]).RootElement;
+        double Get(string name) => d.GetProperty(name).GetDouble();
+        string note = string.Create(Inv,
+            $"; server {Get("rx_frames") / Math.Max(1, Get("rx_bursts")):F1} frames per RX burst, {Get("tx_frames") / Math.Max(1, Get("tx_bursts")):F1} per TX burst, RX missed {Get("rx_missed"):F0}, no mbuf {Get("rx_nombuf"):F0}, stack {d.GetProperty("stack").GetString()} (all UDP phases)");
+        foreach (var f in _figures.Where(f => f.Backend == backend && f.Scenario.StartsWith("udp-", StringComparison.Ordinal) && f.Scenario.EndsWith($"-tput{suffix}", StringComparison.Ordinal)))
+            f.Notes += note;
     }
 
     /// <summary>The generator's arguments for one phase, or (<paramref name="warmupSeconds"/> set) for an unmeasured warm-up of that length.</summary>
