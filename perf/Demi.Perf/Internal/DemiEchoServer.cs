@@ -157,7 +157,7 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
             Console.Out.WriteLine($"STATS {{\"echoed\":{echoed},\"allocated\":{GC.GetTotalAllocatedBytes(precise: true) - before}}}");
         if (backend is Demi.Transport.Dpdk.DpdkBackend dpdk)
         {
-            // Bursts and misses of the DPDK queue, whole run: how full the PMD's bursts were, and what the kernel dropped before the PMD saw it.
+            // The DPDK queue's bursts and misses and the stack's counters, whole run: where frames were lost, and how full the PMD's bursts were.
             var q = dpdk.Queues[0].GetStatistics();
             Console.Out.WriteLine($"DPDK {{\"rx_frames\":{q.RxFrames},\"rx_bursts\":{q.RxBursts},\"tx_frames\":{q.TxFrames},\"tx_bursts\":{q.TxBursts},\"rx_missed\":{q.Port.RxMissed},\"rx_nombuf\":{q.Port.RxNoMbuf},\"stack\":\"{Demi.Inet.InetBackend.StackOf(_libos!.Shards[0])?.Counters}\"}}");
         }

@@ -182,6 +182,7 @@ internal sealed class Runner(PerfOptions o)
             }
             server.Stop(TimeSpan.FromSeconds(3));
             NoteServerAllocation(server, name);
+            NoteDpdkBursts(server, name, "");
         }
     }
 
@@ -298,10 +299,10 @@ internal sealed class Runner(PerfOptions o)
         double perMessage = stats.GetProperty("allocated").GetDouble() / Math.Max(1, stats.GetProperty("echoed").GetDouble());
         foreach (var f in _figures.Where(f => f.Backend == backend && f.Scenario.EndsWith("-tput", StringComparison.Ordinal) && f.Scenario.StartsWith("udp-", StringComparison.Ordinal)))
             f.Notes += string.Create(Inv, $"; server allocated {perMessage:F3} B/echo over {stats.GetProperty("echoed").GetDouble():F0} echoes (all UDP phases)");
-        NoteDpdkBursts(server, backend, "");
     }
 
-    // Demi-DPDK's server also prints "DPDK {bursts, misses}" on exit: frames per PMD burst each way and the kernel's drops before the PMD.
+    // Demi-DPDK's server also prints "DPDK {...}" on exit: frames per PMD burst each way (a short RX burst
+    // means the ring was nearly empty), the PMD's RX misses (DPDK 22.11's af_packet reports none) and the stack's counters.
     private void NoteDpdkBursts(NsProcess server, string backend, string suffix)
     {
         var line = server.StandardOutput.Split('\n').LastOrDefault(l => l.StartsWith("DPDK ", StringComparison.Ordinal));
