@@ -298,7 +298,7 @@ public sealed record DpdkQueueStatistics
 {
     /// <summary>Frames handed to the stack.</summary>
     public long RxFrames { get; init; }
-    /// <summary>Receive bursts that brought at least one frame (<see cref="RxFrames"/> / this = the mean burst).</summary>
+    /// <summary>Receive bursts that brought at least one frame (<see cref="RxFrames"/> / this: the mean burst, less any frames dropped).</summary>
     public long RxBursts { get; init; }
     /// <summary>Received frames that had to be copied (not a lent mbuf of this pool).</summary>
     public long RxCopied { get; init; }

@@ -292,26 +292,33 @@ internal sealed class Runner(PerfOptions o)
     // Demi's servers print "STATS {echoed, allocated}" on exit: managed bytes per UDP echo after warm-up.
     private void NoteServerAllocation(NsProcess server, string backend)
     {
-        var line = server.StandardOutput.Split('\n').LastOrDefault(l => l.StartsWith("STATS ", StringComparison.Ordinal));
-        if (line is null)
+        if (ServerReport(server, "STATS ") is not { } stats)
             return;
-        var stats = JsonDocument.Parse(line["STATS ".Length..]).RootElement;
         double perMessage = stats.GetProperty("allocated").GetDouble() / Math.Max(1, stats.GetProperty("echoed").GetDouble());
-        foreach (var f in _figures.Where(f => f.Backend == backend && f.Scenario.EndsWith("-tput", StringComparison.Ordinal) && f.Scenario.StartsWith("udp-", StringComparison.Ordinal)))
-            f.Notes += string.Create(Inv, $"; server allocated {perMessage:F3} B/echo over {stats.GetProperty("echoed").GetDouble():F0} echoes (all UDP phases)");
+        NoteUdpThroughput(backend, "", string.Create(Inv, $"; server allocated {perMessage:F3} B/echo over {stats.GetProperty("echoed").GetDouble():F0} echoes (all UDP phases)"));
     }
 
     // Demi-DPDK's server also prints "DPDK {...}" on exit: frames per PMD burst each way (a short RX burst
     // means the ring was nearly empty), the PMD's RX misses (DPDK 22.11's af_packet reports none) and the stack's counters.
     private void NoteDpdkBursts(NsProcess server, string backend, string suffix)
     {
-        var line = server.StandardOutput.Split('\n').LastOrDefault(l => l.StartsWith("DPDK ", StringComparison.Ordinal));
-        if (line is null)
+        if (ServerReport(server, "DPDK ") is not { } d)
             return;
-        var d = JsonDocument.Parse(line["DPDK ".Length..]).RootElement;
         double Get(string name) => d.GetProperty(name).GetDouble();
-        string note = string.Create(Inv,
-            $"; server {Get("rx_frames") / Math.Max(1, Get("rx_bursts")):F1} frames per RX burst, {Get("tx_frames") / Math.Max(1, Get("tx_bursts")):F1} per TX burst, RX missed {Get("rx_missed"):F0}, no mbuf {Get("rx_nombuf"):F0}, stack {d.GetProperty("stack").GetString()} (all UDP phases)");
+        NoteUdpThroughput(backend, suffix, string.Create(Inv,
+            $"; server {Get("rx_frames") / Math.Max(1, Get("rx_bursts")):F1} frames per RX burst, {Get("tx_frames") / Math.Max(1, Get("tx_bursts")):F1} per TX burst, RX missed {Get("rx_missed"):F0}, no mbuf {Get("rx_nombuf"):F0}, stack {d.GetProperty("stack").GetString()} (all UDP phases)"));
+    }
+
+    // The JSON after the last line of the server's output that starts with prefix, if there is one.
+    private static JsonElement? ServerReport(NsProcess server, string prefix)
+    {
+        var line = server.StandardOutput.Split('\n').LastOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        return line is null ? null : JsonDocument.Parse(line[prefix.Length..]).RootElement;
+    }
+
+    // Appends a note to the backend's UDP throughput figures ("udp-SIZE-tput" + suffix: a paired round's " rN", or none).
+    private void NoteUdpThroughput(string backend, string suffix, string note)
+    {
         foreach (var f in _figures.Where(f => f.Backend == backend && f.Scenario.StartsWith("udp-", StringComparison.Ordinal) && f.Scenario.EndsWith($"-tput{suffix}", StringComparison.Ordinal)))
             f.Notes += note;
     }
