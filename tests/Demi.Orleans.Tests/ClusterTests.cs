@@ -172,9 +172,13 @@ public sealed class ClusterTests : IAsyncLifetime
     [Fact]
     public async Task SiloShutdown_DrainsWhatGrainsPushed()
     {
-        const int Chunk = 64 * 1024, Chunks = 64;
+        // More than the kernel's buffers hold while nobody reads (the receive buffer, fixed small on the listener
+        // so that autotuning cannot grow it to tcp_rmem's maximum, plus the sender's, up to tcp_wmem's 4 MB):
+        // the rest must stay queued in Demi. With 4 MB and autotuning, once, all of it fit in the kernel.
+        const int Chunk = 64 * 1024, Chunks = 128;
         var (grain, ports) = (await OneGrainPerSilo())[0];
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.ReceiveBufferSize = 64 * 1024; // inherited by the accepted socket
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(1);
         await grain.StartBulkSend((ushort)((IPEndPoint)listener.LocalEndPoint!).Port, Chunks, Chunk);
