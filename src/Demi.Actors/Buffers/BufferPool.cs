@@ -120,6 +120,19 @@ public sealed unsafe class BufferPool : IDisposable
     /// <summary>The current reference count of a buffer (0 when free).</summary>
     public int RefCount(int index) => Volatile.Read(ref _states[index].RefCount);
 
+    /// <summary>
+    /// Asks for buffer <paramref name="index"/>'s reference count and generation ahead of use (a hint: no
+    /// effect on correctness). Each buffer's state is a cache line of its own, last touched when the buffer
+    /// was rented, which for a NIC's receive frames is a ring's depth of frames ago: by the time the frame
+    /// comes back the line has left the core's caches, and the stack reads it for every delivered frame.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchState(int index)
+    {
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported && (uint)index < (uint)_states.Length)
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref _states[index]));
+    }
+
     /// <summary>Address of the first byte of buffer <paramref name="index"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* Pointer(int index) => _region + (long)index * BufferSize;
