@@ -381,6 +381,9 @@ public sealed partial class LibOS : IDisposable
 
     // ---------------------------------------------------------------- fire-and-forget (Rx-only) operations
 
+    // The sga argument of operations that carry none (read for pushes only).
+    private static readonly Sga s_noSga;
+
     /// <summary>
     /// Posts a pop whose completion is delivered only on the Rx streams (<see cref="Completions"/>,
     /// <see cref="CompletionsOf"/>, <see cref="Shard.Completions"/>) with <see cref="QResult.Qt"/> 0:
@@ -388,15 +391,15 @@ public sealed partial class LibOS : IDisposable
     /// runs inside a completion handler on the shard thread: no thread hop, no token, and a post made
     /// on the shard's own thread skips the cross-thread mailbox.
     /// </summary>
-    public int PostPop(int qd) => _submitter.Submit(qd, Operation.Pop(), Redemption.Detached, out _, out _);
+    public int PostPop(int qd) => _submitter.Submit(qd, MessageKind.Pop, s_noSga, default, false, Redemption.Detached, out _, out _);
 
     /// <summary>Posts a push whose completion is delivered only on the Rx streams (see <see cref="PostPop"/>).</summary>
-    public int PostPush(int qd, in Sga sga) => _submitter.Submit(qd, Operation.Push(sga), Redemption.Detached, out _, out _);
+    public int PostPush(int qd, in Sga sga) => _submitter.Submit(qd, MessageKind.Push, sga, default, false, Redemption.Detached, out _, out _);
 
     /// <summary>Posts a pushto whose completion is delivered only on the Rx streams (see <see cref="PostPop"/>).</summary>
     public int PostPushTo(int qd, in Sga sga, Ipv4Endpoint destination)
         => _descriptors.Get(qd) is SocketActor
-            ? _submitter.Submit(qd, Operation.PushTo(sga, destination), Redemption.Detached, out _, out _)
+            ? _submitter.Submit(qd, MessageKind.Push, sga, destination, true, Redemption.Detached, out _, out _)
             : Errno.EBADF;
 
     /// <summary>Posts an accept whose completion is delivered only on the Rx streams (see <see cref="PostPop"/>).</summary>

@@ -57,7 +57,7 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
         Check(os.PostAccept(_listenSink), "accept(sink)");
     }
 
-    private void OnCompletion(QResult r, int shard)
+    private void OnCompletion(in QResult r, int shard)
     {
         var os = _libos!;
         switch (r.Opcode)

@@ -73,13 +73,22 @@ public sealed unsafe class BufferManager : IDisposable
     }
 
     /// <summary>Wraps a pool buffer that now belongs to the app (a popped frame) as an sga.</summary>
-    public static Sga ToSga(in PacketBuffer packet, in SockAddrIn address = default) => new()
+    public static Sga ToSga(in PacketBuffer packet, in SockAddrIn address = default)
     {
-        Handle = packet.Pool.HandleOf(packet.Index),
-        NumSegments = 1,
-        Segment = new SgaSegment { Buffer = packet.Address, Length = (uint)packet.Length },
-        Address = address,
-    };
+        Sga sga = default;
+        WriteSga(ref sga, packet, address);
+        return sga;
+    }
+
+    /// <summary>Writes <see cref="ToSga(in PacketBuffer, in SockAddrIn)"/>'s sga into <paramref name="sga"/> in place.</summary>
+    public static void WriteSga(ref Sga sga, in PacketBuffer packet, in SockAddrIn address = default)
+    {
+        sga.Handle = packet.Pool.HandleOf(packet.Index);
+        sga.NumSegments = 1;
+        sga.Segment.Buffer = packet.Address;
+        sga.Segment.Length = (uint)packet.Length;
+        sga.Address = address;
+    }
 
     /// <summary>Wraps a large buffer that now belongs to the app as an sga.</summary>
     public static Sga ToSga(LargeBuffer large, int length, in SockAddrIn address = default) => new()

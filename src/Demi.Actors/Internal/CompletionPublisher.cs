@@ -28,7 +28,7 @@ internal sealed class CompletionPublisher : IDisposable
     public void Complete(QueueActor actor, in QResult result)
     {
         var shard = actor.Shard;
-        var perShard = shard.CompletionSubject;
+        var perShard = shard.CompletionStream;
         var perActor = actor.CompletionSubjectIfAny;
         if (perShard.HasObservers || _all.HasObservers || perActor is { HasObservers: true })
             Publish(shard, perShard, perActor, result);
@@ -39,14 +39,14 @@ internal sealed class CompletionPublisher : IDisposable
     }
 
     // A throwing subscriber must not disturb the actor that is completing: report it and carry on.
-    private void Publish(Shard shard, Subject<QResult> perShard, Subject<QResult>? perActor, QResult result)
+    private void Publish(Shard shard, ShardCompletions perShard, Subject<QResult>? perActor, in QResult result)
     {
         try
         {
             if (perActor is { HasObservers: true })
                 perActor.OnNext(result);
             if (perShard.HasObservers)
-                perShard.OnNext(result);
+                perShard.Publish(result);
             if (_all.HasObservers)
             {
                 // Shards complete concurrently; Rx requires serialized OnNext calls.

@@ -28,36 +28,70 @@ internal sealed class OperationSubmitter
     /// </summary>
     public int Submit(int qd, in Operation operation, Redemption redemption, out ulong qt, out TokenSlot? slot)
     {
+        var sga = operation.Sga;
+        return Submit(qd, operation.Kind, sga, operation.Endpoint, operation.HasEndpoint, redemption, out qt, out slot);
+    }
+
+    /// <summary>
+    /// <see cref="Submit(int, in Operation, Redemption, out ulong, out TokenSlot?)"/> from its parts (the
+    /// Post* calls' path: no operation struct built and copied on the way). <paramref name="sga"/> is read
+    /// for pushes only.
+    /// </summary>
+    public int Submit(int qd, MessageKind kind, in Sga sga, Ipv4Endpoint endpoint, bool hasEndpoint, Redemption redemption, out ulong qt, out TokenSlot? slot)
+    {
         qt = 0;
         slot = null;
         var actor = _descriptors.Get(qd);
         if (actor is null || actor.IsClosed)
             return Errno.EBADF;
-        var kind = operation.Kind;
         int unsupported = CheckSupported(actor, kind);
         if (unsupported != 0)
             return unsupported;
         BufferRef buffer = default;
         if (kind == MessageKind.Push)
         {
-            int err = _buffers.Validate(operation.Sga, out buffer);
+            int err = _buffers.Validate(sga, out buffer);
             if (err != 0)
                 return err;
             buffer.AddRef();
         }
-        if (!TryTakeToken(actor.Shard, redemption, out slot))
+        var shard = actor.Shard;
+        if (!TryTakeToken(shard, redemption, out slot))
         {
             if (kind == MessageKind.Push)
                 buffer.Release();
             return Errno.EAGAIN;
         }
         qt = slot?.Token ?? 0;
-        var message = new ShardMessage
+        bool posted;
+        if (shard.IsCurrentThread)
         {
-            Kind = kind, Actor = actor, Qt = qt, Sga = operation.Sga, Buffer = buffer,
-            Endpoint = operation.Endpoint, HasEndpoint = operation.HasEndpoint,
-        };
-        if (actor.Shard.TryPost(message))
+            // Written straight into the mailbox slot (see ShardMailbox).
+            ref var message = ref shard.TryReserveLocal(out posted);
+            if (posted)
+            {
+                message.Kind = kind;
+                message.Actor = actor;
+                message.Qt = qt;
+                message.HasEndpoint = hasEndpoint;
+                message.Endpoint = endpoint;
+                if (kind == MessageKind.Push)
+                {
+                    message.Sga = sga;
+                    message.Buffer = buffer;
+                }
+            }
+        }
+        else
+        {
+            var message = new ShardMessage
+            {
+                Kind = kind, Actor = actor, Qt = qt, Sga = kind == MessageKind.Push ? sga : default, Buffer = buffer,
+                Endpoint = endpoint, HasEndpoint = hasEndpoint,
+            };
+            posted = shard.TryPost(message);
+        }
+        if (posted)
             return 0;
         if (kind == MessageKind.Push)
             buffer.Release();

@@ -331,7 +331,7 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket, IBusyPolledHandler
         else if (n < packet.Pool.Capacity)
             MayBeReadable = false; // a short read drained the socket: the next edge says when more came
         packet.Length = n;
-        CompletePop(qt, BufferManager.ToSga(packet));
+        CompletePop(qt, packet);
         return true;
     }
 

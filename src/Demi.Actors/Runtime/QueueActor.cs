@@ -116,4 +116,17 @@ public abstract class QueueActor
     /// <summary>Completes a pop with data the app now owns (it frees the sga).</summary>
     protected void CompletePop(ulong qt, in Sga sga)
         => LibOS.Complete(this, new QResult { Opcode = Opcode.Pop, Qd = Qd, Qt = qt, Sga = sga });
+
+    /// <summary>
+    /// Completes a pop with a received frame's window, which becomes the app's sga in place (zero copy; the
+    /// frame's reference is the app's now), from <paramref name="source"/> (datagrams; default otherwise).
+    /// The sga is written into the result itself: built apart and then copied in, the copy's wide loads
+    /// wait for the narrow stores that built it (store-to-load forwarding fails), once per pop.
+    /// </summary>
+    protected void CompletePop(ulong qt, in Buffers.PacketBuffer frame, in SockAddrIn source = default)
+    {
+        var result = new QResult { Opcode = Opcode.Pop, Qd = Qd, Qt = qt };
+        Buffers.BufferManager.WriteSga(ref result.Sga, frame, source);
+        LibOS.Complete(this, result);
+    }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reactive.Subjects;
 using Demi.Internal;
 using Demi.Internal.Native;
 
@@ -33,7 +32,7 @@ public sealed unsafe class Shard : IDisposable
     private readonly INetworkBackend _backend;
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _started = new(false);
-    private readonly Subject<QResult> _completions = new();
+    private readonly ShardCompletions _completions = new();
     private int _parked;
     private int _disposed;
     private volatile bool _stopping;
@@ -47,7 +46,6 @@ public sealed unsafe class Shard : IDisposable
 
     internal Shard(LibOS libOS, int id, int? core, IdleStrategy idle, int mailboxCapacity, int detachedLimit, INetworkBackend backend)
     {
-        Detached = new DetachedOperations(detachedLimit);
         LibOS = libOS;
         Id = id;
         Core = core;
@@ -56,6 +54,7 @@ public sealed unsafe class Shard : IDisposable
         _mailbox = new ShardMailbox(mailboxCapacity);
         _epoll = new ShardEpoll(ex => LibOS.ReportShardFault(this, ex));
         _thread = new Thread(Run) { IsBackground = true, Name = core is int c ? $"demi-shard-{id}@cpu{c}" : $"demi-shard-{id}" };
+        Detached = new DetachedOperations(detachedLimit, _thread);
     }
 
     /// <summary>
@@ -64,7 +63,7 @@ public sealed unsafe class Shard : IDisposable
     /// </summary>
     public IObservable<QResult> Completions => _completions;
 
-    internal Subject<QResult> CompletionSubject => _completions;
+    internal ShardCompletions CompletionStream => _completions;
 
     /// <summary>The runtime this shard belongs to.</summary>
     public LibOS LibOS { get; }
@@ -112,6 +111,21 @@ public sealed unsafe class Shard : IDisposable
     }
 
     // ---------------------------------------------------------------- posting and control calls
+
+    /// <summary>
+    /// On the shard's own thread, reserves the next mailbox slot for the caller to fill in place (see
+    /// <see cref="ShardMailbox.TryReserveLocal"/>); false when the mailbox is full or the shard stops.
+    /// </summary>
+    internal ref ShardMessage TryReserveLocal(out bool reserved)
+    {
+        Debug.Assert(IsCurrentThread);
+        if (_stopping)
+        {
+            reserved = false;
+            return ref System.Runtime.CompilerServices.Unsafe.NullRef<ShardMessage>();
+        }
+        return ref _mailbox.TryReserveLocal(out reserved);
+    }
 
     /// <summary>Posts a message; false when the mailbox is full (the caller reports EAGAIN).</summary>
     internal bool TryPost(in ShardMessage message)
@@ -339,23 +353,41 @@ public sealed unsafe class Shard : IDisposable
     private int DrainMailbox()
     {
         int served = 0;
-        while (served < DrainBudget && _mailbox.TryTake(out var message))
+        while (served < DrainBudget)
         {
+            if (_mailbox.HasLocal)
+            {
+                // Served in its slot (see ShardMailbox), removed after.
+                Serve(ref _mailbox.PeekLocal());
+                _mailbox.RemoveLocal();
+            }
+            else if (_mailbox.TryTakeRemote(out var message))
+            {
+                Serve(ref message);
+            }
+            else
+            {
+                break;
+            }
             served++;
-            try
-            {
-                ShardDispatcher.Dispatch(ref message);
-            }
-            catch (Exception ex)
-            {
-                // An actor bug must not take the shard down: fail the operation and carry on.
-                LibOS.ReportShardFault(this, ex);
-                ShardDispatcher.FailAfterFault(message);
-            }
         }
         if (served > 0)
             Volatile.Write(ref _messages, _messages + served); // only this thread writes it: no locked add per round
         return served;
+    }
+
+    private void Serve(ref ShardMessage message)
+    {
+        try
+        {
+            ShardDispatcher.Dispatch(ref message);
+        }
+        catch (Exception ex)
+        {
+            // An actor bug must not take the shard down: fail the operation and carry on.
+            LibOS.ReportShardFault(this, ex);
+            ShardDispatcher.FailAfterFault(message);
+        }
     }
 
     internal void Stop()
@@ -374,8 +406,7 @@ public sealed unsafe class Shard : IDisposable
             return;
         Stop();
         _epoll.Dispose();
-        _completions.OnCompleted();
-        _completions.Dispose();
+        _completions.Complete();
         _started.Dispose();
     }
 }

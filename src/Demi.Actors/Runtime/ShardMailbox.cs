@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
 namespace Demi.Runtime;
@@ -14,8 +16,14 @@ internal sealed class ShardMailbox
     // (it is not lock-free); the counter below enforces the capacity, which the channel does not.
     private readonly ChannelReader<ShardMessage> _reader;
     private readonly ChannelWriter<ShardMessage> _writer;
-    // Touched by the shard thread only.
-    private readonly Queue<ShardMessage> _local = new();
+    // The shard's own posts, a ring touched by the shard thread only. Messages are written into their
+    // slot and dispatched from it (PeekLocal/RemoveLocal): a message is ~100 bytes, and copying one that
+    // was just written field by field stalls on store-to-load forwarding (Queue<T>'s Enqueue and Dequeue
+    // copied each one three times).
+    private ShardMessage[] _local = new ShardMessage[InitialLocalSlots];
+    private int _localHead;
+    private int _localCount;
+    private const int InitialLocalSlots = 64;
     private int _remoteCount;
     private volatile bool _closed;
 
@@ -28,18 +36,71 @@ internal sealed class ShardMailbox
     }
 
     /// <summary>Messages waiting, for gauges: read from any thread, so possibly a little stale.</summary>
-    public int Count => Volatile.Read(ref _remoteCount) + _local.Count;
+    public int Count => Volatile.Read(ref _remoteCount) + Volatile.Read(ref _localCount);
 
     /// <summary>True when a message is waiting (the shard checks this before it parks).</summary>
-    public bool HasPending => Volatile.Read(ref _remoteCount) > 0 || _local.Count > 0;
+    public bool HasPending => Volatile.Read(ref _remoteCount) > 0 || _localCount > 0;
 
     /// <summary>A post from the shard's own thread: no other thread is involved, so no channel and no shared counter.</summary>
     public bool TryPostLocal(in ShardMessage message)
     {
-        if (_local.Count >= _capacity || _closed)
+        ref var slot = ref TryReserveLocal(out bool reserved);
+        if (!reserved)
             return false;
-        _local.Enqueue(message);
+        slot = message;
         return true;
+    }
+
+    /// <summary>
+    /// Reserves the next local slot, empty, for the caller to fill in place before it does anything else on
+    /// the shard (shard thread only); <paramref name="reserved"/> is false, and the reference null, when
+    /// the mailbox is full or closed.
+    /// </summary>
+    public ref ShardMessage TryReserveLocal(out bool reserved)
+    {
+        if (_localCount >= _capacity || _closed)
+        {
+            reserved = false;
+            return ref Unsafe.NullRef<ShardMessage>();
+        }
+        if (_localCount == _local.Length)
+            GrowLocal();
+        reserved = true;
+        int index = (_localHead + _localCount) & (_local.Length - 1);
+        _localCount++;
+        return ref _local[index];
+    }
+
+    /// <summary>True when the shard posted to itself and that message was not removed yet (shard thread only).</summary>
+    public bool HasLocal => _localCount > 0;
+
+    /// <summary>
+    /// The oldest local message, in its slot (shard thread only; <see cref="HasLocal"/> first). It stays
+    /// queued while it is served, so a post made meanwhile never takes its slot; a post that grows the
+    /// ring copies it along and leaves the old slot as it was, so the reference stays readable.
+    /// </summary>
+    public ref ShardMessage PeekLocal()
+    {
+        Debug.Assert(_localCount > 0);
+        return ref _local[_localHead];
+    }
+
+    /// <summary>Removes the message <see cref="PeekLocal"/> returned, once it was served.</summary>
+    public void RemoveLocal()
+    {
+        Debug.Assert(_localCount > 0);
+        _local[_localHead] = default; // no stale actor or buffer kept alive by the ring
+        _localHead = (_localHead + 1) & (_local.Length - 1);
+        _localCount--;
+    }
+
+    private void GrowLocal()
+    {
+        var grown = new ShardMessage[_local.Length * 2];
+        for (int i = 0; i < _localCount; i++)
+            grown[i] = _local[(_localHead + i) & (_local.Length - 1)];
+        _local = grown;
+        _localHead = 0;
     }
 
     /// <summary>A post from any other thread; the caller wakes the shard after a successful post.</summary>
@@ -53,14 +114,9 @@ internal sealed class ShardMailbox
         return true;
     }
 
-    /// <summary>Takes the next message, the shard's own posts first (shard thread only).</summary>
-    public bool TryTake(out ShardMessage message)
+    /// <summary>Takes the next message posted from another thread (shard thread only; the shard serves its own posts first, through <see cref="PeekLocal"/>).</summary>
+    public bool TryTakeRemote(out ShardMessage message)
     {
-        if (_local.Count > 0)
-        {
-            message = _local.Dequeue();
-            return true;
-        }
         // A poster counts its message before writing it: at 0 there is nothing to read, and the
         // channel (whose state other cores write) is not touched in the shard's every round.
         if (Volatile.Read(ref _remoteCount) > 0 && _reader.TryRead(out message))

@@ -167,10 +167,11 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
         int n = _deferredCount;
         for (int i = 0; i < n; i++)
         {
-            // By index each time: a completion handler on this thread may push, which appends (and may grow the array).
-            var d = _deferred[i];
-            _deferred[i] = default;
+            // By index each time: a completion handler on this thread may push, which appends (and may grow
+            // the array: the reference below then points into the old one, which stays as it was).
+            ref var d = ref _deferred[i];
             d.Actor.PublishPush(d.Qt, d.Sga, d.Errno);
+            _deferred[i] = default;
         }
         // Pushes made while publishing wait for the next flush: keep them.
         int later = _deferredCount - n;

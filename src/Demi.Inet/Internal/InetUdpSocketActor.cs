@@ -190,7 +190,7 @@ internal sealed class InetUdpSocketActor : SocketActor, IUdpSocketObserver
         if (payload.Pool == buffers.Pool)
         {
             // The frame itself becomes the app's buffer: no copy.
-            CompletePop(qt, BufferManager.ToSga(payload, source.ToSockAddr()));
+            CompletePop(qt, payload, source.ToSockAddr());
             return true;
         }
         // A frame of another shard's pool: copy into the libOS's memory so SgaFree can resolve it.

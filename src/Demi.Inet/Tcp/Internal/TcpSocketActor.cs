@@ -315,7 +315,7 @@ internal sealed class TcpSocketActor : SocketActor, ITcpSocketObserver
         if (data.Pool == buffers.Pool)
         {
             // The received frame becomes the app's buffer: no copy.
-            CompletePop(qt, BufferManager.ToSga(data));
+            CompletePop(qt, data);
             return true;
         }
         var sga = buffers.Allocate(data.Length);
