@@ -5,8 +5,8 @@ using System.Threading.Channels;
 namespace Demi.Runtime;
 
 /// <summary>
-/// A shard's inbox: a multi-producer channel for posts from other threads plus a plain queue for
-/// posts the shard makes to itself (from completion handlers), both bounded by one capacity so that a
+/// A shard's inbox: a multi-producer channel for posts from other threads plus a ring for posts the
+/// shard makes to itself (from completion handlers), both bounded by one capacity so that a
 /// full mailbox is EAGAIN rather than a blocked caller. Only the shard thread takes messages.
 /// </summary>
 internal sealed class ShardMailbox
