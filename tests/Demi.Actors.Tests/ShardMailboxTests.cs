@@ -11,6 +11,21 @@ public sealed class ShardMailboxTests
 {
     private static ShardMessage Numbered(ulong n) => new() { Kind = MessageKind.Pop, Qt = n };
 
+    private static void PostNumbered(ShardMailbox mailbox, ulong from, ulong to)
+    {
+        for (ulong i = from; i < to; i++)
+            Assert.True(mailbox.TryPostLocal(Numbered(i)));
+    }
+
+    private static void AssertServedInOrder(ShardMailbox mailbox, ulong from, ulong to)
+    {
+        for (ulong i = from; i < to; i++)
+        {
+            Assert.Equal(i, mailbox.PeekLocal().Qt);
+            mailbox.RemoveLocal();
+        }
+    }
+
     [Fact]
     public void LocalPostsComeOutInOrderAcrossGrowth()
     {
@@ -42,20 +57,14 @@ public sealed class ShardMailboxTests
     public void MessageBeingServedKeepsItsContentWhenAPostGrowsTheRing()
     {
         var mailbox = new ShardMailbox(capacity: 1000);
-        for (ulong i = 0; i < 64; i++)
-            Assert.True(mailbox.TryPostLocal(Numbered(i)));
+        PostNumbered(mailbox, 0, 64);
         ref var served = ref mailbox.PeekLocal();
         // What a handler does while its message is served: post more, past the ring's size.
-        for (ulong i = 64; i < 200; i++)
-            Assert.True(mailbox.TryPostLocal(Numbered(i)));
+        PostNumbered(mailbox, 64, 200);
         Assert.Equal(0UL, served.Qt);
         Assert.Equal(MessageKind.Pop, served.Kind);
         mailbox.RemoveLocal();
-        for (ulong i = 1; i < 200; i++)
-        {
-            Assert.Equal(i, mailbox.PeekLocal().Qt);
-            mailbox.RemoveLocal();
-        }
+        AssertServedInOrder(mailbox, 1, 200);
         Assert.False(mailbox.HasLocal);
     }
 
@@ -63,8 +72,7 @@ public sealed class ShardMailboxTests
     public void FullOrClosedMailboxRefusesLocalPostsAndReservations()
     {
         var mailbox = new ShardMailbox(capacity: 3);
-        for (ulong i = 0; i < 3; i++)
-            Assert.True(mailbox.TryPostLocal(Numbered(i)));
+        PostNumbered(mailbox, 0, 3);
         Assert.False(mailbox.TryPostLocal(Numbered(3)));
         mailbox.TryReserveLocal(out bool reserved);
         Assert.False(reserved);
