@@ -35,7 +35,10 @@ for project in tests/*/*.csproj; do
     echo "test.sh: $name failed (full log: $log)" >&2
     failed+=("$name")
     # Repeated at the very end: a CI system that keeps only the tail of the output still names the failing tests.
-    { echo "== $name"; grep -A12 -E '^\s*Failed [A-Za-z]' "$log" | head -120; } >> "$failures" || true
+    # A crashed or hung test host has no "Failed" line: name the test it was running and the signal instead.
+    { echo "== $name"; grep -A12 -E '^\s*Failed [A-Za-z]' "$log" | head -120
+      grep -E 'Test Run Aborted|aborted because|The test running when|crashed|Crashing thread|signal [0-9]+' "$log" | head -12
+      grep -A1 -E '^The test running when' "$log" | tail -1; } >> "$failures" || true
   fi
   rm -f "$started"
 done

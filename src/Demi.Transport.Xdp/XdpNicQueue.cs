@@ -47,6 +47,8 @@ public sealed unsafe class XdpNicQueue : INicQueue
     private XskRing* _tx;
     private XskRing* _fill;
     private XskRing* _comp;
+    // The fill and completion rings are the UMEM's own (see XdpUmem.TryLendInitialRings): the UMEM frees them.
+    private bool _ringsLent;
     private uint _inFill;
     private int _disposed;
 
@@ -211,8 +213,17 @@ public sealed unsafe class XdpNicQueue : INicQueue
     {
         _rx = (XskRing*)NativeMemory.AllocZeroed((nuint)sizeof(XskRing));
         _tx = (XskRing*)NativeMemory.AllocZeroed((nuint)sizeof(XskRing));
-        _fill = (XskRing*)NativeMemory.AllocZeroed((nuint)sizeof(XskRing));
-        _comp = (XskRing*)NativeMemory.AllocZeroed((nuint)sizeof(XskRing));
+        if (_umem.TryLendInitialRings(out var fill, out var comp))
+        {
+            _fill = fill;
+            _comp = comp;
+            _ringsLent = true;
+        }
+        else
+        {
+            _fill = (XskRing*)NativeMemory.AllocZeroed((nuint)sizeof(XskRing));
+            _comp = (XskRing*)NativeMemory.AllocZeroed((nuint)sizeof(XskRing));
+        }
         int rc;
         switch (Options.Mode)
         {
@@ -249,6 +260,8 @@ public sealed unsafe class XdpNicQueue : INicQueue
                 AttachedMode = XdpMode.Generic;
                 break;
         }
+        if (_ringsLent)
+            _umem.InitialRingsTaken();
         _umem.AddSocket();
         s_liveSockets.AddOrUpdate(_liveKey, 1, (_, n) => n + 1);
         WaitFd = LibXdp.xsk_socket__fd(_xsk);
@@ -499,6 +512,11 @@ public sealed unsafe class XdpNicQueue : INicQueue
         }
         FreeRing(ref _rx);
         FreeRing(ref _tx);
+        if (_ringsLent)
+        {
+            _fill = null;
+            _comp = null;
+        }
         FreeRing(ref _fill);
         FreeRing(ref _comp);
         if (_ownsUmem)

@@ -18,6 +18,7 @@ public sealed unsafe class XdpUmem : IDisposable
     private byte* _region;
     private XskRing* _fill;
     private XskRing* _comp;
+    private bool _initialRingsTaken;
     private int _sockets;
     private int _disposed;
 
@@ -76,6 +77,26 @@ public sealed unsafe class XdpUmem : IDisposable
     public int CompletionSize { get; }
 
     internal nint Handle => _handle;
+
+    /// <summary>
+    /// Lends the ring structs this UMEM was created with to the socket being created, until one socket
+    /// takes them (<see cref="InitialRingsTaken"/>). libxdp keeps them as the rings of its first socket;
+    /// given other structs, it copies the ring pointers into them, and a create that then fails (a busy
+    /// queue, a mode the driver lacks) unmaps the rings while libxdp still holds them, so that
+    /// <c>xsk_umem__delete</c> unmaps the same range a second time, taking with it whatever the process
+    /// mapped there in between (the AF_XDP test host crashed so in exception dispatch). Handed its own
+    /// structs, a failed create leaves the rings mapped, once, and the UMEM usable.
+    /// </summary>
+    internal bool TryLendInitialRings(out XskRing* fill, out XskRing* comp)
+    {
+        bool available = !Volatile.Read(ref _initialRingsTaken) && _fill != null;
+        fill = available ? _fill : null;
+        comp = available ? _comp : null;
+        return available;
+    }
+
+    /// <summary>A socket was created on the lent rings: libxdp has handed them over, and later sockets map their own.</summary>
+    internal void InitialRingsTaken() => Volatile.Write(ref _initialRingsTaken, true);
 
     internal void AddSocket() => Interlocked.Increment(ref _sockets);
 

@@ -246,6 +246,49 @@ public sealed class XdpNicQueueTests
         Assert.Equal(q.Pool.Count, q.Pool.Available + q.FramesInFillRing);
     }
 
+    /// <summary>
+    /// The first socket on a UMEM failing to bind (its queue held by another socket) must leave the UMEM's
+    /// rings mapped and usable. libxdp unmapped them on that failure and again in <c>xsk_umem__delete</c>,
+    /// which took out whatever the process had mapped there in between: the test host crashed so,
+    /// intermittently, in the retried opens of the stale-program test below. Here the next socket on the
+    /// same UMEM writes the fill ring the failure would have unmapped.
+    /// </summary>
+    [Fact]
+    public void A_socket_that_fails_to_bind_leaves_its_umem_usable_for_the_next()
+    {
+        Privileges.RequireRoot();
+        using var veth = VethNamespaces.Create();
+        veth.AddNeighbor(VethSide.B, veth.AddressA, veth.MacA);
+        var options = new XdpQueueOptions { Interface = veth.InterfaceA, NetworkNamespace = veth.NamespaceA, Mode = XdpMode.Generic };
+        using var umem = new XdpUmem(frameCount: 4096, networkNamespace: veth.NamespaceA);
+        using (XdpNicQueue.Open(options))
+        {
+            var busy = Assert.Throws<XdpException>(() => XdpNicQueue.Open(options, umem));
+            Assert.Equal(Errno.EBUSY, busy.Errno);
+        }
+        // The kernel frees the closed socket's queue in deferred work, and an open on a given UMEM does not retry.
+        XdpNicQueue? q = null;
+        var sw = Stopwatch.StartNew();
+        while (q is null)
+        {
+            try
+            {
+                q = XdpNicQueue.Open(options, umem);
+            }
+            catch (XdpException e) when (e.Errno == Errno.EBUSY && sw.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                Thread.Sleep(25);
+            }
+        }
+        using (q)
+        {
+            Assert.Equal(umem.Pool.Count, q.Pool.Available + q.FramesInFillRing);
+            veth.RunPython(VethSide.B, TimeSpan.FromSeconds(20), KernelPeer.UdpSender, veth.AddressA, Port.ToString(), "50")
+                .EnsureSuccess("python sender");
+            Assert.Equal(50, ReceiveUdp(q, 50, TimeSpan.FromSeconds(10)).Count);
+        }
+    }
+
     [Fact]
     public void Dispose_detaches_the_program_and_a_stale_program_is_removed_on_open()
     {
