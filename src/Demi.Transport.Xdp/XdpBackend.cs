@@ -39,11 +39,24 @@ public sealed class XdpBackend : InetDeviceBackend
         // A queue an exited process's socket still holds (the kernel releases it in deferred work) is
         // EBUSY for a moment: retry from scratch, with a fresh UMEM (libxdp's state after a failed
         // create is not reusable). Set-up path only.
+        ArgumentNullException.ThrowIfNull(queue);
+        XdpMode mode = queue.Mode;
+        string? fallbackReason = null;
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                return CreateOnce(queue, stack, queueCount, steering, shards);
+                var backend = CreateOnce(queue, mode, stack, queueCount, steering, shards);
+                foreach (var q in backend._queues)
+                    q.FallbackReason = fallbackReason;
+                return backend;
+            }
+            catch (XdpException e) when (e.NativeModeFailure is not null)
+            {
+                // Native mode failed after the UMEM's socket was bound: start over in generic mode, UMEM included.
+                mode = XdpMode.Generic;
+                fallbackReason = e.NativeModeFailure;
+                XdpNicQueue.ReportFallback(queue, fallbackReason);
             }
             catch (XdpException e) when (e.Errno == Errno.EBUSY && attempt < 40)
             {
@@ -52,7 +65,7 @@ public sealed class XdpBackend : InetDeviceBackend
         }
     }
 
-    private static XdpBackend CreateOnce(XdpQueueOptions queue, Func<int, InetStackOptions> stack, int queueCount, bool steering, int shards)
+    private static XdpBackend CreateOnce(XdpQueueOptions queue, XdpMode mode, Func<int, InetStackOptions> stack, int queueCount, bool steering, int shards)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(stack);
@@ -72,7 +85,7 @@ public sealed class XdpBackend : InetDeviceBackend
                     Interface = queue.Interface,
                     QueueId = queue.QueueId + i,
                     NetworkNamespace = queue.NetworkNamespace,
-                    Mode = queue.Mode,
+                    Mode = mode,
                     RxSize = queue.RxSize,
                     TxSize = queue.TxSize,
                     NeedWakeup = queue.NeedWakeup,

@@ -17,4 +17,10 @@ public sealed class XdpException : Exception
 
     /// <summary>The positive Linux errno, or 0.</summary>
     public int Errno { get; }
+
+    /// <summary>
+    /// Set when <see cref="XdpMode.Auto"/> found native mode unavailable: the failed attach left the socket
+    /// bound, so generic mode needs a fresh socket and UMEM (the opener retries with them).
+    /// </summary>
+    internal string? NativeModeFailure { get; init; }
 }

@@ -84,7 +84,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
     public XdpMode AttachedMode { get; private set; }
 
     /// <summary>Why native mode was not used, when <see cref="XdpMode.Auto"/> fell back to generic; else null.</summary>
-    public string? FallbackReason { get; private set; }
+    public string? FallbackReason { get; internal set; }
 
     /// <summary>Whether the kernel bound the socket in zero-copy mode (never on veth: copy mode only).</summary>
     public bool ZeroCopy { get; private set; }
@@ -120,6 +120,8 @@ public sealed unsafe class XdpNicQueue : INicQueue
     public static XdpNicQueue Open(XdpQueueOptions options, XdpUmem? umem = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        XdpMode mode = options.Mode;
+        string? fallbackReason = null;
         // The kernel releases a closed socket's hold on a queue in deferred work, so binding a queue
         // right after a close can see EBUSY for a moment. Retry from scratch (fresh rings and, when
         // owned, a fresh UMEM: libxdp's state after a failed create is not reusable). Set-up path only.
@@ -127,7 +129,15 @@ public sealed unsafe class XdpNicQueue : INicQueue
         {
             try
             {
-                return OpenOnce(options, umem);
+                var queue = OpenOnce(options, umem, mode);
+                queue.FallbackReason = fallbackReason;
+                return queue;
+            }
+            catch (XdpException e) when (e.NativeModeFailure is not null && umem is null)
+            {
+                mode = XdpMode.Generic;
+                fallbackReason = e.NativeModeFailure;
+                ReportFallback(options, fallbackReason);
             }
             catch (XdpException e) when (e.Errno == Errno.EBUSY && attempt < 40 && umem is null)
             {
@@ -136,7 +146,11 @@ public sealed unsafe class XdpNicQueue : INicQueue
         }
     }
 
-    private static XdpNicQueue OpenOnce(XdpQueueOptions options, XdpUmem? umem)
+    /// <summary>Says on stderr that <see cref="XdpMode.Auto"/> is using generic mode, and why.</summary>
+    internal static void ReportFallback(XdpQueueOptions options, string reason)
+        => Console.Error.WriteLine($"Demi: AF_XDP on {options.Interface} queue {options.QueueId}: {reason}; using generic mode");
+
+    private static XdpNicQueue OpenOnce(XdpQueueOptions options, XdpUmem? umem, XdpMode mode)
     {
         using var scope = options.NetworkNamespace is null ? null : NetworkNamespaceScope.Enter(options.NetworkNamespace);
         int ifIndex = (int)LibC.if_nametoindex(options.Interface);
@@ -152,7 +166,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
             queue.ReadLinkInfo();
             queue.RemovedStaleProgram = options.RemoveStaleProgram && !s_liveSockets.ContainsKey(queue._liveKey)
                 && RemoveStaleProgram(ifIndex);
-            queue.CreateSocket();
+            queue.CreateSocket(mode);
         }
         catch
         {
@@ -209,7 +223,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
         return removed;
     }
 
-    private void CreateSocket()
+    private void CreateSocket(XdpMode mode)
     {
         _rx = (XskRing*)NativeMemory.AllocZeroed((nuint)sizeof(XskRing));
         _tx = (XskRing*)NativeMemory.AllocZeroed((nuint)sizeof(XskRing));
@@ -225,7 +239,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
             _comp = (XskRing*)NativeMemory.AllocZeroed((nuint)sizeof(XskRing));
         }
         int rc;
-        switch (Options.Mode)
+        switch (mode)
         {
             case XdpMode.Native:
                 rc = TryCreate(LibXdp.XDP_FLAGS_DRV_MODE);
@@ -252,13 +266,10 @@ public sealed unsafe class XdpNicQueue : INicQueue
                 // handshakes). Report it, so that the caller retries native mode once the queue is free.
                 if (-rc == Errno.EBUSY)
                     ThrowHelper.ThrowXdp($"xsk_socket__create({Options.Interface}, queue {Options.QueueId}, native mode): the queue is busy", -rc);
-                FallbackReason = $"native mode failed: errno {-rc} ({LibC.StrError(-rc)})";
-                Console.Error.WriteLine($"Demi: AF_XDP on {Options.Interface} queue {Options.QueueId}: {FallbackReason}; using generic mode");
-                rc = TryCreate(LibXdp.XDP_FLAGS_SKB_MODE);
-                if (rc != 0)
-                    ThrowHelper.ThrowXdp($"xsk_socket__create({Options.Interface}, queue {Options.QueueId}) in native then generic mode ({FallbackReason})", -rc);
-                AttachedMode = XdpMode.Generic;
-                break;
+                // The socket was bound before the attach failed, and a bound socket cannot bind again (EBUSY):
+                // the opener starts over in generic mode with a fresh socket and UMEM.
+                string reason = $"native mode failed: errno {-rc} ({LibC.StrError(-rc)})";
+                throw new XdpException($"xsk_socket__create({Options.Interface}, queue {Options.QueueId}, native mode)", -rc) { NativeModeFailure = reason };
         }
         if (_ringsLent)
             _umem.InitialRingsTaken();

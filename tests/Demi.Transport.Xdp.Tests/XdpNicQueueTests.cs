@@ -174,6 +174,30 @@ public sealed class XdpNicQueueTests
         Assert.Contains("xdp", link);
     }
 
+    /// <summary>
+    /// A bridge has no native XDP: auto mode must end up in generic mode, with the reason, for a queue of
+    /// its own UMEM and for a backend's shared one. (The failed native attach leaves the socket bound, so
+    /// the generic attempt on it was EBUSY until the open gave up.)
+    /// </summary>
+    [Fact]
+    public void Auto_mode_falls_back_to_generic_on_a_device_without_native_xdp()
+    {
+        Privileges.RequireRoot();
+        using var veth = VethNamespaces.Create();
+        const string bridge = "demi-br";
+        veth.Run(VethSide.A, "ip", "link", "add", bridge, "type", "bridge").EnsureSuccess("ip link add bridge");
+        veth.Run(VethSide.A, "ip", "link", "set", bridge, "up").EnsureSuccess("ip link set bridge up");
+        var options = new XdpQueueOptions { Interface = bridge, NetworkNamespace = veth.NamespaceA };
+        using (var q = XdpNicQueue.Open(options))
+        {
+            Assert.Equal(XdpMode.Generic, q.AttachedMode);
+            Assert.Contains($"errno {Errno.ENOTSUP}", q.FallbackReason);
+        }
+        using var backend = XdpBackend.Create(options, new Demi.Inet.InetStackOptions { LocalAddress = Ipv4Address.Parse("10.99.7.1"), PrefixLength = 24 });
+        Assert.Equal(XdpMode.Generic, backend.Queues[0].AttachedMode);
+        Assert.Contains($"errno {Errno.ENOTSUP}", backend.Queues[0].FallbackReason);
+    }
+
     [Fact]
     public void No_frame_leaks_over_many_rx_tx_rounds_and_dispose_returns_all()
     {
