@@ -152,6 +152,7 @@ public sealed unsafe class XdpNicQueue : INicQueue
 
     private static XdpNicQueue OpenOnce(XdpQueueOptions options, XdpUmem? umem, XdpMode mode)
     {
+        NativeLog.BeginStep();
         using var scope = options.NetworkNamespace is null ? null : NetworkNamespaceScope.Enter(options.NetworkNamespace);
         int ifIndex = (int)LibC.if_nametoindex(options.Interface);
         if (ifIndex == 0)

@@ -50,6 +50,7 @@ public sealed unsafe class XdpUmem : IDisposable
         };
         nint handle;
         int rc;
+        NativeLog.BeginStep();
         using (networkNamespace is null ? null : NetworkNamespaceScope.Enter(networkNamespace))
             rc = LibXdp.xsk_umem__create(&handle, _region, size, _fill, _comp, &config);
         if (rc != 0)

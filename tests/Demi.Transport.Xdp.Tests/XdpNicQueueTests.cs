@@ -193,6 +193,10 @@ public sealed class XdpNicQueueTests
             Assert.Equal(XdpMode.Generic, q.AttachedMode);
             Assert.Contains($"errno {Errno.ENOTSUP}", q.FallbackReason);
         }
+        // Native mode asked for fails, and says why in the kernel's words (libbpf's warning, kept off stderr).
+        var native = Assert.Throws<XdpException>(() => XdpNicQueue.Open(new XdpQueueOptions { Interface = bridge, NetworkNamespace = veth.NamespaceA, Mode = XdpMode.Native }));
+        Assert.Equal(Errno.ENOTSUP, native.Errno);
+        Assert.Contains("does not support XDP in native mode", native.Message);
         using var backend = XdpBackend.Create(options, new Demi.Inet.InetStackOptions { LocalAddress = Ipv4Address.Parse("10.99.7.1"), PrefixLength = 24 });
         Assert.Equal(XdpMode.Generic, backend.Queues[0].AttachedMode);
         Assert.Contains($"errno {Errno.ENOTSUP}", backend.Queues[0].FallbackReason);

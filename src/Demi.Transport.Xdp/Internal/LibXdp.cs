@@ -98,7 +98,7 @@ internal static unsafe partial class LibXdp
     [LibraryImport(Library)]
     public static partial int xsk_umem__delete(nint umem);
 
-    /// <summary>Replaces libxdp's log callback (NULL silences it); returns the previous one.</summary>
+    /// <summary>Replaces libxdp's log callback (NULL silences it); returns the previous one (see <see cref="NativeLog"/>).</summary>
     [LibraryImport(Library)]
     public static partial nint libxdp_set_print(nint fn);
 }
@@ -119,6 +119,10 @@ internal static unsafe partial class LibBpf
         public uint SkbProgId;
         public byte AttachMode;
     }
+
+    /// <summary>Replaces libbpf's log callback; returns the previous one.</summary>
+    [LibraryImport(Library)]
+    public static partial nint libbpf_set_print(nint fn);
 
     [LibraryImport(Library)]
     public static partial int bpf_xdp_query(int ifindex, int flags, XdpQueryOpts* opts);

@@ -13,5 +13,5 @@ internal static class ThrowHelper
 
     [DoesNotReturn]
     public static void ThrowXdp(string what, int errno)
-        => throw new XdpException(what, errno);
+        => throw new XdpException(Internal.NativeLog.StepWarnings() is { Length: > 0 } said ? $"{what} [{said}]" : what, errno);
 }
