@@ -34,6 +34,14 @@ internal static class XdpBackendFactory
         // running, for a shard that shares its core with the load generator.
         if (int.TryParse(Environment.GetEnvironmentVariable("DEMI_PERF_XDP_RING"), out int ring) && ring > 0)
             options = new XdpQueueOptions { Interface = iface, FrameSize = frameSize, RxSize = ring, FillSize = ring, FrameCount = 2 * ring * queues };
+        // DEMI_PERF_XDP_FILL: frames kept on each queue's fill ring (XdpQueueOptions.FillTarget); DEMI_PERF_XDP_FRAMES:
+        // the UMEM's frames; for A/B runs of either.
+        int fill = int.TryParse(Environment.GetEnvironmentVariable("DEMI_PERF_XDP_FILL"), out int f) && f > 0 ? f : options.FillTarget;
+        int frames = int.TryParse(Environment.GetEnvironmentVariable("DEMI_PERF_XDP_FRAMES"), out int c) && c > 0 ? c : options.FrameCount;
+        options = new XdpQueueOptions
+        {
+            Interface = iface, FrameSize = frameSize, RxSize = options.RxSize, FillSize = options.FillSize, FrameCount = frames, FillTarget = fill,
+        };
         var backend = XdpBackend.Create(options, _ => stack, queues, steering: true, shards);
         backend.StreamTransport = new TcpTransport();
         return backend;
