@@ -1,4 +1,5 @@
 using Demi.Internal;
+using Demi.Runtime;
 
 namespace Demi.Actors.Tests;
 
@@ -41,6 +42,41 @@ public sealed class ShardCompletionsTests
         Assert.False(stream.HasObservers);
         stream.Publish(new QResult { Qt = 4 }); // after the end: nobody hears it
         Assert.Equal([2UL, 3UL], second.Seen);
+    }
+
+    private sealed class ByReferenceRecorder : ICompletionObserver
+    {
+        public readonly List<(ulong Qt, long Ret)> ByReference = [];
+        public int ByValue;
+        public int Completed;
+
+        public void OnNext(in QResult result) => ByReference.Add((result.Qt, result.Ret));
+
+        public void OnNext(QResult value) => ByValue++;
+
+        public void OnError(Exception error) => throw error;
+
+        public void OnCompleted() => Completed++;
+    }
+
+    [Fact]
+    public void AByReferenceObserverIsCalledByReferenceOnlyAndUnsubscribesLikeAnyOther()
+    {
+        var stream = new ShardCompletions();
+        var byReference = new ByReferenceRecorder();
+        var plain = new Recorder();
+        var byReferenceSubscription = stream.Subscribe(byReference);
+        using var plainSubscription = stream.Subscribe(plain);
+        stream.Publish(new QResult { Qt = 1, Ret = 11 });
+        stream.Publish(new QResult { Qt = 2, Ret = 12 });
+        byReferenceSubscription.Dispose();
+        stream.Publish(new QResult { Qt = 3, Ret = 13 });
+        stream.Complete();
+        Assert.Equal([(1UL, 11L), (2UL, 12L)], byReference.ByReference);
+        Assert.Equal(0, byReference.ByValue);
+        Assert.Equal(0, byReference.Completed); // unsubscribed before the end
+        Assert.Equal([1UL, 2UL, 3UL], plain.Seen);
+        Assert.Equal(1, plain.Completed);
     }
 
     [Fact]

@@ -103,9 +103,14 @@ internal sealed class DemiEchoServer(IPAddress ip, int udpPort, int tcpPort, int
 
     private static void Check(int err, string what) => DemiEchoSockets.Check(err, what);
 
-    /// <summary>A shard's completions into <see cref="OnCompletion"/> with the shard's id, one call per completion (no delegate in between).</summary>
-    private sealed class ShardObserver(DemiEchoServer server, int shard) : IObserver<QResult>
+    /// <summary>
+    /// A shard's completions into <see cref="OnCompletion"/> with the shard's id, one call per completion (no
+    /// delegate in between), by reference (<see cref="ICompletionObserver"/>: no copy of the result).
+    /// </summary>
+    private sealed class ShardObserver(DemiEchoServer server, int shard) : ICompletionObserver
     {
+        public void OnNext(in QResult result) => server.OnCompletion(result, shard);
+
         public void OnNext(QResult value) => server.OnCompletion(value, shard);
 
         public void OnError(Exception error)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Demi.Runtime;
 
 namespace Demi.Internal;
 
@@ -6,15 +7,15 @@ namespace Demi.Internal;
 /// A shard's completion stream (<see cref="Runtime.Shard.Completions"/>): what Rx's <c>Subject</c> does for
 /// it, minus one copy of every result. <c>Subject.OnNext</c> takes the 64-byte result by value and passes
 /// it on by value again; <see cref="Publish"/> takes it by reference, so each subscriber's call is the
-/// only copy. Published on the shard thread only; subscribing and unsubscribing may happen on any thread.
+/// only copy, and an <see cref="ICompletionObserver"/> is called with no copy at all. Published on the shard thread only; subscribing and unsubscribing may happen on any thread.
 /// </summary>
 internal sealed class ShardCompletions : IObservable<QResult>
 {
-    private static readonly IObserver<QResult>[] s_none = [];
+    private static readonly Subscriber[] s_none = [];
 
     private readonly Lock _gate = new();
     // Replaced, never changed in place: Publish reads it without the lock.
-    private volatile IObserver<QResult>[] _observers = s_none;
+    private volatile Subscriber[] _observers = s_none;
     private bool _completed;
 
     /// <summary>True while anybody is subscribed.</summary>
@@ -23,8 +24,13 @@ internal sealed class ShardCompletions : IObservable<QResult>
     /// <summary>Hands <paramref name="result"/> to every subscriber, in the order they subscribed.</summary>
     public void Publish(in QResult result)
     {
-        foreach (var observer in _observers)
-            observer.OnNext(result);
+        foreach (var subscriber in _observers)
+        {
+            if (subscriber.ByReference is { } byReference)
+                byReference.OnNext(in result);
+            else
+                subscriber.Observer.OnNext(result);
+        }
     }
 
     /// <inheritdoc />
@@ -35,7 +41,7 @@ internal sealed class ShardCompletions : IObservable<QResult>
         {
             if (!_completed)
             {
-                _observers = [.. _observers, observer];
+                _observers = [.. _observers, new Subscriber(observer, observer as ICompletionObserver)];
                 return new Subscription(this, observer);
             }
         }
@@ -46,7 +52,7 @@ internal sealed class ShardCompletions : IObservable<QResult>
     /// <summary>Ends the stream: every subscriber gets OnCompleted once and is let go.</summary>
     public void Complete()
     {
-        IObserver<QResult>[] observers;
+        Subscriber[] observers;
         lock (_gate)
         {
             if (_completed)
@@ -55,18 +61,18 @@ internal sealed class ShardCompletions : IObservable<QResult>
             observers = _observers;
             _observers = s_none;
         }
-        foreach (var observer in observers)
-            observer.OnCompleted();
+        foreach (var subscriber in observers)
+            subscriber.Observer.OnCompleted();
     }
 
     private void Unsubscribe(IObserver<QResult> observer)
     {
         lock (_gate)
         {
-            int index = Array.IndexOf(_observers, observer);
+            int index = Array.FindIndex(_observers, s => ReferenceEquals(s.Observer, observer));
             if (index < 0)
                 return;
-            var remaining = new IObserver<QResult>[_observers.Length - 1];
+            var remaining = new Subscriber[_observers.Length - 1];
             Array.Copy(_observers, remaining, index);
             Array.Copy(_observers, index + 1, remaining, index, remaining.Length - index);
             _observers = remaining;
@@ -86,4 +92,7 @@ internal sealed class ShardCompletions : IObservable<QResult>
             owner?.Unsubscribe(observer!);
         }
     }
+
+    // The by-reference view is looked up once at subscribe time, not per completion.
+    private readonly record struct Subscriber(IObserver<QResult> Observer, ICompletionObserver? ByReference);
 }

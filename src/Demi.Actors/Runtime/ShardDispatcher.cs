@@ -29,7 +29,7 @@ internal static class ShardDispatcher
         switch (message.Kind)
         {
             case MessageKind.Push:
-                actor.OnPush(new PushRequest(message.Qt, message.Sga, message.Buffer, message.Endpoint, message.HasEndpoint));
+                actor.OnPush(in message.Operation);
                 break;
             case MessageKind.Pop:
                 actor.OnPop(message.Qt);

@@ -17,12 +17,19 @@ internal struct ShardMessage
 {
     public MessageKind Kind;
     public QueueActor? Actor;
-    public ulong Qt;
-    public Sga Sga;
-    public BufferRef Buffer;
-    public Ipv4Endpoint Endpoint;
-    public bool HasEndpoint;
     public ShardCall? Call;
+    /// <summary>The operation's token, and a push's sga, buffer and destination (a connect's endpoint): a push is handed to its actor as <c>in Operation</c>.</summary>
+    public PushRequest Operation;
+
+    public ulong Qt { readonly get => Operation.Qt; set => Operation.Qt = value; }
+
+    public Sga Sga { readonly get => Operation.Sga; set => Operation.Sga = value; }
+
+    public BufferRef Buffer { readonly get => Operation.Buffer; set => Operation.Buffer = value; }
+
+    public Ipv4Endpoint Endpoint { readonly get => Operation.Destination; set => Operation.Destination = value; }
+
+    public bool HasEndpoint { readonly get => Operation.HasDestination; set => Operation.HasDestination = value; }
 }
 
 /// <summary>A control-plane call run on the shard while the caller waits (bind, listen, close, options).</summary>

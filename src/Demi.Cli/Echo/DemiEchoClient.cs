@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Demi.Runtime;
 
 namespace Demi.Cli.Echo;
 
@@ -34,7 +35,7 @@ internal sealed class DemiEchoClient
     public EchoResult Run(Ipv4Endpoint server, string name)
     {
         _server = server;
-        var subscriptions = _libOS.Shards.Select(s => s.Completions.Subscribe(OnCompletion)).ToList();
+        var subscriptions = _libOS.Shards.Select(s => s.Completions.Subscribe(new CompletionObserver(this))).ToList();
         try
         {
             for (int i = 0; i < _settings.Concurrency; i++)
@@ -120,7 +121,7 @@ internal sealed class DemiEchoClient
         _libOS.PostPop(lane.Qd);
     }
 
-    private void OnCompletion(QResult result)
+    private void OnCompletion(in QResult result)
     {
         if (result.Opcode == Opcode.Failed)
         {
@@ -177,6 +178,22 @@ internal sealed class DemiEchoClient
     {
         if (errno != 0)
             throw new DemiException(errno, $"echo client: {what} failed: {Errno.Name(errno)}");
+    }
+
+    /// <summary>The shards' completions into <see cref="OnCompletion"/>, by reference (no copy of each result).</summary>
+    private sealed class CompletionObserver(DemiEchoClient client) : ICompletionObserver
+    {
+        public void OnNext(in QResult result) => client.OnCompletion(result);
+
+        public void OnNext(QResult value) => client.OnCompletion(value);
+
+        public void OnError(Exception error)
+        {
+        }
+
+        public void OnCompleted()
+        {
+        }
     }
 
     private sealed class Lane

@@ -38,7 +38,7 @@ internal sealed class DemiEchoServer : IDisposable
         foreach (var shard in _libOS.Shards)
         {
             int id = shard.Id;
-            _subscriptions.Add(shard.Completions.Subscribe(r => OnCompletion(r, id)));
+            _subscriptions.Add(shard.Completions.Subscribe(new ShardObserver(this, id)));
         }
         if (_tcp)
         {
@@ -70,7 +70,7 @@ internal sealed class DemiEchoServer : IDisposable
         _listenerQd = _udpQds[0];
     }
 
-    private void OnCompletion(QResult result, int shard)
+    private void OnCompletion(in QResult result, int shard)
     {
         switch (result.Opcode)
         {
@@ -149,5 +149,21 @@ internal sealed class DemiEchoServer : IDisposable
             _libOS.Close(_listenerQd);
         foreach (int qd in _udpQds)
             _libOS.Close(qd);
+    }
+
+    /// <summary>A shard's completions into <see cref="OnCompletion"/>, by reference (no copy of each result).</summary>
+    private sealed class ShardObserver(DemiEchoServer server, int shard) : ICompletionObserver
+    {
+        public void OnNext(in QResult result) => server.OnCompletion(result, shard);
+
+        public void OnNext(QResult value) => server.OnCompletion(value, shard);
+
+        public void OnError(Exception error)
+        {
+        }
+
+        public void OnCompleted()
+        {
+        }
     }
 }

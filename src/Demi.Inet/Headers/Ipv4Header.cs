@@ -102,6 +102,19 @@ public readonly record struct Ipv4Header(
         Source.Write(destination[12..]);
         Destination.Write(destination[16..]);
         if (computeChecksum)
-            BinaryPrimitives.WriteUInt16BigEndian(destination[10..], InternetChecksum.Compute(destination[..MinLength]));
+            BinaryPrimitives.WriteUInt16BigEndian(destination[10..], ComputeChecksum());
+    }
+
+    /// <summary>
+    /// The RFC 791 header checksum of the 20-byte header <see cref="Write"/> writes, summed from the fields
+    /// rather than read back from the bytes just written: a 4-byte read over those 1- and 2-byte stores
+    /// cannot be forwarded from the store buffer and stalls until they reach the cache.
+    /// </summary>
+    public ushort ComputeChecksum()
+    {
+        uint source = Source.Value, destination = Destination.Value;
+        uint sum = (0x45u << 8 | TypeOfService) + TotalLength + Identification + FlagsAndFragmentOffset
+                   + ((uint)Ttl << 8 | Protocol) + (source >> 16) + (source & 0xFFFF) + (destination >> 16) + (destination & 0xFFFF);
+        return InternetChecksum.Finish(sum);
     }
 }

@@ -47,8 +47,11 @@ public readonly record struct UdpHeader(ushort SourcePort, ushort DestinationPor
         segment[7] = 0;
         if (computeChecksum)
         {
-            uint sum = InternetChecksum.PseudoHeaderSum(source.Value, destination.Value, Ipv4Header.ProtocolUdp, Length);
-            ushort checksum = InternetChecksum.Finish(InternetChecksum.Add(sum, segment[..Length]));
+            // The header's words from the fields, only the payload from memory: reading back the header
+            // just written would stall on store forwarding (see Ipv4Header.ComputeChecksum).
+            uint sum = InternetChecksum.PseudoHeaderSum(source.Value, destination.Value, Ipv4Header.ProtocolUdp, Length)
+                       + SourcePort + DestinationPort + Length;
+            ushort checksum = InternetChecksum.Finish(InternetChecksum.Add(sum, segment[HeaderLength..Length]));
             BinaryPrimitives.WriteUInt16BigEndian(segment[6..], checksum == 0 ? (ushort)0xFFFF : checksum);
         }
     }

@@ -141,7 +141,13 @@ internal sealed class InetShardDriver : IShardDriver, IEpollHandler
     {
         if (_deferredCount == _deferred.Length)
             Array.Resize(ref _deferred, _deferred.Length * 2); // grows once to the burst's high-water mark
-        _deferred[_deferredCount++] = new DeferredPush { Actor = actor, Tag = tag, Qt = qt, Sga = sga, Errno = errno };
+        // Field by field into the slot: a whole struct built aside and stored is a rep movs per push.
+        ref var d = ref _deferred[_deferredCount++];
+        d.Actor = actor;
+        d.Tag = tag;
+        d.Qt = qt;
+        d.Sga = sga;
+        d.Errno = errno;
     }
 
     /// <summary>
