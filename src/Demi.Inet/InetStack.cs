@@ -358,14 +358,14 @@ public sealed class InetStack : IIpLayer, IDisposable
                 Drop(frame, DropReason.EthernetNotForUs);
                 return;
             }
-            frame.TrimFront(EthernetHeader.Length);
             switch (eth.EtherType)
             {
                 case EthernetHeader.EtherTypeIpv4:
-                    ReceiveIpv4(frame);
+                    ReceiveIpv4(frame.Slice(EthernetHeader.Length, frame.Length - EthernetHeader.Length));
                     break;
                 case EthernetHeader.EtherTypeArp:
-                    _arp.Receive(frame, now); // takes the frame where it sends or releases it
+                    // Takes the frame where it sends or releases it.
+                    _arp.Receive(frame.Slice(EthernetHeader.Length, frame.Length - EthernetHeader.Length), now);
                     break;
                 default:
                     Drop(frame, DropReason.UnsupportedEtherType);
@@ -421,13 +421,13 @@ public sealed class InetStack : IIpLayer, IDisposable
             Drop(packet, DropReason.Ipv4Fragment);
             return;
         }
-        packet.Truncate(ip.TotalLength); // strip link padding
-        packet.TrimFront(ip.HeaderLength);
+        // The payload without link padding, as a new value (see PacketBuffer.Slice).
+        var payload = packet.Slice(ip.HeaderLength, ip.TotalLength - ip.HeaderLength);
         _deliveredHeaderLength = ip.HeaderLength;
         if (ip.Protocol == Ipv4Header.ProtocolIcmp)
         {
             Counters.IpPacketsDeliveredCount++;
-            ReceiveIcmp(ip, packet);
+            ReceiveIcmp(ip, payload);
             return;
         }
         var handler = _handlers[ip.Protocol];
@@ -439,7 +439,7 @@ public sealed class InetStack : IIpLayer, IDisposable
         Counters.IpPacketsDeliveredCount++;
         // The packet stays ours until the handler takes it (IIpLayer.TakeReceived), so that a handler
         // throwing before then does not lose it.
-        handler.Receive(ip.Source, ip.Destination, packet, !_verifyRx);
+        handler.Receive(ip.Source, ip.Destination, payload, !_verifyRx);
     }
 
     /// <summary>A source no neighbour can have: loopback, ours, or the subnet's network or broadcast address (as Linux drops them).</summary>
@@ -586,26 +586,27 @@ public sealed class InetStack : IIpLayer, IDisposable
             return Errno.EHOSTUNREACH;
         }
         // DF set: the stack never fragments (RFC 791 identification still unique per packet).
+        var packet = segment.WithFront(Ipv4Header.MinLength); // a new value, not in place (see PacketBuffer.Slice)
         new Ipv4Header(Ipv4Header.MinLength, 0, (ushort)total, _ipIdentification++, Ipv4Header.FlagDontFragment, _options.Ttl, protocol, 0, LocalAddress, destination)
-            .Write(segment.Prepend(Ipv4Header.MinLength), _computeTx);
+            .Write(packet.Span[..Ipv4Header.MinLength], _computeTx);
         // Broadcasts go to the link's broadcast address: never ask ARP for them (the subnet's network
         // address counts as a broadcast too, as in Linux's local routing table).
         if (destination.IsBroadcast || IsSubnetBroadcastOrNetwork(destination.Value))
         {
-            SendFrame(segment, MacAddress.Broadcast, EthernetHeader.EtherTypeIpv4, completion, tag, reportSuccess: false);
+            SendFrame(packet, MacAddress.Broadcast, EthernetHeader.EtherTypeIpv4, completion, tag, reportSuccess: false);
             return 0;
         }
         long now = NowMicroseconds;
         switch (_arp.Find(nextHop, now, out var mac))
         {
             case ArpResolver.Lookup.Hit:
-                SendFrame(segment, mac, EthernetHeader.EtherTypeIpv4, completion, tag, reportSuccess: false);
+                SendFrame(packet, mac, EthernetHeader.EtherTypeIpv4, completion, tag, reportSuccess: false);
                 return 0;
             case ArpResolver.Lookup.Failed:
-                segment.Release();
+                packet.Release();
                 return Errno.EHOSTUNREACH;
             default:
-                return _arp.Enqueue(nextHop, segment, completion, tag, now);
+                return _arp.Enqueue(nextHop, packet, completion, tag, now);
         }
     }
 
@@ -617,11 +618,12 @@ public sealed class InetStack : IIpLayer, IDisposable
     internal void SendFrame(PacketBuffer packet, MacAddress destination, ushort etherType,
         ISendCompletion? completion = null, ulong tag = 0, bool reportSuccess = false)
     {
-        new EthernetHeader(destination, Mac, etherType).Write(packet.Prepend(EthernetHeader.Length));
+        var frame = packet.WithFront(EthernetHeader.Length); // a new value, not in place (see PacketBuffer.Slice)
+        new EthernetHeader(destination, Mac, etherType).Write(frame.Span[..EthernetHeader.Length]);
         if (_txCount == _tx.Length)
             FlushTransmit();
         _txCompletions[_txCount] = new TxCompletion { Completion = completion, Tag = tag, ReportSuccess = reportSuccess };
-        _tx[_txCount++] = packet;
+        _tx[_txCount++] = frame;
     }
 
     /// <summary>Releases the packets <paramref name="owner"/> has waiting for ARP (a closing socket); each completes with ECANCELED.</summary>

@@ -80,6 +80,33 @@ public struct PacketBuffer
         Length -= count;
     }
 
+    /// <summary>
+    /// The window's <paramref name="length"/> bytes from <paramref name="start"/> on, as a new value (same buffer,
+    /// same reference). For handing a parsed packet's inner part to the next layer: a buffer trimmed in place
+    /// and then passed by value is copied in 8-byte words over the 4-byte fields just written, a load the
+    /// store buffer cannot forward (a stall per layer, per packet).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly PacketBuffer Slice(int start, int length)
+    {
+        if ((uint)start > (uint)Length || (uint)length > (uint)(Length - start))
+            ThrowOutOfRange();
+        return new PacketBuffer(Pool, Index, Offset + start, length);
+    }
+
+    /// <summary>
+    /// The window grown by <paramref name="count"/> bytes at the front (room for a header), as a new value: what
+    /// <see cref="Prepend"/> does in place, for a layer that writes its header and hands the result on by value
+    /// (see <see cref="Slice"/> for why not in place).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly PacketBuffer WithFront(int count)
+    {
+        if ((uint)count > (uint)Offset)
+            ThrowNoHeadroom();
+        return new PacketBuffer(Pool, Index, Offset - count, Length + count);
+    }
+
     /// <summary>Keeps only the first <paramref name="length"/> bytes (drops link padding).</summary>
     public void Truncate(int length)
     {

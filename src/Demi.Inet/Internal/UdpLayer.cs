@@ -141,9 +141,9 @@ internal sealed class UdpLayer : IIpProtocolHandler
         }
         var source = _stack.LocalAddress;
         var header = new UdpHeader(socket.LocalEndpoint.Port, destination.Port, (ushort)(payload.Length + UdpHeader.HeaderLength), 0);
-        payload.Prepend(UdpHeader.HeaderLength);
-        header.Write(payload.Span, source, destination.Address, computeChecksum: !TxOffloaded);
-        int result = _stack.SendIp(destination.Address, Ipv4Header.ProtocolUdp, payload, socket, tag);
+        var datagram = payload.WithFront(UdpHeader.HeaderLength);
+        header.Write(datagram.Span, source, destination.Address, computeChecksum: !TxOffloaded);
+        int result = _stack.SendIp(destination.Address, Ipv4Header.ProtocolUdp, datagram, socket, tag);
         if (result is 0 or UdpSocket.Pending)
             _counters.UdpDatagramsSentCount++;
         return result;
@@ -192,13 +192,13 @@ internal sealed class UdpLayer : IIpProtocolHandler
             _stack.Drop(segment, DropReason.PoolLow);
             return;
         }
-        segment.Truncate(header.Length);
-        segment.TrimFront(UdpHeader.HeaderLength);
+        // The datagram without padding, as a new value (see PacketBuffer.Slice).
+        var datagram = segment.Slice(UdpHeader.HeaderLength, header.Length - UdpHeader.HeaderLength);
         // The socket's queue keeps it (or Drop releases it): ours from here, also if an observer throws.
-        _stack.TakeReceived(segment);
-        if (!socket.Enqueue(segment, new Ipv4Endpoint(source, header.SourcePort)))
+        _stack.TakeReceived(datagram);
+        if (!socket.Enqueue(datagram, new Ipv4Endpoint(source, header.SourcePort)))
         {
-            _stack.Drop(segment, DropReason.UdpReceiveQueueFull);
+            _stack.Drop(datagram, DropReason.UdpReceiveQueueFull);
             return;
         }
         _counters.UdpDatagramsReceivedCount++;
