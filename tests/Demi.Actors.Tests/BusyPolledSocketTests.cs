@@ -120,6 +120,69 @@ public sealed partial class BusyPolledSocketTests
         Assert.Equal(0, libOS.Shards[0].Parks);
     }
 
+    [Fact]
+    public void A_busy_polled_udp_socket_receives_an_empty_the_largest_and_a_small_datagram_one_at_a_time_with_their_sender()
+    {
+        // One datagram at a time on an idle busy-polled socket: each is found by the one-datagram probe
+        // (recvfrom into the shard's overflow area), then copied to a pool buffer or a large buffer.
+        using var libOS = new LibOS(new LibOSOptions { ShardIdle = IdleStrategy.BusySpin });
+        long atRest = libOS.Buffers.Pool.Available;
+        int qd = TestUtil.UdpSocket(libOS);
+        using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        sender.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var senderEndpoint = Ipv4Endpoint.From((IPEndPoint)sender.LocalEndPoint!);
+        var to = new IPEndPoint(IPAddress.Loopback, TestUtil.LocalOf(libOS, qd).Port);
+        var largest = new byte[MaxUdpPayload];
+        new Random(15).NextBytes(largest);
+        foreach (var payload in new[] { Array.Empty<byte>(), largest, "small"u8.ToArray() })
+        {
+            Assert.Equal(0, libOS.Pop(out var qt, qd));
+            sender.SendTo(payload, to);
+            var result = TestUtil.WaitOk(libOS, qt);
+            Assert.Equal(payload, result.Sga.ToArray());
+            Assert.Equal(senderEndpoint, result.Sga.Address.Endpoint);
+            libOS.SgaFree(result.Sga);
+        }
+        Assert.Equal(0, libOS.Close(qd));
+        Assert.Equal(atRest, libOS.Buffers.Pool.Available);
+    }
+
+    [Fact]
+    public void A_single_udp_push_arrives_whole_at_a_kernel_peer_and_one_too_large_fails_with_emsgsize()
+    {
+        // A push alone in its flush goes by sendto, a batch by sendmmsg: the single send keeps both the
+        // datagram's bytes and the kernel's errno.
+        using var libOS = new LibOS(new LibOSOptions { ShardIdle = IdleStrategy.BusySpin });
+        int qd = TestUtil.UdpSocket(libOS);
+        using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        receiver.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        receiver.ReceiveTimeout = (int)TestUtil.Timeout.TotalMilliseconds;
+        receiver.ReceiveBufferSize = 4 * MaxUdpPayload;
+        var destination = Ipv4Endpoint.From((IPEndPoint)receiver.LocalEndPoint!);
+        var largest = new byte[MaxUdpPayload];
+        new Random(16).NextBytes(largest);
+        var sga = libOS.SgaAlloc(largest.Length);
+        largest.CopyTo(sga.Span);
+        Assert.Equal(0, libOS.PushTo(out var qt, qd, sga, destination));
+        TestUtil.WaitOk(libOS, qt);
+        libOS.SgaFree(sga);
+        var received = new byte[MaxUdpPayload + 1];
+        EndPoint from = new IPEndPoint(IPAddress.Any, 0);
+        int length = receiver.ReceiveFrom(received, ref from);
+        Assert.Equal(largest, received.AsSpan(0, length).ToArray());
+        Assert.Equal(TestUtil.LocalOf(libOS, qd).Port, ((IPEndPoint)from).Port);
+
+        var tooLarge = libOS.SgaAlloc(MaxUdpPayload + 1);
+        Assert.Equal(0, libOS.PushTo(out qt, qd, tooLarge, destination));
+        Assert.Equal(0, libOS.Wait(out var failed, qt, TestUtil.Timeout));
+        Assert.True(failed.Failed, $"a {MaxUdpPayload + 1}-byte datagram was sent: {failed}");
+        Assert.Equal(Errno.EMSGSIZE, failed.Error);
+        libOS.SgaFree(tooLarge);
+    }
+
+    /// <summary>The largest UDP payload over IPv4: 65,535 − 20 (IPv4 header) − 8 (UDP header).</summary>
+    private const int MaxUdpPayload = 65507;
+
     private static int FdOf(LibOS libOS, int qd) => ((KernelSocket)libOS.GetActor(qd)!).Fd;
 
     private static HashSet<int> FdsInEpollSet(int epollFd)
