@@ -338,11 +338,11 @@ internal sealed unsafe class KernelTcpSocket : KernelSocket, IBusyPolledHandler
     private int ReceiveInto(byte* destination, int capacity, out int errno)
     {
         errno = 0;
-        var iov = new Libc.IoVec { Base = destination, Length = (nuint)capacity };
-        var msg = new Libc.MsgHdr { Iov = &iov, IovLength = 1 };
         while (true)
         {
-            nint n = Libc.recvmsg(Fd, &msg, Libc.MSG_DONTWAIT);
+            // recv(2), not recvmsg: a busy shard makes this call on an idle connection over and over, and
+            // the kernel's copy-in of a msghdr and its iovec would be much of an empty poll's cost.
+            nint n = Libc.recvfrom(Fd, destination, (nuint)capacity, Libc.MSG_DONTWAIT, null, null);
             if (n >= 0)
                 return (int)n;
             errno = Libc.LastErrno;

@@ -24,8 +24,9 @@ public sealed record IdleStrategy
     public static readonly IdleStrategy Park = new() { SpinIterations = 0, YieldIterations = 0 };
 
     /// <summary>
-    /// Idle rounds spent spinning (<see cref="Thread.SpinWait"/>) before yielding, when <see cref="SpinTime"/>
-    /// is zero.
+    /// Idle rounds spent spinning before yielding, when <see cref="SpinTime"/> is zero. A spinning round
+    /// pauses briefly (<see cref="Thread.SpinWait"/>), except on a shard that busy-polls kernel sockets:
+    /// there the round's own poll syscall is the pause, and one more would only see the next datagram later.
     /// </summary>
     public int SpinIterations { get; init; }
 
