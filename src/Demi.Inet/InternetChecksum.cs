@@ -10,6 +10,9 @@ public static class InternetChecksum
     // Below this the scalar loop is as fast (headers: 20-byte IPv4, small UDP payloads).
     private const int VectorThreshold = 64;
 
+    // Where 64-byte steps pay for their wider set-up and final sum (below, the 32-byte loop and the scalar tail).
+    private const int Vector512Threshold = 128;
+
     /// <summary>Adds <paramref name="data"/> to a running 32-bit (unfolded) sum of big-endian 16-bit words.</summary>
     public static uint Add(uint sum, ReadOnlySpan<byte> data)
     {
@@ -17,7 +20,22 @@ public static class InternetChecksum
         // (the ones'-complement sum is byte-order independent up to a final swap, RFC 1071 §2(B)).
         ulong acc = 0;
         int i = 0;
-        if (Vector256.IsHardwareAccelerated && data.Length >= VectorThreshold)
+        if (Vector512.IsHardwareAccelerated && data.Length >= Vector512Threshold)
+        {
+            // The same as below, 64 bytes a step (a 1,400-byte payload in 21 steps).
+            ref byte start = ref MemoryMarshal.GetReference(data);
+            var low = Vector512<ulong>.Zero;
+            var high = Vector512<ulong>.Zero;
+            int end = data.Length & ~(Vector512<byte>.Count - 1);
+            for (; i < end; i += Vector512<byte>.Count)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref start, (nuint)i).AsUInt32());
+                low += lo;
+                high += hi;
+            }
+            acc = Vector512.Sum(low + high);
+        }
+        else if (Vector256.IsHardwareAccelerated && data.Length >= VectorThreshold)
         {
             // 32 bytes a step, each 32-bit word widened into a 64-bit lane: no carry is lost, and the
             // lanes are summed once at the end (a 1,400-byte payload takes ~44 steps instead of 350 adds).
