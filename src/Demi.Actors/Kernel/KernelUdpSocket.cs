@@ -232,48 +232,39 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
     {
         int want = _probeNext ? 0 : Math.Min(_burstGuess, ReadAheadLimit - _received.Count);
         _probeNext = false;
-        var messages = stackalloc Libc.MMsgHdr[ReceiveBatch];
-        var iovs = stackalloc Libc.IoVec[2 * ReceiveBatch];
-        var addresses = stackalloc SockAddrIn[ReceiveBatch];
         var packets = _packets;
         int rented = 0;
         while (rented < want && TryRentReceiveBuffer(out packets[rented]))
             rented++;
         if (rented == 0)
-            return ReceiveOne();
-        int count = Math.Max(rented, 1); // a probe or an empty pool still receives one datagram, into the overflow area
-        for (int i = 0; i < count; i++)
+            return ReceiveOne(); // a probe or an empty pool
+        var messages = stackalloc Libc.MMsgHdr[ReceiveBatch];
+        var iovs = stackalloc Libc.IoVec[2 * ReceiveBatch];
+        var addresses = stackalloc SockAddrIn[ReceiveBatch];
+        for (int i = 0; i < rented; i++)
         {
-            byte* overflow = Driver.OverflowArea(i);
             int first = 2 * i;
-            bool pooled = i < rented;
-            iovs[first] = pooled
-                ? new Libc.IoVec { Base = (void*)packets[i].Address, Length = (nuint)packets[i].Pool.Capacity }
-                : new Libc.IoVec { Base = overflow, Length = KernelShardDriver.ScratchSize };
-            iovs[first + 1] = new Libc.IoVec { Base = overflow, Length = KernelShardDriver.ScratchSize };
+            iovs[first] = new Libc.IoVec { Base = (void*)packets[i].Address, Length = (nuint)packets[i].Pool.Capacity };
+            iovs[first + 1] = new Libc.IoVec { Base = Driver.OverflowArea(i), Length = KernelShardDriver.ScratchSize };
             messages[i] = new Libc.MMsgHdr
             {
-                Header = new Libc.MsgHdr { Name = &addresses[i], NameLength = SockAddrIn.Size, Iov = &iovs[first], IovLength = pooled ? 2u : 1u },
+                Header = new Libc.MsgHdr { Name = &addresses[i], NameLength = SockAddrIn.Size, Iov = &iovs[first], IovLength = 2 },
             };
         }
-        int n = Libc.recvmmsg(Fd, messages, (uint)count, Libc.MSG_DONTWAIT, null);
+        int n = Libc.recvmmsg(Fd, messages, (uint)rented, Libc.MSG_DONTWAIT, null);
         if (n < 0)
         {
-            int errno = Libc.LastErrno;
+            NoteReceiveFailure();
             n = 0;
-            if (errno == Errno.EAGAIN)
-                MayBeReadable = false;
-            else if (errno != Errno.EINTR)
-                _receiveError = errno;
         }
-        else if (n < count)
+        else if (n < rented)
         {
             MayBeReadable = false;
         }
         // Rent about what the last burst needed, plus one so that a short read proves the socket drained.
-        _burstGuess = n == count ? Math.Min(ReceiveBatch, 2 * count) : Math.Max(2, n + 1);
+        _burstGuess = n == rented ? Math.Min(ReceiveBatch, 2 * rented) : Math.Max(2, n + 1);
         for (int i = 0; i < n; i++)
-            _received.Enqueue(ToSga(i < rented ? packets[i] : default, i < rented, (int)messages[i].Length, Driver.OverflowArea(i), addresses[i]));
+            _received.Enqueue(ToSga(packets[i], true, (int)messages[i].Length, Driver.OverflowArea(i), addresses[i]));
         for (int i = n; i < rented; i++)
             packets[i].Release();
         Array.Clear(packets, 0, rented);
@@ -289,19 +280,24 @@ internal sealed unsafe class KernelUdpSocket : KernelSocket, IBusyPolledHandler
         SockAddrIn from;
         uint fromLength = SockAddrIn.Size;
         nint length = Libc.recvfrom(Fd, overflow, KernelShardDriver.ScratchSize, Libc.MSG_DONTWAIT, &from, &fromLength);
+        _burstGuess = 2; // what a one-datagram receive always led the burst rule above to
         if (length < 0)
         {
-            int errno = Libc.LastErrno;
-            if (errno == Errno.EAGAIN)
-                MayBeReadable = false;
-            else if (errno != Errno.EINTR)
-                _receiveError = errno;
-            _burstGuess = 2;
+            NoteReceiveFailure();
             return 0;
         }
-        _burstGuess = 2;
         _received.Enqueue(ToSga(default, false, (int)length, overflow, from));
         return 1;
+    }
+
+    // EAGAIN: drained until the next edge or poll; EINTR: try again later; anything else is reported to the next pop.
+    private void NoteReceiveFailure()
+    {
+        int errno = Libc.LastErrno;
+        if (errno == Errno.EAGAIN)
+            MayBeReadable = false;
+        else if (errno != Errno.EINTR)
+            _receiveError = errno;
     }
 
     private Sga ToSga(in PacketBuffer packet, bool pooled, int length, byte* overflow, in SockAddrIn from)

@@ -29,8 +29,9 @@ internal struct IdleBackoff
 {
     /// <summary>
     /// Spin iterations per <see cref="IdleStep.Spin"/> round: <c>Thread.SpinWait(8)</c> takes 250–270 ns on
-    /// the 2-vCPU AMD EPYC VM of perf/README.md's seventh set of runs, short beside the poll syscall of a round. No pause at all
-    /// measured no faster there.
+    /// the 2-vCPU AMD EPYC VM of perf/README.md's seventh set of runs. No pause at all measured no faster there.
+    /// A shard that busy-polls kernel sockets does not pause (its round's poll syscall is the pause; with one
+    /// message in flight the pause was 22 % of an echo server's core: perf/README.md, sixteenth set).
     /// </summary>
     public const int SpinPerRound = 8;
 
